@@ -1,0 +1,142 @@
+/**
+ * Command-line flags for the entry points: `node:util` `parseArgs` in strict mode, a usage text
+ * built from the same table, and value parsers with clear messages. Pure: no `Deno.args`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** One flag of an entry point. */
+export interface Flag {
+  /** Long name without dashes, e.g. `"port"`. */
+  readonly name: string;
+  /** `"string"` flags take a value; `"boolean"` flags do not. */
+  readonly type: "string" | "boolean";
+  /** The placeholder shown in the usage text, e.g. `"PORT"`. */
+  readonly value?: string;
+  /** Default value shown in the usage text (string flags only). */
+  readonly default?: string;
+  /** One line of help. */
+  readonly help: string;
+}
+
+/** A command-line mistake; the entry point prints it with the usage line and exits 2. */
+export class UsageError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** The help flag every entry point has. */
+export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this help and exit" };
+
+/**
+ * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and positionals.
+ *
+ * @returns The string values (defaults filled in) and boolean values by flag name.
+ * @throws {UsageError} On an unknown flag, a missing value or a positional argument.
+ */
+export function parseFlags(
+  args: readonly string[],
+  flags: readonly Flag[],
+): { strings: Record<string, string>; booleans: Record<string, boolean> } {
+  const options: Record<string, { type: "string" | "boolean"; default?: string }> = {};
+  for (const flag of [...flags, HELP_FLAG]) {
+    options[flag.name] = flag.default === undefined
+      ? { type: flag.type }
+      : { type: flag.type, default: flag.default };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  const strings: Record<string, string> = {};
+  const booleans: Record<string, boolean> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === "string") strings[name] = value;
+    else if (typeof value === "boolean") booleans[name] = value;
+  }
+  return { strings, booleans };
+}
+
+/** Builds the `--help` text: a usage line, a summary, and one line per flag. */
+export function formatUsage(command: string, summary: string, flags: readonly Flag[]): string {
+  const rows = [...flags, HELP_FLAG].map((f) => {
+    const left = `--${f.name}${f.value ? ` ${f.value}` : ""}`;
+    const right = f.default === undefined ? f.help : `${f.help} (default ${f.default})`;
+    return [left, right] as const;
+  });
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return [
+    `Usage: ${command} [flags]`,
+    "",
+    summary,
+    "",
+    "Flags:",
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),
+    "",
+  ].join("\n");
+}
+
+/** Bounds for {@linkcode parseInteger} and {@linkcode parseSeconds}. */
+export interface Bounds {
+  /** Smallest allowed value. */
+  readonly min: number;
+  /** Largest allowed value. @default {Number.MAX_SAFE_INTEGER} */
+  readonly max?: number;
+}
+
+/**
+ * Parses a flag value as a whole number within bounds.
+ *
+ * @throws {UsageError} If it is not one.
+ */
+export function parseInteger(flag: string, text: string, bounds: Bounds): number {
+  const { min, max = Number.MAX_SAFE_INTEGER } = bounds;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(
+      `--${flag} must be a whole number from ${min} to ${max}: current value is ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses a flag value given in seconds (fractions allowed) and returns milliseconds.
+ *
+ * @throws {UsageError} If it is not a number of seconds within bounds (bounds in seconds).
+ */
+export function parseSeconds(flag: string, text: string, bounds: Bounds): number {
+  const { min, max = 365 * 24 * 3600 } = bounds;
+  const value = /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(
+      `--${flag} must be a number of seconds from ${min} to ${max}: current value is ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return Math.round(value * 1000);
+}
+
+/**
+ * Checks a host flag: an IPv4 address or a host name (no port, no scheme).
+ *
+ * @throws {UsageError} If it is neither.
+ */
+export function parseHost(flag: string, text: string): string {
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(text)) {
+    throw new UsageError(
+      `--${flag} must be an IPv4 address or host name: current value is ${JSON.stringify(text)}`,
+    );
+  }
+  return text;
+}

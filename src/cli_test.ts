@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import {
+  type Flag,
+  formatUsage,
+  parseFlags,
+  parseHost,
+  parseInteger,
+  parseSeconds,
+  UsageError,
+} from "./cli.ts";
+
+const flags: Flag[] = [
+  { name: "port", type: "string", value: "PORT", default: "4242", help: "TCP port" },
+  { name: "json", type: "boolean", help: "print JSON" },
+];
+
+Deno.test("parseFlags() fills defaults and reads values", () => {
+  assert.deepEqual(parseFlags([], flags), { strings: { port: "4242" }, booleans: {} });
+  assert.deepEqual(parseFlags(["--port=1", "--json"], flags), {
+    strings: { port: "1" },
+    booleans: { json: true },
+  });
+  assert.deepEqual(parseFlags(["--help"], flags).booleans, { help: true });
+});
+
+Deno.test("parseFlags() rejects unknown flags, positionals and missing values", () => {
+  assert.throws(
+    () => parseFlags(["--bogus"], flags),
+    (e) => e instanceof UsageError && /bogus/.test(e.message),
+  );
+  assert.throws(() => parseFlags(["extra"], flags), UsageError);
+  assert.throws(() => parseFlags(["--port"], flags), UsageError);
+  assert.throws(() => parseFlags(["--json=yes"], flags), UsageError);
+});
+
+Deno.test("formatUsage() lists every flag with its default", () => {
+  const text = formatUsage("deno task x", "Does x.", flags);
+  assert.match(text, /^Usage: deno task x \[flags\]/);
+  assert.match(text, /--port PORT {2}TCP port \(default 4242\)/);
+  assert.match(text, /--help +show this help/);
+});
+
+Deno.test("parseInteger() and parseSeconds() validate with clear messages", () => {
+  assert.equal(parseInteger("workers", "2", { min: 1, max: 64 }), 2);
+  assert.throws(
+    () => parseInteger("workers", "0", { min: 1 }),
+    /--workers must be a whole number from 1/,
+  );
+  assert.throws(() => parseInteger("workers", "1.5", { min: 1 }), /current value is "1.5"/);
+  assert.throws(() => parseInteger("workers", "-1", { min: 1 }), UsageError);
+  assert.equal(parseSeconds("stagger", "0.25", { min: 0 }), 250);
+  assert.equal(parseSeconds("stagger", ".5", { min: 0 }), 500);
+  assert.equal(parseSeconds("stagger", "3", { min: 0 }), 3000);
+  assert.throws(
+    () => parseSeconds("stagger", "-1", { min: 0 }),
+    /--stagger must be a number of seconds/,
+  );
+  assert.throws(() => parseSeconds("stagger", "1e3", { min: 0 }), UsageError);
+  assert.throws(() => parseSeconds("duration", "0", { min: 0.1 }), UsageError);
+});
+
+Deno.test("parseHost() accepts addresses and names only", () => {
+  assert.equal(parseHost("host", "127.0.0.1"), "127.0.0.1");
+  assert.equal(parseHost("host", "localhost"), "localhost");
+  assert.throws(() => parseHost("host", "http://x"), UsageError);
+  assert.throws(() => parseHost("host", "a:1"), UsageError);
+});

@@ -1,0 +1,94 @@
+/**
+ * LogTape set-up for the entry points and Workers. Library files never configure logging; they
+ * call `getLogger(["likes", …])`. Files get complete plain-text lines; the console (stderr) gets
+ * short human lines for lifecycle events only.
+ *
+ * @module
+ */
+
+import { configure, dispose, type LogRecord, type Sink, withFilter } from "@logtape/logtape";
+import { getFileSink } from "@logtape/file";
+
+/** Formats a record as one file line: `ISO-time LEVEL category message`. */
+export function fileLine(record: LogRecord): string {
+  return `${new Date(record.timestamp).toISOString()} ${record.level.toUpperCase()} ${
+    record.category.join(".")
+  } ${renderMessage(record)}\n`;
+}
+
+/** Formats a record as a short console line: `HH:MM:SS message` (with the level if not info). */
+export function consoleLine(record: LogRecord): string {
+  const time = new Date(record.timestamp).toISOString().slice(11, 19);
+  const level = record.level === "info" ? "" : `${record.level.toUpperCase()} `;
+  return `${time} ${level}${renderMessage(record)}\n`;
+}
+
+function renderMessage(record: LogRecord): string {
+  let text = "";
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    text += i % 2 === 0 ? String(part) : typeof part === "string" ? part : JSON.stringify(part);
+  }
+  return text;
+}
+
+const encoder = new TextEncoder();
+
+/** A sink that writes short lines to stderr, so stdout stays free for data. */
+export function getStderrSink(): Sink {
+  return (record) => {
+    Deno.stderr.writeSync(encoder.encode(consoleLine(record)));
+  };
+}
+
+/** Options for {@linkcode setupLogging}. */
+export interface SetupLoggingOptions {
+  /** The log file (appended to; created if missing, its directory must exist). */
+  readonly file: string;
+  /** Category whose records go to the file, e.g. `["likes"]`. @default {["likes"]} */
+  readonly category?: readonly string[];
+  /**
+   * Categories (and their children) whose info records also go to stderr as short lines.
+   * Errors from any category always go to stderr.
+   * @default {[]}
+   */
+  readonly consoleCategories?: readonly (readonly string[])[];
+}
+
+function isUnder(category: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.every((part, i) => category[i] === part);
+}
+
+/**
+ * Configures LogTape for this process or Worker: a non-blocking, buffered file sink and a stderr
+ * sink. Call {@linkcode shutdownLogging} before exiting so that every buffered line is written.
+ *
+ * @throws {Deno.errors.NotCapable} If the file is outside the granted write permission.
+ * @throws {Deno.errors.NotFound} If the file's directory does not exist.
+ */
+export async function setupLogging(options: SetupLoggingOptions): Promise<void> {
+  const { file, category = ["likes"], consoleCategories = [] } = options;
+  const fileSink = getFileSink(file, {
+    formatter: fileLine,
+    nonBlocking: true,
+    bufferSize: 64 * 1024,
+    flushInterval: 200,
+  });
+  const toConsole = (record: LogRecord) =>
+    record.level === "error" || record.level === "fatal" ||
+    (record.level !== "debug" && record.level !== "trace" &&
+      consoleCategories.some((c) => isUnder(record.category, c)));
+  await configure({
+    reset: true,
+    sinks: { file: fileSink, console: withFilter(getStderrSink(), toConsole) },
+    loggers: [
+      { category: [...category], lowestLevel: "debug", sinks: ["file", "console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+/** Flushes and closes every sink; await it before the process or Worker ends. */
+export async function shutdownLogging(): Promise<void> {
+  await dispose();
+}

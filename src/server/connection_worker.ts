@@ -1,0 +1,125 @@
+/// <reference lib="deno.worker" />
+/**
+ * Worker entry: listens on the shared port (with `reusePort` when there are several Workers),
+ * serves each connection with {@linkcode Connection}, drops idle ones, and on `stop` closes the
+ * listener, answers what it already read, flushes its log lines and reports back.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { Connection } from "./connection.ts";
+import { LikesTable } from "./likes_table.ts";
+import { createResponder } from "./respond.ts";
+import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
+
+const log = getLogger(["likes", "server", "worker"]);
+const connections = new Set<Connection>();
+const served = new Set<Promise<void>>();
+let listener: Deno.Listener | undefined;
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function post(message: FromWorker): void {
+  self.postMessage(message);
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.kind === "start") {
+    start(message.index, message.buffer, message.settings).catch((error) => {
+      post({
+        kind: "failed",
+        name: error?.name ?? "Error",
+        message: String(error?.message ?? error),
+      });
+    });
+  } else {
+    stop().then((closed) => post({ kind: "stopped", connectionsClosed: closed }));
+  }
+};
+
+async function start(
+  index: number,
+  buffer: SharedArrayBuffer,
+  settings: WorkerSettings,
+): Promise<void> {
+  await setupLogging({ file: settings.logFile });
+  const table = LikesTable.attach(buffer);
+  const respond = createResponder(table, settings);
+  listener = Deno.listen({
+    hostname: settings.hostname,
+    port: settings.port,
+    transport: "tcp",
+    ...(settings.reusePort ? { reusePort: true } : {}),
+  });
+  const port = (listener.addr as Deno.NetAddr).port;
+  log.debug(`worker ${index} listening on ${settings.hostname}:${port}`);
+  sweeper = setInterval(
+    () => dropIdle(settings.idleTimeoutMs),
+    Math.min(1000, settings.idleTimeoutMs / 4),
+  );
+  post({ kind: "listening", port });
+  acceptLoop(listener, table, respond, settings);
+}
+
+async function acceptLoop(
+  server: Deno.Listener,
+  table: LikesTable,
+  respond: ReturnType<typeof createResponder>,
+  settings: WorkerSettings,
+): Promise<void> {
+  try {
+    for await (const conn of server) {
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      const peer = `${remote.hostname}:${remote.port}`;
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // The client already left; serve() will notice.
+      }
+      const connection = new Connection(conn, peer, respond, settings);
+      connections.add(connection);
+      table.count("connectionsAccepted");
+      table.count("connectionsOpen");
+      const done: Promise<void> = connection.serve()
+        .catch((error) => log.error(`connection ${peer} failed: ${error}`))
+        .finally(() => {
+          connections.delete(connection);
+          served.delete(done);
+          table.count("connectionsOpen", -1);
+        });
+      served.add(done);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) log.error(`accept failed: ${error}`);
+  }
+}
+
+function dropIdle(idleTimeoutMs: number): void {
+  const now = Date.now();
+  for (const connection of connections) {
+    if (now - connection.lastActivity >= idleTimeoutMs) {
+      getLogger(["likes", "server", "invalid"]).warn(
+        `Idle connection from ${connection.peer} dropped after ${
+          idleTimeoutMs / 1000
+        } s without data`,
+      );
+      connection.finish("ERR idle timeout");
+    }
+  }
+}
+
+async function stop(): Promise<number> {
+  clearInterval(sweeper);
+  try {
+    listener?.close();
+  } catch {
+    // Already closed.
+  }
+  const open = [...connections];
+  await Promise.all(open.map((c) => c.finish()));
+  await Promise.all([...served]);
+  await shutdownLogging();
+  return open.length;
+}

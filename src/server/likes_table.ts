@@ -1,0 +1,311 @@
+/**
+ * The PrimaryLikesServer's counting state in one SharedArrayBuffer, shared by every Worker:
+ * the global total, statistics counters, and a fixed-capacity hash table of clients, each with
+ * its likes counted, its last applied sequence number and the likes that sequence carried.
+ *
+ * This is the only file that uses `Atomics` on the buffer. Every update is an atomic operation;
+ * a keyed message's check-and-apply runs under a per-client lock (a futex-style mutex built on
+ * `Atomics.wait`/`notify`), so two Workers never apply the same (client, seq) twice.
+ *
+ * @module
+ */
+
+/** Options for {@linkcode LikesTable.create}. */
+export interface LikesTableOptions {
+  /** How many distinct clients the table holds (rounded up to a power of two). @default {16384} */
+  readonly maxClients?: number;
+}
+
+/** The outcome of applying a message. */
+export type ApplyResult =
+  /** Counted now (`applied`) or counted before and acknowledged again (`duplicate`). */
+  | {
+    readonly status: "applied" | "duplicate";
+    readonly client: number;
+    readonly total: number;
+  }
+  /** A keyed message skipped sequence numbers; `expected` is the next one in order. */
+  | { readonly status: "gap"; readonly expected: number }
+  /** The last sequence number came again with other likes. */
+  | { readonly status: "conflict"; readonly likes: number }
+  /** The client table has no room for another client. */
+  | { readonly status: "full" };
+
+/** Statistics counters kept in the table. */
+export type Counter =
+  | "accepted"
+  | "duplicates"
+  | "rejected"
+  | "connectionsAccepted"
+  | "connectionsOpen";
+
+/** Longest client name the table stores, in bytes (ASCII). */
+export const MAX_NAME_BYTES = 64;
+
+const HEADER_SLOTS = 16;
+const TOTAL = 0;
+const CAPACITY = 1;
+const COUNTERS: Record<Counter, number> = {
+  accepted: 2,
+  duplicates: 3,
+  rejected: 4,
+  connectionsAccepted: 5,
+  connectionsOpen: 6,
+};
+
+const EMPTY = 0;
+const CLAIMING = 1;
+const READY = 2;
+
+const UNLOCKED = 0;
+const LOCKED = 1;
+const CONTENDED = 2;
+
+function fnv1a(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
+function layout(capacity: number) {
+  const header = 0;
+  const states = header + HEADER_SLOTS * 8;
+  const locks = states + capacity * 4;
+  const lengths = locks + capacity * 4;
+  const hashes = lengths + capacity * 4;
+  const lastLikes = hashes + capacity * 4;
+  const lastLikesEnd = lastLikes + capacity * 4;
+  const counts = Math.ceil(lastLikesEnd / 8) * 8;
+  const seqs = counts + capacity * 8;
+  const names = seqs + capacity * 8;
+  const size = names + capacity * MAX_NAME_BYTES;
+  return { header, states, locks, lengths, hashes, lastLikes, counts, seqs, names, size };
+}
+
+/**
+ * Counting state over a SharedArrayBuffer; create it once, then attach to the same buffer in
+ * each Worker.
+ *
+ * @example Count, deduplicate and read back
+ * ```ts
+ * import { LikesTable } from "./likes_table.ts";
+ * import assert from "node:assert/strict";
+ * const table = LikesTable.create({ maxClients: 16 });
+ * table.applyClassic("LikesServer1", 5);
+ * assert.equal(table.applyKeyed("edge-1", 1, 3).status, "applied");
+ * assert.equal(table.applyKeyed("edge-1", 1, 3).status, "duplicate");
+ * assert.deepEqual(table.snapshot(), { total: 8, clients: { "LikesServer1": 5, "edge-1": 3 } });
+ * ```
+ */
+export class LikesTable {
+  readonly #buffer: SharedArrayBuffer;
+  readonly #capacity: number;
+  readonly #header: BigInt64Array;
+  readonly #states: Int32Array;
+  readonly #locks: Int32Array;
+  readonly #lengths: Int32Array;
+  readonly #hashes: Int32Array;
+  readonly #lastLikes: Int32Array;
+  readonly #counts: BigInt64Array;
+  readonly #seqs: BigInt64Array;
+  readonly #names: Uint8Array;
+  readonly #slots = new Map<string, number>();
+  readonly #nameOf: (string | undefined)[] = [];
+
+  private constructor(buffer: SharedArrayBuffer, capacity: number) {
+    const at = layout(capacity);
+    this.#buffer = buffer;
+    this.#capacity = capacity;
+    this.#header = new BigInt64Array(buffer, at.header, HEADER_SLOTS);
+    this.#states = new Int32Array(buffer, at.states, capacity);
+    this.#locks = new Int32Array(buffer, at.locks, capacity);
+    this.#lengths = new Int32Array(buffer, at.lengths, capacity);
+    this.#hashes = new Int32Array(buffer, at.hashes, capacity);
+    this.#lastLikes = new Int32Array(buffer, at.lastLikes, capacity);
+    this.#counts = new BigInt64Array(buffer, at.counts, capacity);
+    this.#seqs = new BigInt64Array(buffer, at.seqs, capacity);
+    this.#names = new Uint8Array(buffer, at.names, capacity * MAX_NAME_BYTES);
+  }
+
+  /** Allocates a new, empty table. */
+  static create(options: LikesTableOptions = {}): LikesTable {
+    const { maxClients = 16384 } = options;
+    if (!Number.isInteger(maxClients) || maxClients < 1 || maxClients > 1 << 22) {
+      throw new RangeError(
+        `Cannot create the likes table as 'maxClients' must be an integer from 1 to ${
+          1 << 22
+        }: current value is ${maxClients}`,
+      );
+    }
+    const capacity = 2 ** Math.ceil(Math.log2(maxClients));
+    const buffer = new SharedArrayBuffer(layout(capacity).size);
+    new BigInt64Array(buffer, 0, HEADER_SLOTS)[CAPACITY] = BigInt(capacity);
+    return new LikesTable(buffer, capacity);
+  }
+
+  /** Attaches to a buffer made by {@linkcode LikesTable.create} (for example in a Worker). */
+  static attach(buffer: SharedArrayBuffer): LikesTable {
+    const capacity = buffer.byteLength >= HEADER_SLOTS * 8
+      ? Number(Atomics.load(new BigInt64Array(buffer, 0, HEADER_SLOTS), CAPACITY))
+      : 0;
+    if (!(capacity > 0) || layout(capacity).size !== buffer.byteLength) {
+      throw new TypeError("Cannot attach to the buffer as it was not made by LikesTable.create()");
+    }
+    return new LikesTable(buffer, capacity);
+  }
+
+  /** The shared buffer, to post to a Worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#buffer;
+  }
+
+  /** How many distinct clients fit. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Likes counted for everyone. */
+  total(): number {
+    return Number(Atomics.load(this.#header, TOTAL));
+  }
+
+  /** Adds `delta` (default 1) to a statistics counter. */
+  count(counter: Counter, delta = 1): void {
+    Atomics.add(this.#header, COUNTERS[counter], BigInt(delta));
+  }
+
+  /** Reads a statistics counter. */
+  counter(counter: Counter): number {
+    return Number(Atomics.load(this.#header, COUNTERS[counter]));
+  }
+
+  /** Counts a classic message (no key: every delivery counts). */
+  applyClassic(name: string, likes: number): ApplyResult {
+    const slot = this.#slotOf(name);
+    if (slot < 0) return { status: "full" };
+    const n = BigInt(likes);
+    const client = Atomics.add(this.#counts, slot, n) + n;
+    const total = Atomics.add(this.#header, TOTAL, n) + n;
+    return { status: "applied", client: Number(client), total: Number(total) };
+  }
+
+  /**
+   * Applies a keyed message exactly once: `seq` must be the client's last applied one plus 1;
+   * an earlier `seq` is a duplicate (acknowledged, not counted), a later one is a gap.
+   */
+  applyKeyed(name: string, seq: number, likes: number): ApplyResult {
+    const slot = this.#slotOf(name);
+    if (slot < 0) return { status: "full" };
+    this.#lock(slot);
+    try {
+      const last = Number(Atomics.load(this.#seqs, slot));
+      if (seq === last + 1) {
+        const n = BigInt(likes);
+        const client = Atomics.add(this.#counts, slot, n) + n;
+        Atomics.store(this.#seqs, slot, BigInt(seq));
+        Atomics.store(this.#lastLikes, slot, likes);
+        const total = Atomics.add(this.#header, TOTAL, n) + n;
+        return { status: "applied", client: Number(client), total: Number(total) };
+      }
+      if (seq > last) return { status: "gap", expected: last + 1 };
+      const lastLikes = Atomics.load(this.#lastLikes, slot);
+      if (seq === last && likes !== lastLikes) return { status: "conflict", likes: lastLikes };
+      return {
+        status: "duplicate",
+        client: Number(Atomics.load(this.#counts, slot)),
+        total: this.total(),
+      };
+    } finally {
+      this.#unlock(slot);
+    }
+  }
+
+  /** The total and the likes counted per client, read without stopping the writers. */
+  snapshot(): { total: number; clients: Record<string, number> } {
+    const clients: Record<string, number> = {};
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      if (Atomics.load(this.#states, slot) !== READY) continue;
+      clients[this.#readName(slot)] = Number(Atomics.load(this.#counts, slot));
+    }
+    return { total: this.total(), clients };
+  }
+
+  #slotOf(name: string): number {
+    const cached = this.#slots.get(name);
+    if (cached !== undefined) return cached;
+    if (name.length === 0 || name.length > MAX_NAME_BYTES) {
+      throw new RangeError(
+        `Cannot store client name as it must be 1 to ${MAX_NAME_BYTES} ASCII characters: current length is ${name.length}`,
+      );
+    }
+    const hash = fnv1a(name);
+    const mask = this.#capacity - 1;
+    for (let probe = 0, slot = hash & mask; probe < this.#capacity; probe++) {
+      let state = Atomics.load(this.#states, slot);
+      if (state === EMPTY) {
+        state = Atomics.compareExchange(this.#states, slot, EMPTY, CLAIMING);
+        if (state === EMPTY) {
+          this.#writeName(slot, name, hash);
+          Atomics.store(this.#states, slot, READY);
+          Atomics.notify(this.#states, slot);
+          return this.#remember(name, slot);
+        }
+      }
+      while (state === CLAIMING) {
+        Atomics.wait(this.#states, slot, CLAIMING, 1);
+        state = Atomics.load(this.#states, slot);
+      }
+      if (Atomics.load(this.#hashes, slot) === hash && this.#readName(slot) === name) {
+        return this.#remember(name, slot);
+      }
+      slot = (slot + 1) & mask;
+    }
+    return -1;
+  }
+
+  #remember(name: string, slot: number): number {
+    this.#slots.set(name, slot);
+    this.#nameOf[slot] = name;
+    return slot;
+  }
+
+  #writeName(slot: number, name: string, hash: number): void {
+    const base = slot * MAX_NAME_BYTES;
+    for (let i = 0; i < name.length; i++) this.#names[base + i] = name.charCodeAt(i) & 0x7f;
+    Atomics.store(this.#lengths, slot, name.length);
+    Atomics.store(this.#hashes, slot, hash);
+  }
+
+  #readName(slot: number): string {
+    const known = this.#nameOf[slot];
+    if (known !== undefined) return known;
+    const base = slot * MAX_NAME_BYTES;
+    const length = Atomics.load(this.#lengths, slot);
+    const name = String.fromCharCode(...this.#names.subarray(base, base + length));
+    this.#nameOf[slot] = name;
+    return name;
+  }
+
+  #lock(slot: number): void {
+    let c = Atomics.compareExchange(this.#locks, slot, UNLOCKED, LOCKED);
+    if (c === UNLOCKED) return;
+    do {
+      if (
+        c === CONTENDED ||
+        Atomics.compareExchange(this.#locks, slot, LOCKED, CONTENDED) !== UNLOCKED
+      ) {
+        Atomics.wait(this.#locks, slot, CONTENDED, 5);
+      }
+    } while ((c = Atomics.compareExchange(this.#locks, slot, UNLOCKED, CONTENDED)) !== UNLOCKED);
+  }
+
+  #unlock(slot: number): void {
+    if (Atomics.sub(this.#locks, slot, 1) !== LOCKED) {
+      Atomics.store(this.#locks, slot, UNLOCKED);
+      Atomics.notify(this.#locks, slot, 1);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { LikesTable } from "./likes_table.ts";
+
+Deno.test("LikesTable.applyClassic() counts every delivery", () => {
+  const table = LikesTable.create({ maxClients: 8 });
+  assert.deepEqual(table.applyClassic("LikesServer1", 4), {
+    status: "applied",
+    client: 4,
+    total: 4,
+  });
+  assert.deepEqual(table.applyClassic("LikesServer1", 4), {
+    status: "applied",
+    client: 8,
+    total: 8,
+  });
+  assert.deepEqual(table.applyClassic("LikesServer2", 1), {
+    status: "applied",
+    client: 1,
+    total: 9,
+  });
+});
+
+Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports gaps and conflicts", () => {
+  const table = LikesTable.create({ maxClients: 8 });
+  assert.deepEqual(table.applyKeyed("a", 2, 5), { status: "gap", expected: 1 });
+  assert.deepEqual(table.applyKeyed("a", 1, 5), { status: "applied", client: 5, total: 5 });
+  assert.deepEqual(table.applyKeyed("a", 1, 5), { status: "duplicate", client: 5, total: 5 });
+  assert.deepEqual(table.applyKeyed("a", 1, 6), { status: "conflict", likes: 5 });
+  assert.deepEqual(table.applyKeyed("a", 3, 1), { status: "gap", expected: 2 });
+  assert.deepEqual(table.applyKeyed("a", 2, 7), { status: "applied", client: 12, total: 12 });
+  assert.deepEqual(table.applyKeyed("a", 1, 9), { status: "duplicate", client: 12, total: 12 });
+  assert.deepEqual(table.applyKeyed("b", 1, 0), { status: "applied", client: 0, total: 12 });
+  assert.deepEqual(table.snapshot(), { total: 12, clients: { a: 12, b: 0 } });
+});
+
+Deno.test("LikesTable reports full when every slot is taken, and keeps serving known clients", () => {
+  const table = LikesTable.create({ maxClients: 4 });
+  for (const name of ["a", "b", "c", "d"]) {
+    assert.equal(table.applyClassic(name, 1).status, "applied");
+  }
+  assert.deepEqual(table.applyClassic("e", 1), { status: "full" });
+  assert.deepEqual(table.applyKeyed("e", 1, 1), { status: "full" });
+  assert.equal(table.applyClassic("c", 1).status, "applied");
+  assert.equal(table.total(), 5);
+});
+
+Deno.test("LikesTable.attach() sees the same state through a second view", () => {
+  const table = LikesTable.create({ maxClients: 100 });
+  assert.equal(table.capacity, 128);
+  table.applyKeyed("edge", 1, 3);
+  const other = LikesTable.attach(table.buffer);
+  assert.deepEqual(other.applyKeyed("edge", 1, 3), { status: "duplicate", client: 3, total: 3 });
+  assert.deepEqual(other.applyKeyed("edge", 2, 4), { status: "applied", client: 7, total: 7 });
+  assert.deepEqual(table.snapshot(), { total: 7, clients: { edge: 7 } });
+  assert.throws(() => LikesTable.attach(new SharedArrayBuffer(64)), TypeError);
+});
+
+Deno.test("LikesTable counters add up", () => {
+  const table = LikesTable.create({ maxClients: 2 });
+  table.count("accepted");
+  table.count("accepted", 2);
+  table.count("connectionsOpen", 1);
+  table.count("connectionsOpen", -1);
+  assert.equal(table.counter("accepted"), 3);
+  assert.equal(table.counter("connectionsOpen"), 0);
+});
+
+Deno.test("LikesTable.create() validates maxClients", () => {
+  assert.throws(() => LikesTable.create({ maxClients: 0 }), RangeError);
+  assert.throws(() => LikesTable.create({ maxClients: 1.5 }), RangeError);
+});
+
+Deno.test("property: keyed messages in any order with repeats count each seq once", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat({ max: 42 }), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.nat(), { maxLength: 200 }),
+      (likes, picks) => {
+        const table = LikesTable.create({ maxClients: 2 });
+        // Deliver random (seq, likes) pairs, including repeats and out-of-order ones,
+        // then retry in order the way a client does until everything is applied.
+        for (const pick of picks) {
+          const seq = (pick % likes.length) + 1;
+          table.applyKeyed("c", seq, likes[seq - 1]!);
+        }
+        for (let seq = 1; seq <= likes.length; seq++) {
+          const result = table.applyKeyed("c", seq, likes[seq - 1]!);
+          assert.ok(result.status === "applied" || result.status === "duplicate");
+        }
+        const sum = likes.reduce((a, b) => a + b, 0);
+        assert.deepEqual(table.snapshot(), { total: sum, clients: { c: sum } });
+      },
+    ),
+  );
+});

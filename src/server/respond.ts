@@ -1,0 +1,156 @@
+/**
+ * One frame in, one reply out: grammar → likes table → reply text, with a log line for every
+ * accepted message (and the running total) and an `Invalid data …` line for every rejected one.
+ * No sockets here, so it is tested directly.
+ *
+ * @module
+ */
+
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Frame } from "../protocol/framing.ts";
+import {
+  CLASSIC_ACK,
+  decodeFrame,
+  DEFAULT_MAX_LIKES,
+  formatError,
+  formatKeyedAck,
+  type KeyedRequest,
+  parseRequest,
+  ProtocolError,
+} from "../protocol/grammar.ts";
+import { formatStats } from "../protocol/stats.ts";
+import type { ApplyResult, LikesTable } from "./likes_table.ts";
+
+/** What a responder needs besides the frame. */
+export interface ResponderOptions {
+  /** Largest number of likes in one message. @default {42} */
+  readonly maxLikes?: number;
+  /** Longest frame accepted, in bytes (only used in the error text). @default {512} */
+  readonly maxLineBytes?: number;
+  /** Number of connection workers, reported by `STATS`. @default {1} */
+  readonly workers?: number;
+  /** When the server started (ms since the epoch), for `STATS` uptime. @default {Date.now()} */
+  readonly startedAt?: number;
+  /** Clock. @default {Date.now} */
+  readonly clock?: () => number;
+  /** Logger for accepted messages. @default {getLogger(["likes", "server", "message"])} */
+  readonly messageLog?: Logger;
+  /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
+  readonly invalidLog?: Logger;
+}
+
+/** Turns frames into reply text (without terminator) against a likes table. */
+export type Responder = (frame: Frame, peer: string) => string;
+
+/**
+ * Creates the function that answers one frame.
+ *
+ * @example
+ * ```ts
+ * import { createResponder } from "./respond.ts";
+ * import { LikesTable } from "./likes_table.ts";
+ * import assert from "node:assert/strict";
+ * const respond = createResponder(LikesTable.create({ maxClients: 4 }));
+ * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });
+ * assert.equal(respond(frame("LikesServer1 3"), "test"), "ACK");
+ * assert.match(respond(frame("LikesServer1 43"), "test"), /^ERR likes "43" above max 42/);
+ * ```
+ */
+export function createResponder(table: LikesTable, options: ResponderOptions = {}): Responder {
+  const {
+    maxLikes = DEFAULT_MAX_LIKES,
+    maxLineBytes = 512,
+    workers = 1,
+    clock = Date.now,
+    startedAt = clock(),
+    messageLog = getLogger(["likes", "server", "message"]),
+    invalidLog = getLogger(["likes", "server", "invalid"]),
+  } = options;
+
+  function reject(reason: string, input: string, peer: string): string {
+    table.count("rejected");
+    invalidLog.warn(`Invalid data ${input} from ${peer}: ${reason}`);
+    return formatError(reason);
+  }
+
+  function keyed(request: KeyedRequest, input: string, peer: string): string {
+    const { client, seq, likes } = request;
+    const result: ApplyResult = table.applyKeyed(client, seq, likes);
+    const line = `LIKE ${client} ${seq} ${likes}`;
+    switch (result.status) {
+      case "applied":
+      case "duplicate": {
+        const duplicate = result.status === "duplicate";
+        table.count(duplicate ? "duplicates" : "accepted");
+        messageLog.info(
+          `${line} ${
+            duplicate ? "duplicate, not counted again" : "counted"
+          } client=${result.client} total=${result.total}`,
+        );
+        return formatKeyedAck({ seq, client: result.client, total: result.total, duplicate });
+      }
+      case "gap":
+        return reject(`out of order: seq ${seq}, expected ${result.expected}`, input, peer);
+      case "conflict":
+        return reject(
+          `conflict: seq ${seq} was counted with ${result.likes} likes, not ${likes}`,
+          input,
+          peer,
+        );
+      case "full":
+        return reject(`client table full (${table.capacity} clients)`, input, peer);
+    }
+  }
+
+  return (frame, peer) => {
+    if (frame.overlong) {
+      return reject(
+        `line too long: ${frame.length} bytes, max ${maxLineBytes}`,
+        JSON.stringify(`${new TextDecoder().decode(frame.bytes.subarray(0, 40))}…`),
+        peer,
+      );
+    }
+    let text = "";
+    try {
+      text = decodeFrame(frame.bytes);
+      const request = parseRequest(text, { maxLikes });
+      switch (request.kind) {
+        case "classic": {
+          const result = table.applyClassic(request.client, request.likes);
+          if (result.status !== "applied") {
+            return reject(
+              `client table full (${table.capacity} clients)`,
+              JSON.stringify(text),
+              peer,
+            );
+          }
+          table.count("accepted");
+          messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
+          return CLASSIC_ACK;
+        }
+        case "keyed":
+          return keyed(request, JSON.stringify(text), peer);
+        case "stats": {
+          const now = clock();
+          return formatStats({
+            ...table.snapshot(),
+            messages: {
+              accepted: table.counter("accepted"),
+              duplicates: table.counter("duplicates"),
+              rejected: table.counter("rejected"),
+            },
+            connections: {
+              open: table.counter("connectionsOpen"),
+              accepted: table.counter("connectionsAccepted"),
+            },
+            workers,
+            uptimeSeconds: Math.round((now - startedAt) / 100) / 10,
+          });
+        }
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) return reject(error.message, error.input, peer);
+      throw error;
+    }
+  };
+}

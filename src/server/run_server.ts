@@ -1,0 +1,98 @@
+/**
+ * Runs the PrimaryLikesServer from a config until SIGINT/SIGTERM: logging, the service, the
+ * `listening on HOST:PORT` line, and a clean stop with every log line flushed.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { onStopSignal } from "../signals.ts";
+import { type LikesService, serveLikes } from "./likes_service.ts";
+import type { ServerConfig } from "./server_config.ts";
+
+/** Where the server writes, given its log directory. */
+export function serverLogFile(logDir: string): string {
+  return `${logDir.replace(/\/+$/, "") || "/"}/PrimaryLikesLog`.replace(/^\/\//, "/");
+}
+
+const encoder = new TextEncoder();
+
+function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): void {
+  stream.writeSync(encoder.encode(`${line}\n`));
+}
+
+/** Explains a start-up failure in one line that says what to do. */
+export function explainStartError(error: unknown, config: ServerConfig, logFile: string): string {
+  const where = `${config.host}:${config.port}`;
+  if (error instanceof Deno.errors.NotCapable) {
+    return /net access/.test(error.message)
+      ? `Cannot listen on ${where}: no permission; run deno with --allow-net=${where}`
+      : /read access/.test(error.message)
+      ? `Cannot load the connection Workers: no read permission for src/; run deno with --allow-read=src (${error.message})`
+      : `Cannot write ${logFile}: no permission; run deno with --allow-write=${logFile}`;
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    return `Cannot write ${logFile}: the directory ${config.logDir} does not exist`;
+  }
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${where}: the address is already in use (another server running?)`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${where}: the address is not available on this machine`;
+  }
+  return `Cannot start the server: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Runs until stopped; resolves to the process exit code. */
+export async function runServer(config: ServerConfig): Promise<number> {
+  const logFile = serverLogFile(config.logDir);
+  using stop = onStopSignal();
+  let service: LikesService;
+  let fatal: Error | undefined;
+  const died = Promise.withResolvers<void>();
+  try {
+    await setupLogging({ file: logFile, consoleCategories: [["likes", "server", "lifecycle"]] });
+    service = await serveLikes({
+      logFile,
+      hostname: config.host,
+      port: config.port,
+      workers: config.workers,
+      maxLikes: config.maxLikes,
+      maxLineBytes: config.maxLineBytes,
+      pauseMs: config.pauseMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxClients: config.maxClients,
+      onFatal: (error) => {
+        fatal = error;
+        died.resolve();
+      },
+    });
+  } catch (error) {
+    say(Deno.stderr, `error: ${explainStartError(error, config, logFile)}`);
+    await shutdownLogging();
+    return 1;
+  }
+  const log = getLogger(["likes", "server", "lifecycle"]);
+  const address = `${service.hostname}:${service.port}`;
+  log.info(
+    `PrimaryLikesServer listening on ${address} with ${config.workers} worker(s); log ${logFile}`,
+  );
+  say(Deno.stdout, `listening on ${address}`);
+  const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
+  log.info(
+    signal ? `${signal}: stopping, answering what was read` : `stopping after a failure`,
+  );
+  await service.stop();
+  const { total, clients } = service.table.snapshot();
+  log.info(
+    `stopped: total ${total} likes from ${Object.keys(clients).length} client(s), ${
+      service.table.counter("accepted")
+    } accepted, ${service.table.counter("duplicates")} duplicate, ${
+      service.table.counter("rejected")
+    } rejected message(s)`,
+  );
+  if (fatal) log.error(String(fatal.message));
+  await shutdownLogging();
+  return fatal ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * The PrimaryLikesServer's flags: argv → a validated, frozen config. Pure (the CPU count is
+ * passed in), so it is table-tested.
+ *
+ * @module
+ */
+
+import {
+  type Flag,
+  formatUsage,
+  parseFlags,
+  parseHost,
+  parseInteger,
+  parseSeconds,
+} from "../cli.ts";
+import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+
+/** The server's default TCP port. */
+export const DEFAULT_PORT = 4242;
+
+/** Validated server settings. */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly logDir: string;
+  readonly maxLikes: number;
+  readonly maxLineBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly pauseMs: number;
+  readonly maxClients: number;
+}
+
+function flags(cpus: number): Flag[] {
+  return [
+    {
+      name: "host",
+      type: "string",
+      value: "HOST",
+      default: "127.0.0.1",
+      help: "address to listen on",
+    },
+    {
+      name: "port",
+      type: "string",
+      value: "PORT",
+      default: String(DEFAULT_PORT),
+      help: "TCP port; 0 picks a free one",
+    },
+    {
+      name: "workers",
+      type: "string",
+      value: "K",
+      default: String(cpus),
+      help: "connection Workers sharing the port (default: CPU count)",
+    },
+    {
+      name: "log-dir",
+      type: "string",
+      value: "DIR",
+      default: "/tmp",
+      help: "directory of PrimaryLikesLog (must exist)",
+    },
+    {
+      name: "max-likes",
+      type: "string",
+      value: "N",
+      default: String(DEFAULT_MAX_LIKES),
+      help: "largest number of likes in one message",
+    },
+    {
+      name: "max-line-bytes",
+      type: "string",
+      value: "N",
+      default: String(DEFAULT_MAX_LINE_BYTES),
+      help: "longest message in bytes; longer ones get ERR",
+    },
+    {
+      name: "idle-timeout",
+      type: "string",
+      value: "SECONDS",
+      default: "30",
+      help: "drop a connection silent this long",
+    },
+    {
+      name: "pause",
+      type: "string",
+      value: "SECONDS",
+      default: "0.05",
+      help: "answer an unterminated message after this much silence",
+    },
+    {
+      name: "max-clients",
+      type: "string",
+      value: "N",
+      default: "16384",
+      help: "distinct client names the server can count",
+    },
+  ];
+}
+
+/** The `--help` text. */
+export function serverUsage(cpus: number): string {
+  return formatUsage(
+    "deno task server --",
+    "PrimaryLikesServer: counts likes sent over TCP, in shared memory updated by a pool of Workers.\n" +
+      "Logs every message and the running total to <log-dir>/PrimaryLikesLog. Stops on SIGINT/SIGTERM.",
+    flags(cpus),
+  );
+}
+
+/**
+ * Parses the server's flags.
+ *
+ * @returns `"help"` when `--help` was given, else the config.
+ * @throws {UsageError} On any invalid flag or value.
+ */
+export function parseServerConfig(args: readonly string[], cpus: number): ServerConfig | "help" {
+  const { strings: s, booleans } = parseFlags(args, flags(cpus));
+  if (booleans.help) return "help";
+  return Object.freeze({
+    host: parseHost("host", s.host!),
+    port: parseInteger("port", s.port!, { min: 0, max: 65535 }),
+    workers: parseInteger("workers", s.workers!, { min: 1, max: 256 }),
+    logDir: s["log-dir"]!,
+    maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 0, max: 1_000_000_000 }),
+    maxLineBytes: parseInteger("max-line-bytes", s["max-line-bytes"]!, { min: 64, max: 65536 }),
+    idleTimeoutMs: parseSeconds("idle-timeout", s["idle-timeout"]!, { min: 0.05 }),
+    pauseMs: parseSeconds("pause", s.pause!, { min: 0.001, max: 10 }),
+    maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: 1 << 22 }),
+  });
+}

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../cli.ts";
+import { DEFAULT_PORT, parseServerConfig, serverUsage } from "./server_config.ts";
+
+Deno.test("parseServerConfig() gives the seed defaults", () => {
+  assert.deepEqual(parseServerConfig([], 2), {
+    host: "127.0.0.1",
+    port: DEFAULT_PORT,
+    workers: 2,
+    logDir: "/tmp",
+    maxLikes: 42,
+    maxLineBytes: 512,
+    idleTimeoutMs: 30_000,
+    pauseMs: 50,
+    maxClients: 16384,
+  });
+});
+
+Deno.test("parseServerConfig() reads every flag", () => {
+  const config = parseServerConfig([
+    "--host=0.0.0.0",
+    "--port=0",
+    "--workers=3",
+    "--log-dir=/var/tmp",
+    "--max-likes=100",
+    "--max-line-bytes=128",
+    "--idle-timeout=0.5",
+    "--pause=0.01",
+    "--max-clients=64",
+  ], 8);
+  assert.deepEqual(config, {
+    host: "0.0.0.0",
+    port: 0,
+    workers: 3,
+    logDir: "/var/tmp",
+    maxLikes: 100,
+    maxLineBytes: 128,
+    idleTimeoutMs: 500,
+    pauseMs: 10,
+    maxClients: 64,
+  });
+});
+
+Deno.test("parseServerConfig() rejects bad values with the flag's name", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--port=70000"], /--port must be a whole number from 0 to 65535/],
+    [["--workers=0"], /--workers/],
+    [["--idle-timeout=soon"], /--idle-timeout/],
+    [["--host=a b"], /--host/],
+    [["--verbose"], /Unknown option '--verbose'/],
+    [["9000"], /Unexpected argument/],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(
+        () => parseServerConfig(args, 2),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+    });
+  }
+});
+
+Deno.test("parseServerConfig() answers --help, and the usage names every flag", () => {
+  assert.equal(parseServerConfig(["--help"], 2), "help");
+  const usage = serverUsage(2);
+  for (
+    const flag of [
+      "--host",
+      "--port",
+      "--workers",
+      "--log-dir",
+      "--max-likes",
+      "--idle-timeout",
+      "--help",
+    ]
+  ) {
+    assert.ok(usage.includes(flag), flag);
+  }
+});

@@ -1,0 +1,45 @@
+/**
+ * The typed messages between the server's main thread and its connection Workers.
+ *
+ * @module
+ */
+
+/** Settings a connection Worker needs; all plain data, so they survive `postMessage`. */
+export interface WorkerSettings {
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on (0 only for the first Worker, which then reports the real one). */
+  readonly port: number;
+  /** Listen with `SO_REUSEPORT`, so that several Workers share the port. */
+  readonly reusePort: boolean;
+  /** Largest number of likes in one message. */
+  readonly maxLikes: number;
+  /** Longest frame, in bytes. */
+  readonly maxLineBytes: number;
+  /** Silence after which an unterminated message is answered, in ms. */
+  readonly pauseMs: number;
+  /** Silence after which a connection is dropped, in ms. */
+  readonly idleTimeoutMs: number;
+  /** The server log file each Worker appends to. */
+  readonly logFile: string;
+  /** Number of Workers, reported by `STATS`. */
+  readonly workers: number;
+  /** When the server started (ms since the epoch). */
+  readonly startedAt: number;
+}
+
+/** Main thread → Worker. */
+export type ToWorker =
+  | {
+    readonly kind: "start";
+    readonly index: number;
+    readonly buffer: SharedArrayBuffer;
+    readonly settings: WorkerSettings;
+  }
+  | { readonly kind: "stop" };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly kind: "listening"; readonly port: number }
+  | { readonly kind: "failed"; readonly name: string; readonly message: string }
+  | { readonly kind: "stopped"; readonly connectionsClosed: number };

@@ -1,0 +1,132 @@
+/**
+ * Starts K connection Workers on one port and stops them all. The first Worker binds the
+ * requested port (0 picks a free one) and the rest join it with `reusePort`, so the kernel spreads
+ * connections across them. With one Worker no `reusePort` is needed.
+ *
+ * @module
+ */
+
+import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
+
+/** Settings for the pool; `port` may be 0. */
+export type PoolSettings = Omit<WorkerSettings, "reusePort">;
+
+/** Options for {@linkcode WorkerPool.start}. */
+export interface WorkerPoolOptions {
+  /** Called once if a Worker dies of an uncaught error after start-up. */
+  readonly onFatal?: (error: Error) => void;
+  /** How long to wait for a Worker to stop before terminating it, in ms. @default {10000} */
+  readonly stopTimeoutMs?: number;
+}
+
+const WORKER_URL = new URL("./connection_worker.ts", import.meta.url).href;
+
+/** Re-creates a Worker's error with the matching `Deno.errors` class when there is one. */
+function reviveError(name: string, message: string): Error {
+  const Known =
+    (Deno.errors as unknown as Record<string, (new (m: string) => Error) | undefined>)[name];
+  const error = Known ? new Known(message) : new Error(message);
+  if (!Known) error.name = name;
+  return error;
+}
+
+/** A running set of connection Workers sharing one port. */
+export class WorkerPool implements AsyncDisposable {
+  readonly #workers: Worker[];
+  readonly #port: number;
+  readonly #stopTimeoutMs: number;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(workers: Worker[], port: number, stopTimeoutMs: number) {
+    this.#workers = workers;
+    this.#port = port;
+    this.#stopTimeoutMs = stopTimeoutMs;
+  }
+
+  /**
+   * Starts `settings.workers` Workers and resolves once all of them listen.
+   *
+   * @throws The first Worker's start-up error (for example `Deno.errors.AddrInUse` or
+   *   `Deno.errors.NotCapable`), after stopping the Workers already started.
+   */
+  static async start(
+    buffer: SharedArrayBuffer,
+    settings: PoolSettings,
+    options: WorkerPoolOptions = {},
+  ): Promise<WorkerPool> {
+    const { onFatal = () => {}, stopTimeoutMs = 10_000 } = options;
+    const reusePort = settings.workers > 1;
+    const workers: Worker[] = [];
+    let port = settings.port;
+    let fatal = false;
+    const onDeath = (index: number) => (event: ErrorEvent) => {
+      event.preventDefault();
+      if (fatal) return;
+      fatal = true;
+      onFatal(new Error(`connection worker ${index} died: ${event.message}`));
+    };
+    try {
+      for (let index = 0; index < settings.workers; index++) {
+        const worker = new Worker(WORKER_URL, { type: "module", name: `connections-${index}` });
+        workers.push(worker);
+        port = await new Promise<number>((resolve, reject) => {
+          worker.onmessage = (event: MessageEvent<FromWorker>) => {
+            const message = event.data;
+            if (message.kind === "listening") resolve(message.port);
+            else if (message.kind === "failed") reject(reviveError(message.name, message.message));
+          };
+          worker.onerror = (event) => {
+            event.preventDefault();
+            reject(new Error(`connection worker ${index} failed to start: ${event.message}`));
+          };
+          const start: ToWorker = {
+            kind: "start",
+            index,
+            buffer,
+            settings: { ...settings, port, reusePort },
+          };
+          worker.postMessage(start);
+        });
+        worker.onerror = onDeath(index);
+      }
+    } catch (error) {
+      for (const worker of workers) worker.terminate();
+      throw error;
+    }
+    return new WorkerPool(workers, port, stopTimeoutMs);
+  }
+
+  /** The port every Worker listens on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /**
+   * Asks every Worker to stop accepting, answer what it read and flush its logs; terminates a
+   * Worker that does not finish in time. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= Promise.all(this.#workers.map((w) => this.#stopOne(w))).then(() => {});
+    return this.#stopping;
+  }
+
+  async #stopOne(worker: Worker): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stopped = new Promise<void>((resolve) => {
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.kind === "stopped") resolve();
+      };
+      timer = setTimeout(resolve, this.#stopTimeoutMs);
+    });
+    const stop: ToWorker = { kind: "stop" };
+    worker.postMessage(stop);
+    await stopped;
+    clearTimeout(timer);
+    worker.terminate();
+  }
+
+  /** Same as {@linkcode WorkerPool.stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
