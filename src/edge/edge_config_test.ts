@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../cli.ts";
+import { edgeUsage, parseEdgeConfig } from "./edge_config.ts";
+
+Deno.test("parseEdgeConfig() gives the seed defaults", () => {
+  assert.deepEqual(parseEdgeConfig([], "abc", 9), {
+    id: 1,
+    clientId: "LikesServer1-abc",
+    host: "127.0.0.1",
+    port: 4242,
+    durationMs: 300_000,
+    minIntervalMs: 1000,
+    maxIntervalMs: 5000,
+    maxLikes: 42,
+    logDir: "/tmp",
+    seed: 9,
+    protocol: "keyed",
+    drainMs: 10_000,
+    replyTimeoutMs: 2000,
+    maxBackoffMs: 2000,
+    reportJson: false,
+    quiet: false,
+  });
+});
+
+Deno.test("parseEdgeConfig() reads short, fractional settings", () => {
+  const config = parseEdgeConfig(
+    [
+      "--id=7",
+      "--client-id=edge.7",
+      "--port=9",
+      "--duration=1.5",
+      "--min-interval=0.05",
+      "--max-interval=0.2",
+      "--seed=123",
+      "--protocol=classic",
+      "--drain=0",
+      "--report-json",
+      "--quiet",
+    ],
+    "x",
+    0,
+  );
+  assert.ok(config !== "help");
+  assert.equal(config.id, 7);
+  assert.equal(config.clientId, "edge.7");
+  assert.equal(config.durationMs, 1500);
+  assert.equal(config.minIntervalMs, 50);
+  assert.equal(config.maxIntervalMs, 200);
+  assert.equal(config.seed, 123);
+  assert.equal(config.protocol, "classic");
+  assert.equal(config.drainMs, 0);
+  assert.equal(config.reportJson, true);
+  assert.equal(config.quiet, true);
+});
+
+Deno.test("parseEdgeConfig() rejects inconsistent or bad values", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--min-interval=3", "--max-interval=1"], /must not exceed --max-interval/],
+    [["--protocol=udp"], /--protocol must be keyed or classic/],
+    [["--client-id=a b"], /--client-id/],
+    [["--port=0"], /--port/],
+    [["--max-likes=0"], /--max-likes/],
+    [["--duration=-1"], /--duration/],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(
+        () => parseEdgeConfig(args, "s", 1),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+    });
+  }
+  assert.equal(parseEdgeConfig(["--help"], "s", 1), "help");
+  assert.match(edgeUsage(), /--protocol keyed\|classic/);
+});

@@ -1,0 +1,222 @@
+/**
+ * One LikesServer's life: generate a random batch every min..max interval for the duration, send
+ * what is owed (retrying unacknowledged likes with bounded backoff), drain for a bounded time,
+ * and exit 0 only if every like was acknowledged.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { delay } from "../delay.ts";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { formatClassic, formatKeyed, parseReply } from "../protocol/grammar.ts";
+import { type Random, randomBetween, randomInt, seededRandom } from "../random.ts";
+import { onStopSignal } from "../signals.ts";
+import type { EdgeConfig } from "./edge_config.ts";
+import { PendingLikes } from "./pending_likes.ts";
+import { Sender } from "./sender.ts";
+
+/** The progress line a LikesServer prints with `--report-json` (one JSON object per line). */
+export interface EdgeReport {
+  readonly id: number;
+  readonly clientId: string;
+  /** `running` while generating, `draining` after, `done` at the end. */
+  readonly phase: "running" | "draining" | "done";
+  readonly generated: number;
+  readonly acknowledged: number;
+  readonly unacknowledged: number;
+  /** Whether the last exchange with the server succeeded. */
+  readonly connected: boolean;
+}
+
+/** Where a LikesServer writes its log, given its number and log directory. */
+export function edgeLogFile(logDir: string, id: number): string {
+  return `${logDir.replace(/\/+$/, "")}/LikesServer${id}`;
+}
+
+/** Edges a LikesServer run can be given (tests pass their own). */
+export interface RunLikesServerOptions {
+  /** Randomness for batches and intervals. @default {seededRandom(config.seed)} */
+  readonly random?: Random;
+  /** Randomness for retry jitter (kept apart so that batches stay repeatable). @default {Math.random} */
+  readonly jitter?: Random;
+  /** Clock. @default {Date.now} */
+  readonly clock?: () => number;
+  /** Receives each `--report-json` line. @default {writes to stdout} */
+  readonly report?: (line: string) => void;
+}
+
+const encoder = new TextEncoder();
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Runs one LikesServer until its lifetime and drain end (or SIGINT/SIGTERM); returns the exit code. */
+export async function runLikesServer(
+  config: EdgeConfig,
+  options: RunLikesServerOptions = {},
+): Promise<number> {
+  const {
+    random = seededRandom(config.seed),
+    jitter = Math.random,
+    clock = Date.now,
+    report = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
+  } = options;
+  const name = `LikesServer${config.id}`;
+  const logFile = edgeLogFile(config.logDir, config.id);
+  try {
+    await setupLogging({
+      file: logFile,
+      consoleCategories: config.quiet ? [] : [["likes", "edge", "lifecycle"]],
+    });
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotCapable
+      ? `no permission; run deno with --allow-write=${logFile}`
+      : error instanceof Deno.errors.NotFound
+      ? `the directory ${config.logDir} does not exist`
+      : describe(error);
+    Deno.stderr.writeSync(encoder.encode(`error: Cannot write ${logFile}: ${why}\n`));
+    return 1;
+  }
+  const lifecycle = getLogger(["likes", "edge", "lifecycle"]);
+  const batches = getLogger(["likes", "edge", "batch"]);
+  const exchanges = getLogger(["likes", "edge", "exchange"]);
+  using stopSignal = onStopSignal();
+  const stopping = new AbortController();
+  stopSignal.received.then((signal) => {
+    lifecycle.info(`${name}: ${signal}, stopping early`);
+    stopping.abort();
+  });
+
+  const state = new PendingLikes({ maxPerMessage: config.maxLikes });
+  let phase: EdgeReport["phase"] = "running";
+  let connected = false;
+  const sendReport = () => {
+    if (!config.reportJson) return;
+    const line: EdgeReport = {
+      id: config.id,
+      clientId: config.clientId,
+      phase,
+      generated: state.generated,
+      acknowledged: state.acknowledged,
+      unacknowledged: state.unacknowledged,
+      connected,
+    };
+    report(JSON.stringify(line));
+  };
+  let wake = Promise.withResolvers<void>();
+  const notify = () => {
+    wake.resolve();
+    wake = Promise.withResolvers<void>();
+  };
+
+  const seconds = (ms: number) => `${Math.round(ms) / 1000} s`;
+  lifecycle.info(
+    `${name} started: client id ${config.clientId}, server ${config.host}:${config.port}, ` +
+      `${config.protocol} protocol, lifetime ${
+        seconds(config.durationMs)
+      }, a batch of 0..${config.maxLikes} ` +
+      `likes every ${seconds(config.minIntervalMs)}..${
+        seconds(config.maxIntervalMs)
+      }, seed ${config.seed}`,
+  );
+  sendReport();
+
+  const startedAt = clock();
+  let drainDeadline = Infinity;
+  const generator = (async () => {
+    const endAt = startedAt + config.durationMs;
+    while (!stopping.signal.aborted) {
+      const wait = randomBetween(random, config.minIntervalMs, config.maxIntervalMs);
+      if (clock() + wait > endAt) {
+        await delay(endAt - clock(), stopping.signal);
+        break;
+      }
+      if (!await delay(wait, stopping.signal)) break;
+      const likes = randomInt(random, 0, config.maxLikes);
+      state.add(likes);
+      batches.info(`${name} ${likes}`);
+      sendReport();
+      notify();
+    }
+    phase = "draining";
+    const drainMs = stopping.signal.aborted ? Math.min(config.drainMs, 2000) : config.drainMs;
+    drainDeadline = clock() + drainMs;
+    if (!state.settled) {
+      lifecycle.info(
+        `${name} lifetime over: ${state.unacknowledged} likes unacknowledged, draining for up to ${
+          seconds(drainMs)
+        }`,
+      );
+    }
+    sendReport();
+    notify();
+  })();
+
+  using sender = new Sender({
+    hostname: config.host,
+    port: config.port,
+    connectTimeoutMs: config.replyTimeoutMs,
+    replyTimeoutMs: config.replyTimeoutMs,
+  }, config.protocol);
+  let backoffMs = 0;
+  let failures = 0;
+  while (true) {
+    const message = state.next();
+    if (!message) {
+      if (phase !== "running") break;
+      await wake.promise;
+      continue;
+    }
+    if (clock() >= drainDeadline) break;
+    const line = config.protocol === "keyed"
+      ? formatKeyed(config.clientId, message.seq, message.likes)
+      : formatClassic(config.id, message.likes);
+    let problem: string;
+    try {
+      const replyLine = await sender.exchange(line);
+      const reply = parseReply(replyLine);
+      if (reply.ok && (reply.ack === null || reply.ack.seq === message.seq)) {
+        state.acknowledge(message.seq);
+        exchanges.info(`sent "${line}" → "${replyLine}"`);
+        if (failures > 0) {
+          lifecycle.info(`${name} reached the server again after ${failures} failed attempt(s)`);
+        }
+        failures = 0;
+        backoffMs = 0;
+        connected = true;
+        sendReport();
+        continue;
+      }
+      problem = `"${replyLine}"`;
+    } catch (error) {
+      problem = `no reply (${describe(error)})`;
+    }
+    failures++;
+    connected = false;
+    backoffMs = Math.min(config.maxBackoffMs, backoffMs === 0 ? 100 : backoffMs * 2);
+    const wait = Math.min(backoffMs * (0.5 + jitter() / 2), Math.max(0, drainDeadline - clock()));
+    exchanges.warn(
+      `sent "${line}" → ${problem}; ${message.likes} likes kept, retry ${failures} in ${
+        seconds(wait)
+      }`,
+    );
+    sendReport();
+    // Wake early on the first stop signal; after it, keep the backoff (bounded by the drain).
+    await delay(wait, stopping.signal.aborted ? undefined : stopping.signal);
+  }
+  await generator;
+
+  phase = "done";
+  const ok = state.settled;
+  lifecycle.info(
+    `${name} finished: generated ${state.generated}, acknowledged ${state.acknowledged}, unacknowledged ${state.unacknowledged} → exit ${
+      ok ? 0 : 1
+    }`,
+  );
+  sendReport();
+  await shutdownLogging();
+  return ok ? 0 : 1;
+}
