@@ -9,25 +9,13 @@
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
+import type { EdgeReport } from "../protocol/edge_report.ts";
 import { formatClassic, formatKeyed, parseReply } from "../protocol/grammar.ts";
 import { type Random, randomBetween, randomInt, seededRandom } from "../random.ts";
 import { onStopSignal } from "../signals.ts";
 import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
 import { Sender } from "./sender.ts";
-
-/** The progress line a LikesServer prints with `--report-json` (one JSON object per line). */
-export interface EdgeReport {
-  readonly id: number;
-  readonly clientId: string;
-  /** `running` while generating, `draining` after, `done` at the end. */
-  readonly phase: "running" | "draining" | "done";
-  readonly generated: number;
-  readonly acknowledged: number;
-  readonly unacknowledged: number;
-  /** Whether the last exchange with the server succeeded. */
-  readonly connected: boolean;
-}
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {

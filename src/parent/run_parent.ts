@@ -1,0 +1,241 @@
+/**
+ * The ParentProcess's run: spawn N LikesServers one `--stagger` apart, log each one's start and
+ * end to ParentProcessStatus, show a live progress line on a terminal, wait for all, read the
+ * server's `STATS`, and report per LikesServer whether generated = acknowledged = counted.
+ * On SIGINT/SIGTERM it stops its children (SIGTERM, then SIGKILL) and leaves no orphan.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { delay } from "../delay.ts";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { fetchStats } from "../protocol/stats_client.ts";
+import { childSeed } from "../random.ts";
+import { exitCodeFor, onStopSignal } from "../signals.ts";
+import type { ParentConfig } from "./parent_config.ts";
+import { formatProgress } from "./progress.ts";
+import { buildReport, type ChildOutcome, formatReport, type RunReport } from "./run_report.ts";
+import { type RunningChild, spawnChild } from "./spawn.ts";
+
+/** Where the parent writes its status log, given its log directory. */
+export function parentLogFile(logDir: string): string {
+  return `${logDir.replace(/\/+$/, "")}/ParentProcessStatus`;
+}
+
+/** Edges of a parent run (tests and the demo pass their own). */
+export interface RunParentOptions {
+  /** Receives the final report text (or JSON). @default {writes to stdout} */
+  readonly print?: (text: string) => void;
+  /** Receives live progress lines; `null` turns them off. @default {stderr when it is a terminal} */
+  readonly progress?: ((line: string) => void) | null;
+  /** The run id that makes client ids unique per run. @default {random} */
+  readonly runId?: string;
+  /** How long children get to stop after SIGTERM before SIGKILL, in ms. @default {5000} */
+  readonly killGraceMs?: number;
+}
+
+const encoder = new TextEncoder();
+
+function absolute(dir: string): string {
+  return dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`.replace(/\/\.?\/?$/, "");
+}
+
+function terminalProgress(): ((line: string) => void) | null {
+  if (!Deno.stderr.isTerminal()) return null;
+  return (line) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+}
+
+/** Runs the whole ParentProcess; resolves to its exit code (0 only if every child converged). */
+export async function runParent(
+  config: ParentConfig,
+  options: RunParentOptions = {},
+): Promise<number> {
+  const {
+    print = (text: string) => Deno.stdout.writeSync(encoder.encode(text)),
+    progress = terminalProgress(),
+    runId = crypto.randomUUID().slice(0, 8),
+    killGraceMs = 5000,
+  } = options;
+  const logDir = absolute(config.logDir);
+  const logFile = parentLogFile(logDir);
+  try {
+    await setupLogging({ file: logFile });
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotCapable
+      ? `no permission; run deno with --allow-write=${logFile}`
+      : error instanceof Deno.errors.NotFound
+      ? `the directory ${logDir} does not exist`
+      : String(error);
+    Deno.stderr.writeSync(encoder.encode(`error: Cannot write ${logFile}: ${why}\n`));
+    return 1;
+  }
+  const log = getLogger(["likes", "parent"]);
+  const address = `${config.host}:${config.port}`;
+  using stopSignal = onStopSignal();
+  const stopping = new AbortController();
+  let interrupted: string | null = null;
+  stopSignal.received.then((signal) => {
+    interrupted = signal;
+    log.warn(`${signal} received: stopping every LikesServer`);
+    stopping.abort();
+  });
+
+  log.info(
+    `ParentProcess started: run ${runId}, ${config.children} LikesServer(s) ${
+      config.staggerMs / 1000
+    } s apart, lifetime ${
+      config.durationMs / 1000
+    } s each, server ${address}, ${config.protocol} protocol, seed ${config.seed}`,
+  );
+  const children: RunningChild[] = [];
+  const outcomes = new Map<number, ChildOutcome>();
+  const ended: Promise<void>[] = [];
+  const startedAt = Date.now();
+  const endAt = startedAt + (config.children - 1) * config.staggerMs + config.durationMs;
+  const showProgress = () => {
+    if (!progress) return;
+    let generated = 0, acknowledged = 0;
+    for (const c of children) {
+      generated += c.latest?.generated ?? 0;
+      acknowledged += c.latest?.acknowledged ?? 0;
+    }
+    progress(formatProgress({
+      alive: children.length - outcomes.size,
+      started: children.length,
+      total: config.children,
+      generated,
+      acknowledged,
+      secondsLeft: (endAt - Date.now()) / 1000,
+    }));
+  };
+  const ticker = progress ? setInterval(showProgress, 250) : undefined;
+
+  for (let id = 1; id <= config.children && !stopping.signal.aborted; id++) {
+    const name = `LikesServer${id}`;
+    const spec = {
+      id,
+      clientId: config.protocol === "keyed" ? `${name}-${runId}` : name,
+      host: config.host,
+      port: config.port,
+      logDir,
+      durationMs: config.durationMs,
+      minIntervalMs: config.minIntervalMs,
+      maxIntervalMs: config.maxIntervalMs,
+      maxLikes: config.maxLikes,
+      seed: childSeed(config.seed, id),
+      protocol: config.protocol,
+      drainMs: config.drainMs,
+    };
+    let child: RunningChild;
+    try {
+      child = spawnChild(spec, () => {});
+    } catch (error) {
+      log.error(`${name} could not be started: ${error}`);
+      outcomes.set(id, {
+        name,
+        clientId: spec.clientId,
+        pid: null,
+        exitCode: null,
+        signal: null,
+        generated: 0,
+        acknowledged: 0,
+        counted: null,
+        runtimeMs: 0,
+      });
+      continue;
+    }
+    children.push(child);
+    log.info(`${name} started: pid ${child.pid}, client id ${spec.clientId}`);
+    ended.push(child.status.then((status) => {
+      const runtimeMs = Date.now() - child.startedAt;
+      const how = status.signal
+        ? `killed by ${status.signal} (exit code ${status.code})`
+        : `exit code ${status.code}`;
+      log.info(`${name} ended: pid ${child.pid}, ${how}, ran ${(runtimeMs / 1000).toFixed(1)} s`);
+      if (status.code !== 0 && child.stderrTail().trim()) {
+        log.warn(`${name} stderr: ${child.stderrTail().trim()}`);
+      }
+      outcomes.set(id, {
+        name,
+        clientId: spec.clientId,
+        pid: child.pid,
+        exitCode: status.code,
+        signal: status.signal,
+        generated: child.latest?.generated ?? 0,
+        acknowledged: child.latest?.acknowledged ?? 0,
+        counted: null,
+        runtimeMs,
+      });
+    }));
+    if (id < config.children) await delay(config.staggerMs, stopping.signal);
+  }
+
+  const allEnded = Promise.all(ended);
+  const stopChildren = async () => {
+    for (const child of children) child.kill("SIGTERM");
+    const inTime = await Promise.race([
+      allEnded.then(() => true),
+      delay(killGraceMs).then(() => false),
+    ]);
+    if (!inTime) {
+      log.warn(`LikesServers still running ${killGraceMs / 1000} s after SIGTERM: sending SIGKILL`);
+      for (const child of children) child.kill("SIGKILL");
+    }
+    await allEnded;
+  };
+  if (stopping.signal.aborted) {
+    await stopChildren();
+  } else {
+    await Promise.race([
+      allEnded,
+      new Promise<void>((r) => stopping.signal.addEventListener("abort", () => r())),
+    ]);
+    if (stopping.signal.aborted) await stopChildren();
+  }
+  clearInterval(ticker);
+  if (progress) {
+    showProgress();
+    progress("\n");
+  }
+
+  let serverTotal: number | null = null;
+  let serverError: string | null = null;
+  let counts: Readonly<Record<string, number>> = {};
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const stats = await fetchStats({ hostname: config.host, port: config.port });
+      serverTotal = stats.total;
+      counts = stats.clients;
+      serverError = null;
+      break;
+    } catch (error) {
+      serverError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (attempt < 3) await delay(200 * attempt);
+    }
+  }
+  const report: RunReport = buildReport({
+    runId,
+    seed: config.seed,
+    address,
+    children: [...outcomes.entries()].sort(([a], [b]) => a - b).map(([, o]) => ({
+      ...o,
+      counted: serverTotal === null ? null : counts[o.clientId] ?? 0,
+    })),
+    serverTotal,
+    serverError,
+    interrupted,
+  });
+  for (const row of report.children) {
+    log.info(
+      `${row.name}: generated ${row.generated}, acknowledged ${row.acknowledged}, counted ${
+        row.counted ?? "?"
+      } → ${row.converged ? "converged" : "NOT converged"}`,
+    );
+  }
+  log.info(`verdict: ${report.verdict}`);
+  print(config.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  await shutdownLogging();
+  if (interrupted) return exitCodeFor(interrupted);
+  return report.converged ? 0 : 1;
+}

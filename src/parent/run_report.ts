@@ -1,0 +1,201 @@
+/**
+ * The end-of-run convergence report: per LikesServer, likes generated, acknowledged and counted
+ * by the server, and one verdict. Pure: built from plain data, formatted as a table or JSON.
+ *
+ * @module
+ */
+
+/** What the parent knows about one child at the end. */
+export interface ChildOutcome {
+  /** `LikesServer<N>`. */
+  readonly name: string;
+  /** The key the server counts it under (`STATS` clients). */
+  readonly clientId: string;
+  /** Process id, or `null` if it never started. */
+  readonly pid: number | null;
+  /** Exit code, or `null` if unknown. */
+  readonly exitCode: number | null;
+  /** Signal that ended it, if any. */
+  readonly signal: string | null;
+  /** Likes it generated (from its last progress line). */
+  readonly generated: number;
+  /** Likes the server acknowledged to it. */
+  readonly acknowledged: number;
+  /** Likes the server counted for it (`STATS`), or `null` if the server could not be asked. */
+  readonly counted: number | null;
+  /** How long it ran, in ms. */
+  readonly runtimeMs: number;
+}
+
+/** One row of the report, with its own verdict. */
+export interface ReportRow extends ChildOutcome {
+  /** Exit 0 and generated = acknowledged = counted. */
+  readonly converged: boolean;
+}
+
+/** The whole report. */
+export interface RunReport {
+  readonly runId: string;
+  readonly seed: number;
+  readonly server: {
+    readonly address: string;
+    readonly total: number | null;
+    readonly error: string | null;
+  };
+  readonly children: readonly ReportRow[];
+  readonly totals: {
+    readonly generated: number;
+    readonly acknowledged: number;
+    readonly counted: number | null;
+  };
+  readonly converged: boolean;
+  readonly verdict: string;
+  /** Set when the run was stopped by a signal. */
+  readonly interrupted: string | null;
+}
+
+/** Inputs of {@linkcode buildReport}. */
+export interface ReportInput {
+  readonly runId: string;
+  readonly seed: number;
+  readonly address: string;
+  readonly children: readonly ChildOutcome[];
+  /** The server's `STATS` total, or `null` if it could not be read. */
+  readonly serverTotal: number | null;
+  /** Why `STATS` could not be read. */
+  readonly serverError: string | null;
+  /** The stop signal, if the run was interrupted. */
+  readonly interrupted: string | null;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function problemsOf(row: ReportRow): string[] {
+  const problems: string[] = [];
+  if (row.pid === null) problems.push("never started");
+  else if (row.exitCode !== 0) {
+    problems.push(row.signal ? `ended by ${row.signal}` : `exit ${row.exitCode ?? "unknown"}`);
+  }
+  if (row.acknowledged !== row.generated) {
+    problems.push(`acknowledged ${row.acknowledged} of ${row.generated}`);
+  }
+  if (row.counted === null) problems.push("count unknown");
+  else if (row.counted !== row.generated) {
+    problems.push(`counted ${row.counted} of ${row.generated}`);
+  }
+  return problems;
+}
+
+/**
+ * Builds the report and its verdict.
+ *
+ * @example
+ * ```ts
+ * import { buildReport } from "./run_report.ts";
+ * import assert from "node:assert/strict";
+ * const child = { name: "LikesServer1", clientId: "LikesServer1-r", pid: 5, exitCode: 0, signal: null, generated: 9, acknowledged: 9, counted: 9, runtimeMs: 1000 };
+ * const report = buildReport({ runId: "r", seed: 1, address: "127.0.0.1:4242", children: [child], serverTotal: 9, serverError: null, interrupted: null });
+ * assert.equal(report.converged, true);
+ * ```
+ */
+export function buildReport(input: ReportInput): RunReport {
+  const children = input.children.map((c) => {
+    const row: ReportRow = { ...c, converged: false };
+    return { ...row, converged: problemsOf(row).length === 0 };
+  });
+  const sum = (pick: (r: ReportRow) => number) => children.reduce((a, r) => a + pick(r), 0);
+  const counted = children.every((r) => r.counted !== null) ? sum((r) => r.counted ?? 0) : null;
+  const totals = {
+    generated: sum((r) => r.generated),
+    acknowledged: sum((r) => r.acknowledged),
+    counted,
+  };
+  const converged = input.interrupted === null && children.length > 0 &&
+    children.every((r) => r.converged);
+  const problems = children.flatMap((r) => {
+    const p = problemsOf(r);
+    return p.length ? [`${r.name} ${p.join(", ")}`] : [];
+  });
+  if (input.serverError) problems.push(`STATS failed: ${input.serverError}`);
+  if (children.length === 0) problems.push("no LikesServers ran");
+  const listed = `${problems.slice(0, 6).join("; ")}${problems.length > 6 ? "; …" : ""}`;
+  let verdict: string;
+  if (input.interrupted) {
+    verdict = `INTERRUPTED by ${input.interrupted}: ` +
+      (problems.length === 0
+        ? `what the ${plural(children.length, "LikesServer")} sent converged ` +
+          `(generated = acknowledged = counted, ${totals.generated} likes)`
+        : listed);
+  } else if (converged) {
+    verdict = `CONVERGED: all ${plural(children.length, "LikesServer")} exited 0 and generated = ` +
+      `acknowledged = counted (${totals.generated} likes)`;
+  } else {
+    verdict = `NOT CONVERGED: ${listed}`;
+  }
+  return {
+    runId: input.runId,
+    seed: input.seed,
+    server: { address: input.address, total: input.serverTotal, error: input.serverError },
+    children,
+    totals,
+    converged,
+    verdict,
+    interrupted: input.interrupted,
+  };
+}
+
+function cell(value: number | string | null): string {
+  return value === null ? "?" : String(value);
+}
+
+/** Formats the report as an aligned text table plus the server total and verdict lines. */
+export function formatReport(report: RunReport): string {
+  const header = [
+    "LikesServer",
+    "pid",
+    "exit",
+    "seconds",
+    "generated",
+    "acknowledged",
+    "counted",
+    "converged",
+  ];
+  const rows = report.children.map((r) => [
+    r.name,
+    cell(r.pid),
+    r.signal ?? cell(r.exitCode),
+    (r.runtimeMs / 1000).toFixed(1),
+    cell(r.generated),
+    cell(r.acknowledged),
+    cell(r.counted),
+    r.converged ? "yes" : "NO",
+  ]);
+  const total = [
+    "total",
+    "",
+    "",
+    "",
+    cell(report.totals.generated),
+    cell(report.totals.acknowledged),
+    cell(report.totals.counted),
+    "",
+  ];
+  const table = [header, ...rows, total];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+      .trimEnd();
+  const server = report.server.total === null
+    ? `server ${report.server.address}: STATS failed (${report.server.error ?? "unknown"})`
+    : `server ${report.server.address}: total ${report.server.total} likes (all clients, from STATS)`;
+  return [
+    ...table.map(line),
+    "",
+    server,
+    `run ${report.runId}, seed ${report.seed}`,
+    `verdict: ${report.verdict}`,
+    "",
+  ].join("\n");
+}

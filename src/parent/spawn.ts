@@ -1,0 +1,150 @@
+/**
+ * Spawning one LikesServer child with `Deno.Command` and only the permissions it needs: network
+ * access to the one server host:port and write access to its own log file. Its `--report-json`
+ * lines are read from stdout; the tail of its stderr is kept for the status log.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
+
+/** What one child is asked to do. */
+export interface ChildSpec {
+  /** Its number N. */
+  readonly id: number;
+  /** The key the server will count it under. */
+  readonly clientId: string;
+  readonly host: string;
+  readonly port: number;
+  /** Absolute log directory. */
+  readonly logDir: string;
+  readonly durationMs: number;
+  readonly minIntervalMs: number;
+  readonly maxIntervalMs: number;
+  readonly maxLikes: number;
+  readonly seed: number;
+  readonly protocol: "keyed" | "classic";
+  readonly drainMs: number;
+}
+
+/** The project's LikesServer entry point and config, next to this wing. */
+export const LIKES_SERVER_SCRIPT = fileURLToPath(new URL("../../likes_server.ts", import.meta.url));
+/** The project's deno.json (children need its import map). */
+export const PROJECT_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+
+const seconds = (ms: number) => String(ms / 1000);
+
+/**
+ * The `deno` arguments that run one child with narrow permissions. Pure, so tests can check that
+ * nothing broader than the one host:port and the one log file is granted.
+ *
+ * @example
+ * ```ts
+ * import { childArgs } from "./spawn.ts";
+ * import assert from "node:assert/strict";
+ * const args = childArgs({ id: 3, clientId: "LikesServer3-r", host: "127.0.0.1", port: 4242, logDir: "/tmp",
+ *   durationMs: 1000, minIntervalMs: 100, maxIntervalMs: 200, maxLikes: 42, seed: 1, protocol: "keyed", drainMs: 0 });
+ * assert.ok(args.includes("--allow-net=127.0.0.1:4242"));
+ * assert.ok(args.includes("--allow-write=/tmp/LikesServer3"));
+ * ```
+ */
+export function childArgs(spec: ChildSpec): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT_CONFIG}`,
+    `--allow-net=${spec.host}:${spec.port}`,
+    `--allow-write=${spec.logDir}/LikesServer${spec.id}`,
+    LIKES_SERVER_SCRIPT,
+    `--id=${spec.id}`,
+    `--client-id=${spec.clientId}`,
+    `--host=${spec.host}`,
+    `--port=${spec.port}`,
+    `--log-dir=${spec.logDir}`,
+    `--duration=${seconds(spec.durationMs)}`,
+    `--min-interval=${seconds(spec.minIntervalMs)}`,
+    `--max-interval=${seconds(spec.maxIntervalMs)}`,
+    `--max-likes=${spec.maxLikes}`,
+    `--seed=${spec.seed}`,
+    `--protocol=${spec.protocol}`,
+    `--drain=${seconds(spec.drainMs)}`,
+    "--report-json",
+    "--quiet",
+  ];
+}
+
+/** A running (or finished) child. */
+export interface RunningChild {
+  readonly spec: ChildSpec;
+  readonly pid: number;
+  /** When it was spawned (ms since the epoch). */
+  readonly startedAt: number;
+  /** Its latest progress line, if any. */
+  readonly latest: EdgeReport | null;
+  /** Resolves when it exits (after its stdout and stderr were read to the end). */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** The last few kilobytes it wrote to stderr. */
+  stderrTail(): string;
+  /** Sends a signal, ignoring a child that already exited. */
+  kill(signal?: Deno.Signal): void;
+}
+
+const STDERR_TAIL_CHARS = 4000;
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let rest = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (rest) onLine(rest);
+}
+
+/**
+ * Spawns one child with `deno` from PATH (the only program the parent may run).
+ *
+ * @param onReport Called with each progress line.
+ * @throws {Deno.errors.NotFound} If `deno` is not on PATH.
+ * @throws {Deno.errors.NotCapable} If the parent may not run `deno`.
+ */
+export function spawnChild(spec: ChildSpec, onReport: (report: EdgeReport) => void): RunningChild {
+  const process = new Deno.Command("deno", {
+    args: childArgs(spec),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let latest: EdgeReport | null = null;
+  let stderr = "";
+  const stdoutDone = readLines(process.stdout, (line) => {
+    const report = parseEdgeReport(line);
+    if (report) {
+      latest = report;
+      onReport(report);
+    }
+  });
+  const stderrDone = readLines(process.stderr, (line) => {
+    stderr = (stderr + line + "\n").slice(-STDERR_TAIL_CHARS);
+  });
+  const status = Promise.all([process.status, stdoutDone, stderrDone]).then(([s]) => s);
+  return {
+    spec,
+    pid: process.pid,
+    startedAt: Date.now(),
+    get latest() {
+      return latest;
+    },
+    status,
+    stderrTail: () => stderr,
+    kill(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch {
+        // Already exited.
+      }
+    },
+  };
+}
