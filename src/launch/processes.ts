@@ -1,0 +1,179 @@
+/**
+ * Starting the entry points as real processes with their narrow permissions — for the demo, the
+ * tests and (later) the benchmark and chaos runs. Knows the entry points' flags, not their code.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** Absolute paths of the project's entry points and config. */
+export const PROJECT = {
+  config: root("deno.json"),
+  server: root("server.ts"),
+  parent: root("parent.ts"),
+  likesServer: root("likes_server.ts"),
+  src: root("src"),
+} as const;
+
+/** Options for {@linkcode startServer}. */
+export interface StartServerOptions {
+  /** Directory for PrimaryLikesLog (must exist). */
+  readonly logDir: string;
+  /** Port; 0 picks a free one. @default {0} */
+  readonly port?: number;
+  /** Connection Workers. @default {2} */
+  readonly workers?: number;
+  /** More server flags, e.g. `["--idle-timeout=0.5"]`. @default {[]} */
+  readonly args?: readonly string[];
+  /** What the server may write. @default {`${logDir}/PrimaryLikesLog`} */
+  readonly allowWrite?: string;
+  /** Give up waiting for `listening on` after this many ms. @default {15000} */
+  readonly readyTimeoutMs?: number;
+}
+
+/** A server process that printed `listening on HOST:PORT`. */
+export interface ServerProcess extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Its log file. */
+  readonly logFile: string;
+  /** Resolves when it exits. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): { stdout: string; stderr: string };
+  /** Sends `signal` (default SIGTERM) and waits for the exit; SIGKILL after `graceMs`. */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/** The `deno` arguments for a server with the narrowest permissions that work. */
+export function serverArgs(options: StartServerOptions): string[] {
+  const { logDir, port = 0, workers = 2, args = [] } = options;
+  const allowWrite = options.allowWrite ?? `${logDir}/PrimaryLikesLog`;
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
+    `--allow-read=${PROJECT.src}`,
+    `--allow-write=${allowWrite}`,
+    PROJECT.server,
+    `--port=${port}`,
+    `--workers=${workers}`,
+    `--log-dir=${logDir}`,
+    ...args,
+  ];
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) onText(text);
+}
+
+/**
+ * Starts `server.ts` and resolves once it prints `listening on HOST:PORT`.
+ *
+ * @throws {Error} If it exits or stays silent first (the message holds its stderr).
+ */
+export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
+  const { readyTimeoutMs = 15_000 } = options;
+  const child = new Deno.Command("deno", {
+    args: serverArgs(options),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const listening = Promise.withResolvers<[string, number]>();
+  const pipes = Promise.all([
+    collect(child.stdout, (text) => {
+      stdout += text;
+      const match = /listening on (\S+):(\d+)/.exec(stdout);
+      if (match) listening.resolve([match[1]!, Number(match[2])]);
+    }),
+    collect(child.stderr, (text) => (stderr += text)),
+  ]);
+  const status = Promise.all([child.status, pipes]).then(([s]) => s);
+  status.then((s) =>
+    listening.reject(new Error(`server exited (code ${s.code}) before listening: ${stderr.trim()}`))
+  );
+  const timer = setTimeout(
+    () =>
+      listening.reject(
+        new Error(`server not listening after ${readyTimeoutMs} ms: ${stderr.trim()}`),
+      ),
+    readyTimeoutMs,
+  );
+  let host: string, port: number;
+  try {
+    [host, port] = await listening.promise;
+  } catch (error) {
+    child.kill("SIGKILL");
+    await status.catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  const stop = async (signal: Deno.Signal = "SIGTERM", graceMs = 10_000) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    let killer: ReturnType<typeof setTimeout> | undefined;
+    const forced = new Promise<void>((resolve) => {
+      killer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Exited meanwhile.
+        }
+        resolve();
+      }, graceMs);
+    });
+    const result = await Promise.race([status, forced.then(() => status)]);
+    clearTimeout(killer);
+    return result;
+  };
+  return {
+    host,
+    port,
+    pid: child.pid,
+    logFile: `${options.logDir}/PrimaryLikesLog`,
+    status,
+    output: () => ({ stdout, stderr }),
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}
+
+/** Flags of a parent run, as `parent.ts` takes them (seconds may be fractional). */
+export interface ParentRunOptions {
+  readonly port: number;
+  readonly logDir: string;
+  /** More parent flags, e.g. `["--children=3", "--duration=2"]`. @default {[]} */
+  readonly args?: readonly string[];
+}
+
+/** The `deno` arguments for a parent with the narrowest permissions that work. */
+export function parentArgs(options: ParentRunOptions): string[] {
+  const { port, logDir, args = [] } = options;
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    `--allow-net=127.0.0.1:${port}`,
+    "--allow-run=deno",
+    `--allow-write=${logDir}/ParentProcessStatus`,
+    PROJECT.parent,
+    `--port=${port}`,
+    `--log-dir=${logDir}`,
+    ...args,
+  ];
+}
