@@ -57,6 +57,9 @@ const EMPTY = 0;
 const CLAIMING = 1;
 const READY = 2;
 
+const FULL = -1;
+const NOT_FOUND = -2;
+
 const UNLOCKED = 0;
 const LOCKED = 1;
 const CONTENDED = 2;
@@ -197,7 +200,9 @@ export class LikesTable {
    * an earlier `seq` is a duplicate (acknowledged, not counted), a later one is a gap.
    */
   applyKeyed(name: string, seq: number, likes: number): ApplyResult {
-    const slot = this.#slotOf(name);
+    // A client is only registered by its first message, so gaps cannot fill the table.
+    const slot = this.#slotOf(name, seq === 1);
+    if (slot === NOT_FOUND) return { status: "gap", expected: 1 };
     if (slot < 0) return { status: "full" };
     this.#lock(slot);
     try {
@@ -233,7 +238,8 @@ export class LikesTable {
     return { total: this.total(), clients };
   }
 
-  #slotOf(name: string): number {
+  /** The client's slot; else, if `create`, a new one (`FULL` when none is left), or `NOT_FOUND`. */
+  #slotOf(name: string, create = true): number {
     const cached = this.#slots.get(name);
     if (cached !== undefined) return cached;
     if (name.length === 0 || name.length > MAX_NAME_BYTES) {
@@ -246,6 +252,7 @@ export class LikesTable {
     for (let probe = 0, slot = hash & mask; probe < this.#capacity; probe++) {
       let state = Atomics.load(this.#states, slot);
       if (state === EMPTY) {
+        if (!create) return NOT_FOUND;
         state = Atomics.compareExchange(this.#states, slot, EMPTY, CLAIMING);
         if (state === EMPTY) {
           this.#writeName(slot, name, hash);
@@ -263,7 +270,7 @@ export class LikesTable {
       }
       slot = (slot + 1) & mask;
     }
-    return -1;
+    return create ? FULL : NOT_FOUND;
   }
 
   #remember(name: string, slot: number): number {

@@ -31,7 +31,12 @@ Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports ga
   assert.deepEqual(table.applyKeyed("a", 2, 7), { status: "applied", client: 12, total: 12 });
   assert.deepEqual(table.applyKeyed("a", 1, 9), { status: "duplicate", client: 12, total: 12 });
   assert.deepEqual(table.applyKeyed("b", 1, 0), { status: "applied", client: 0, total: 12 });
-  assert.deepEqual(table.snapshot(), { total: 12, clients: { a: 12, b: 0 } });
+  assert.deepEqual(table.applyKeyed("never-started", 9, 1), { status: "gap", expected: 1 });
+  assert.deepEqual(
+    table.snapshot(),
+    { total: 12, clients: { a: 12, b: 0 } },
+    "a gap registers no client",
+  );
 });
 
 Deno.test("LikesTable reports full when every slot is taken, and keeps serving known clients", () => {

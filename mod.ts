@@ -1,0 +1,78 @@
+/**
+ * The likes suite as a library: the wire protocol (parse and format, framing, `STATS`), a line
+ * client, the shared-memory likes table, and `serveLikes()`, the PrimaryLikesServer as a call.
+ * The entry points (`server.ts`, `parent.ts`, `likes_server.ts`, `demo.ts`) are not exported.
+ *
+ * @example A server with two Workers, one client
+ * ```ts
+ * import { LineClient, serveLikes } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const logDir = await Deno.makeTempDir({ dir: "/tmp" });
+ * {
+ *   await using server = await serveLikes({ logFile: `${logDir}/PrimaryLikesLog`, workers: 2 });
+ *   using client = await LineClient.connect({ port: server.port });
+ *   assert.equal(await client.request("LikesServer1 5"), "ACK");
+ *   assert.equal(await client.request("LIKE edge-1 1 3"), "ACK seq=1 client=3 total=8");
+ *   assert.equal(await client.request("LIKE edge-1 1 3"), "ACK seq=1 client=3 total=8 dup");
+ *   assert.deepEqual(server.table.snapshot(), { total: 8, clients: { LikesServer1: 5, "edge-1": 3 } });
+ * }
+ * await Deno.remove(logDir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CLASSIC_ACK,
+  type ClassicRequest,
+  decodeFrame,
+  DEFAULT_MAX_LIKES,
+  formatClassic,
+  formatError,
+  formatKeyed,
+  formatKeyedAck,
+  type KeyedAck,
+  type KeyedRequest,
+  MAX_CLIENT_ID_LENGTH,
+  MAX_SEQ,
+  type ParseOptions,
+  parseReply,
+  parseRequest,
+  preview,
+  ProtocolError,
+  type Reply,
+  type Request,
+  type StatsRequest,
+} from "./src/protocol/grammar.ts";
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  type Frame,
+  FrameDecoder,
+  type FrameDecoderOptions,
+  type Terminator,
+} from "./src/protocol/framing.ts";
+export { formatStats, parseStats, type Stats } from "./src/protocol/stats.ts";
+export {
+  LineClient,
+  type LineClientOptions,
+  ReplyTimeoutError,
+  requestOnce,
+} from "./src/protocol/line_client.ts";
+export { fetchStats } from "./src/protocol/stats_client.ts";
+export { type EdgeReport, parseEdgeReport } from "./src/protocol/edge_report.ts";
+export {
+  type ApplyResult,
+  type Counter,
+  LikesTable,
+  type LikesTableOptions,
+  MAX_NAME_BYTES,
+} from "./src/server/likes_table.ts";
+export { createResponder, type Responder, type ResponderOptions } from "./src/server/respond.ts";
+export { type ByteConn, Connection, type ConnectionOptions } from "./src/server/connection.ts";
+export {
+  type LikesService,
+  serveLikes,
+  type ServeLikesOptions,
+} from "./src/server/likes_service.ts";
+export { type Outgoing, PendingLikes, type PendingLikesOptions } from "./src/edge/pending_likes.ts";

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import type { Frame, Terminator } from "../protocol/framing.ts";
+import { parseStats } from "../protocol/stats.ts";
+import { LikesTable } from "./likes_table.ts";
+import { createResponder } from "./respond.ts";
+
+function frame(text: string, terminator: Terminator = "\n"): Frame {
+  const bytes = new TextEncoder().encode(text);
+  return { bytes, terminator, length: bytes.length, overlong: false };
+}
+
+async function withLogs(fn: (records: LogRecord[]) => void | Promise<void>): Promise<void> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { buffer: records.push.bind(records) },
+    loggers: [
+      { category: ["likes"], lowestLevel: "debug", sinks: ["buffer"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+  });
+  try {
+    await fn(records);
+  } finally {
+    await reset();
+  }
+}
+
+const text = (r: LogRecord) => r.message.join("");
+
+Deno.test("createResponder() acknowledges and logs classic and keyed messages with the running total", async () => {
+  await withLogs((records) => {
+    const respond = createResponder(LikesTable.create({ maxClients: 8 }));
+    assert.equal(respond(frame("LikesServer1 4"), "peer"), "ACK");
+    assert.equal(respond(frame("LIKE k 1 3"), "peer"), "ACK seq=1 client=3 total=7");
+    assert.equal(respond(frame("LIKE k 1 3"), "peer"), "ACK seq=1 client=3 total=7 dup");
+    assert.deepEqual(records.map(text), [
+      "LikesServer1 4 total=4",
+      "LIKE k 1 3 counted client=3 total=7",
+      "LIKE k 1 3 duplicate, not counted again client=3 total=7",
+    ]);
+    assert.ok(
+      records.every((r) => r.category.join(".") === "likes.server.message" && r.level === "info"),
+    );
+  });
+});
+
+Deno.test("createResponder() rejects with ERR and an Invalid data warning naming the peer", async () => {
+  await withLogs((records) => {
+    const table = LikesTable.create({ maxClients: 8 });
+    const respond = createResponder(table, { maxLikes: 10 });
+    assert.equal(
+      respond(frame("LikesServer1 11"), "10.0.0.1:5"),
+      'ERR likes "11" above max 10: expected 0 to 10',
+    );
+    assert.equal(
+      respond({ bytes: new Uint8Array(16), terminator: "", length: 9000, overlong: true }, "p"),
+      "ERR line too long: 9000 bytes, max 512",
+    );
+    assert.deepEqual(records.map((r) => [r.level, r.category.join("."), text(r)]), [
+      [
+        "warning",
+        "likes.server.invalid",
+        'Invalid data "LikesServer1 11" from 10.0.0.1:5: likes "11" above max 10: expected 0 to 10',
+      ],
+      [
+        "warning",
+        "likes.server.invalid",
+        `Invalid data ${
+          JSON.stringify("\0".repeat(16) + "…")
+        } from p: line too long: 9000 bytes, max 512`,
+      ],
+    ]);
+    assert.equal(table.counter("rejected"), 2);
+    assert.equal(table.total(), 0);
+  });
+});
+
+Deno.test("createResponder() answers STATS with totals, counters and uptime", () => {
+  let now = 1_000;
+  const table = LikesTable.create({ maxClients: 8 });
+  const respond = createResponder(table, { workers: 3, startedAt: 1_000, clock: () => now });
+  respond(frame("LikesServer2 5"), "p");
+  respond(frame("bogus"), "p");
+  table.count("connectionsAccepted");
+  table.count("connectionsOpen");
+  now = 3_500;
+  const stats = parseStats(respond(frame("STATS"), "p"));
+  assert.deepEqual(stats, {
+    total: 5,
+    clients: { LikesServer2: 5 },
+    messages: { accepted: 1, duplicates: 0, rejected: 1 },
+    connections: { open: 1, accepted: 1 },
+    workers: 3,
+    uptimeSeconds: 2.5,
+  });
+});
+
+Deno.test("createResponder() reports a full client table as an error, not a crash", () => {
+  const respond = createResponder(LikesTable.create({ maxClients: 1 }));
+  assert.equal(respond(frame("LikesServer1 1"), "p"), "ACK");
+  assert.equal(respond(frame("LikesServer2 1"), "p"), "ERR client table full (1 clients)");
+  assert.equal(respond(frame("LIKE x 1 1"), "p"), "ERR client table full (1 clients)");
+});

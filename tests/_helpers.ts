@@ -1,0 +1,171 @@
+/**
+ * Helpers for the process-level tests: temp directories, raw socket exchanges, STATS, log files.
+ *
+ * @module
+ */
+
+import { fetchStats } from "../src/protocol/stats_client.ts";
+
+/** A fresh directory under /tmp (the tests' write grant), removed on dispose. */
+export async function tempDir(prefix = "likes-test-"): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ dir: "/tmp", prefix });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Bytes of a string, or the bytes themselves. */
+export function bytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+/** Options for {@linkcode exchange}. */
+export interface ExchangeOptions {
+  /** Half-close after sending, as `nc -N` does. @default {false} */
+  readonly halfClose?: boolean;
+  /** Stop reading once the reply holds this many bytes. */
+  readonly expectBytes?: number;
+  /** Stop reading after this long without the expected reply, in ms. @default {3000} */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Connects, sends `data`, and returns everything read until the expected byte count, EOF or the
+ * timeout, as a string (NULs included).
+ */
+export async function exchange(
+  port: number,
+  data: string | Uint8Array,
+  options: ExchangeOptions = {},
+) {
+  const { halfClose = false, expectBytes = Infinity, timeoutMs = 3000 } = options;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, bytes(data));
+    if (halfClose) await conn.closeWrite();
+    return await readUntil(conn, expectBytes, timeoutMs);
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+/** Closes `conn`, ignoring that it may be closed already (for example by a read timeout). */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/** Writes all of `data`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await conn.write(data.subarray(written));
+}
+
+/** Reads until `expectBytes` arrived, EOF, or `timeoutMs` passed; returns the text. */
+export async function readUntil(
+  conn: Deno.Conn,
+  expectBytes: number,
+  timeoutMs: number,
+): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(65536);
+  const timer = setTimeout(() => closeQuietly(conn), timeoutMs);
+  try {
+    while (total < expectBytes) {
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch {
+        break;
+      }
+      if (n === null) break;
+      chunks.push(buffer.slice(0, n));
+      total += n;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return decoder.decode(all);
+}
+
+/** A persistent test connection that sends lines and reads `\n`-terminated reply lines. */
+export class LineConn implements Disposable {
+  readonly #conn: Deno.Conn;
+  #pending = "";
+
+  private constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Connects to the server on `port`. */
+  static async open(port: number): Promise<LineConn> {
+    return new LineConn(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Sends raw bytes. */
+  async send(data: string | Uint8Array): Promise<void> {
+    await writeAll(this.#conn, bytes(data));
+  }
+
+  /** Reads one reply line (without `\n`); throws after `timeoutMs` or at EOF. */
+  async line(timeoutMs = 3000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#pending.includes("\n")) {
+      const text = await readUntil(this.#conn, 1, Math.max(1, deadline - Date.now()));
+      if (text === "") throw new Error(`no reply line (have ${JSON.stringify(this.#pending)})`);
+      this.#pending += text;
+    }
+    const end = this.#pending.indexOf("\n");
+    const line = this.#pending.slice(0, end);
+    this.#pending = this.#pending.slice(end + 1);
+    return line;
+  }
+
+  /** Sends `line` plus `\n` and returns the reply line. */
+  async request(line: string): Promise<string> {
+    await this.send(`${line}\n`);
+    return await this.line();
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    closeQuietly(this.#conn);
+  }
+
+  /** Same as {@linkcode LineConn.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The server's totals via `STATS`. */
+export function stats(port: number): ReturnType<typeof fetchStats> {
+  return fetchStats({ port });
+}
+
+/** The lines of a text file. */
+export async function readLines(path: string): Promise<string[]> {
+  return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
+}
+
+/** A free TCP port on 127.0.0.1 right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}

@@ -1,0 +1,87 @@
+/**
+ * Every entry point runs with the narrowest permissions that let it work.
+ */
+
+import assert from "node:assert/strict";
+import { serverArgs, startServer } from "../src/launch/processes.ts";
+import { childArgs } from "../src/parent/spawn.ts";
+import { freePort, tempDir } from "./_helpers.ts";
+
+Deno.test("server.ts cannot write outside the log file it was granted", async () => {
+  await using granted = await tempDir();
+  await using elsewhere = await tempDir();
+  const output = await new Deno.Command("deno", {
+    args: serverArgs({ logDir: elsewhere.path, allowWrite: `${granted.path}/PrimaryLikesLog` }),
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.equal(output.code, 1);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.match(
+    stderr,
+    new RegExp(
+      `error: Cannot write ${elsewhere.path}/PrimaryLikesLog: no permission; run deno with --allow-write=`,
+    ),
+  );
+  assert.equal(new TextDecoder().decode(output.stdout), "", "it never printed listening");
+  assert.deepEqual([...Deno.readDirSync(elsewhere.path)], [], "nothing was written there");
+});
+
+Deno.test("server.ts cannot listen on a port it was not granted", async () => {
+  await using dir = await tempDir();
+  const granted = freePort();
+  const asked = freePort();
+  const args = serverArgs({ logDir: dir.path, port: granted }).map((a) =>
+    a === `--port=${granted}` ? `--port=${asked}` : a
+  );
+  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
+    .output();
+  assert.equal(output.code, 1);
+  assert.match(
+    new TextDecoder().decode(output.stderr),
+    new RegExp(
+      `Cannot listen on 127\\.0\\.0\\.1:${asked}: no permission; run deno with --allow-net=127\\.0\\.0\\.1:${asked}`,
+    ),
+  );
+});
+
+Deno.test("server.ts with its narrow grants serves on exactly its granted port", async () => {
+  await using dir = await tempDir();
+  const port = freePort();
+  await using server = await startServer({ logDir: dir.path, port, workers: 2 });
+  assert.equal(server.port, port);
+  assert.ok(serverArgs({ logDir: dir.path, port }).includes(`--allow-net=127.0.0.1:${port}`));
+});
+
+Deno.test("a LikesServer child gets net to one host:port and write to its own log file only", () => {
+  const args = childArgs({
+    id: 3,
+    clientId: "LikesServer3-r",
+    host: "127.0.0.1",
+    port: 4242,
+    logDir: "/var/tmp/run",
+    durationMs: 1000,
+    minIntervalMs: 100,
+    maxIntervalMs: 200,
+    maxLikes: 42,
+    seed: 1,
+    protocol: "keyed",
+    drainMs: 0,
+  });
+  const grants = args.filter((a) => a.startsWith("--allow") || a === "-A");
+  assert.deepEqual(grants, [
+    "--allow-net=127.0.0.1:4242",
+    "--allow-write=/var/tmp/run/LikesServer3",
+  ]);
+});
+
+Deno.test("no deno.json task uses -A or an unscoped --allow-* flag", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  for (const [name, command] of Object.entries(config.tasks as Record<string, string>)) {
+    const flags = command.split(/\s+/).filter((w) => /^(-A|--allow-all|--allow-\w+)(=|$)/.test(w));
+    for (const flag of flags) {
+      assert.match(flag, /^--allow-[a-z]+=\S+$/, `task ${name}: ${flag} must name what it grants`);
+    }
+    assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `task ${name}`);
+  }
+});
