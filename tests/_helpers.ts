@@ -41,7 +41,7 @@ export async function exchange(
   port: number,
   data: string | Uint8Array,
   options: ExchangeOptions = {},
-) {
+): Promise<string> {
   const { halfClose = false, expectBytes = Infinity, timeoutMs = 3000 } = options;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
