@@ -110,6 +110,7 @@ Deno.test("parent.ts with --protocol classic converges when nothing fails", asyn
     /^LikesServer\s+pid\s+exit\s+seconds\s+generated\s+acknowledged\s+counted\s+converged$/m,
   );
   assert.match(run.stdout, /^verdict: CONVERGED: all 3 LikesServers/m);
+  assert.equal(run.stderr, "", "in a pipe the parent shows no progress line");
   const s = await stats(server.port);
   assert.deepEqual(Object.keys(s.clients).sort(), ["LikesServer1", "LikesServer2", "LikesServer3"]);
 });
@@ -179,4 +180,27 @@ Deno.test("parent.ts on SIGTERM stops every LikesServer and leaves no orphan", a
       `${name} (pid ${pid}) was reaped`,
     );
   }
+});
+
+Deno.test("parent.ts shows a live progress line when stderr is a terminal", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer({ logDir: dir.path, workers: 1 });
+  // util-linux `script` runs the parent on a pseudo-terminal and copies what it shows to stdout.
+  const command = [
+    "deno",
+    ...parentArgs({ port: server.port, logDir: dir.path, args: ["--children=2", ...SHORT] }),
+  ]
+    .map((word) => `'${word}'`).join(" ");
+  const output = await new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const shown = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, shown);
+  assert.match(
+    shown,
+    /\r\x1b\[2KLikesServers \d alive, \d\/2 started · generated \d+ · acknowledged \d+( \(\d+ pending\))? · (\d+ s left|draining)/,
+  );
+  assert.match(shown, /verdict: CONVERGED: all 2 LikesServers/);
 });

@@ -8,6 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
 import { Connection } from "./connection.ts";
 import { LikesTable } from "./likes_table.ts";
@@ -15,6 +16,8 @@ import { createResponder } from "./respond.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 const log = getLogger(["likes", "server", "worker"]);
+/** How long a stopping Worker waits for clients to take their last replies. */
+const FINISH_TIMEOUT_MS = 3000;
 const connections = new Set<Connection>();
 const served = new Set<Promise<void>>();
 let listener: Deno.Listener | undefined;
@@ -118,7 +121,17 @@ async function stop(): Promise<number> {
     // Already closed.
   }
   const open = [...connections];
-  await Promise.all(open.map((c) => c.finish()));
+  // Answer what was read; a client that stopped reading cannot hold the shutdown for long.
+  const patience = new AbortController();
+  const answered = await Promise.race([
+    Promise.all(open.map((c) => c.finish())).then(() => true),
+    delay(FINISH_TIMEOUT_MS, patience.signal).then(() => false),
+  ]);
+  patience.abort();
+  if (!answered) {
+    log.warn(`closing connections that did not take their replies within ${FINISH_TIMEOUT_MS} ms`);
+    for (const connection of open) connection.close();
+  }
   await Promise.all([...served]);
   await shutdownLogging();
   return open.length;
