@@ -5,20 +5,12 @@
  * @module
  */
 
-import { UsageError } from "./src/cli.ts";
+import { runCommand } from "./src/cli.ts";
 import { runDemo } from "./src/launch/demo.ts";
 
 /** Runs the demo; returns its exit code (0 when every LikesServer converged). */
-export async function main(args: readonly string[]): Promise<number> {
-  try {
-    return await runDemo(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    await Deno.stderr.write(
-      new TextEncoder().encode(`error: ${error.message}\nRun with --help for usage.\n`),
-    );
-    return 2;
-  }
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand(() => runDemo(args));
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,28 +4,17 @@
  * @module
  */
 
-import { UsageError } from "./src/cli.ts";
+import { printUsage, runCommand } from "./src/cli.ts";
 import { edgeUsage, parseEdgeConfig } from "./src/edge/edge_config.ts";
 import { runLikesServer } from "./src/edge/run_likes_server.ts";
 import { freshSeed } from "./src/random.ts";
 
 /** Parses `args`, runs one LikesServer, and returns the exit code (0: every like acknowledged). */
-export async function main(args: readonly string[]): Promise<number> {
-  const session = freshSeed().toString(36);
-  try {
-    const config = parseEdgeConfig(args, session, freshSeed());
-    if (config === "help") {
-      await Deno.stdout.write(new TextEncoder().encode(edgeUsage()));
-      return 0;
-    }
-    return await runLikesServer(config);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    await Deno.stderr.write(
-      new TextEncoder().encode(`error: ${error.message}\nRun with --help for usage.\n`),
-    );
-    return 2;
-  }
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand(async () => {
+    const config = parseEdgeConfig(args, freshSeed().toString(36), freshSeed());
+    return config === "help" ? await printUsage(edgeUsage()) : await runLikesServer(config);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

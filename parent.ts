@@ -4,27 +4,17 @@
  * @module
  */
 
-import { UsageError } from "./src/cli.ts";
+import { printUsage, runCommand } from "./src/cli.ts";
 import { parentUsage, parseParentConfig } from "./src/parent/parent_config.ts";
 import { runParent } from "./src/parent/run_parent.ts";
 import { freshSeed } from "./src/random.ts";
 
 /** Parses `args`, runs the LikesServers, prints the report; returns 0 only if all converged. */
-export async function main(args: readonly string[]): Promise<number> {
-  try {
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand(async () => {
     const config = parseParentConfig(args, freshSeed());
-    if (config === "help") {
-      await Deno.stdout.write(new TextEncoder().encode(parentUsage()));
-      return 0;
-    }
-    return await runParent(config);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    await Deno.stderr.write(
-      new TextEncoder().encode(`error: ${error.message}\nRun with --help for usage.\n`),
-    );
-    return 2;
-  }
+    return config === "help" ? await printUsage(parentUsage()) : await runParent(config);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,27 +4,17 @@
  * @module
  */
 
-import { UsageError } from "./src/cli.ts";
+import { printUsage, runCommand } from "./src/cli.ts";
 import { runServer } from "./src/server/run_server.ts";
 import { parseServerConfig, serverUsage } from "./src/server/server_config.ts";
 
 /** Parses `args`, runs the server until SIGINT/SIGTERM, and returns the exit code. */
-export async function main(args: readonly string[]): Promise<number> {
+export function main(args: readonly string[]): Promise<number> {
   const cpus = navigator.hardwareConcurrency || 1;
-  try {
+  return runCommand(async () => {
     const config = parseServerConfig(args, cpus);
-    if (config === "help") {
-      await Deno.stdout.write(new TextEncoder().encode(serverUsage(cpus)));
-      return 0;
-    }
-    return await runServer(config);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    await Deno.stderr.write(
-      new TextEncoder().encode(`error: ${error.message}\nRun with --help for usage.\n`),
-    );
-    return 2;
-  }
+    return config === "help" ? await printUsage(serverUsage(cpus)) : await runServer(config);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -140,3 +140,64 @@ export function parseHost(flag: string, text: string): string {
   }
   return text;
 }
+
+/**
+ * Parses `--min-interval` and `--max-interval` (seconds) into milliseconds, min ≤ max.
+ *
+ * @throws {UsageError} If either is invalid or min exceeds max.
+ */
+export function parseIntervals(
+  minText: string,
+  maxText: string,
+): { minIntervalMs: number; maxIntervalMs: number } {
+  const minIntervalMs = parseSeconds("min-interval", minText, { min: 0.001 });
+  const maxIntervalMs = parseSeconds("max-interval", maxText, { min: 0.001 });
+  if (minIntervalMs > maxIntervalMs) {
+    throw new UsageError(
+      `--min-interval must not exceed --max-interval: current values are ${minText} and ${maxText}`,
+    );
+  }
+  return { minIntervalMs, maxIntervalMs };
+}
+
+/**
+ * Checks that a flag value is one of `choices`.
+ *
+ * @throws {UsageError} If it is not.
+ */
+export function parseChoice<T extends string>(
+  flag: string,
+  text: string,
+  choices: readonly T[],
+): T {
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `--${flag} must be ${choices.join(" or ")}: current value is ${JSON.stringify(text)}`,
+    );
+  }
+  return text as T;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Runs an entry point's body and maps a {@linkcode UsageError} to a message on stderr and exit
+ * code 2; any other error propagates.
+ */
+export async function runCommand(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    await Deno.stderr.write(
+      encoder.encode(`error: ${error.message}\nRun with --help for usage.\n`),
+    );
+    return 2;
+  }
+}
+
+/** Prints a `--help` text to stdout and returns exit code 0. */
+export async function printUsage(text: string): Promise<number> {
+  await Deno.stdout.write(encoder.encode(text));
+  return 0;
+}

@@ -198,9 +198,10 @@ Deno.test("parent.ts shows a live progress line when stderr is a terminal", asyn
   }).output();
   const shown = new TextDecoder().decode(output.stdout);
   assert.equal(output.code, 0, shown);
+  assert.ok(shown.includes("\r\u001b[2KLikesServers "), "the line is redrawn in place");
   assert.match(
     shown,
-    /\r\x1b\[2KLikesServers \d alive, \d\/2 started · generated \d+ · acknowledged \d+( \(\d+ pending\))? · (\d+ s left|draining)/,
+    /LikesServers \d alive, \d\/2 started · generated \d+ · acknowledged \d+( \(\d+ pending\))? · (\d+ s left|draining)/,
   );
   assert.match(shown, /verdict: CONVERGED: all 2 LikesServers/);
 });

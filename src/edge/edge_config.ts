@@ -9,32 +9,17 @@ import {
   type Flag,
   formatUsage,
   parseFlags,
-  parseHost,
   parseInteger,
   parseSeconds,
   UsageError,
 } from "../cli.ts";
-import { DEFAULT_MAX_LIKES, MAX_CLIENT_ID_LENGTH } from "../protocol/grammar.ts";
-
-/** The wire forms a LikesServer can speak. */
-export const PROTOCOLS = ["keyed", "classic"] as const;
-/** One of {@linkcode PROTOCOLS}. */
-export type Protocol = typeof PROTOCOLS[number];
+import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "../likes_flags.ts";
+import { MAX_CLIENT_ID_LENGTH } from "../protocol/grammar.ts";
 
 /** Validated LikesServer settings (times in ms). */
-export interface EdgeConfig {
+export interface EdgeConfig extends LikesRunConfig {
   readonly id: number;
   readonly clientId: string;
-  readonly host: string;
-  readonly port: number;
-  readonly durationMs: number;
-  readonly minIntervalMs: number;
-  readonly maxIntervalMs: number;
-  readonly maxLikes: number;
-  readonly logDir: string;
-  readonly seed: number;
-  readonly protocol: Protocol;
-  readonly drainMs: number;
   readonly replyTimeoutMs: number;
   readonly maxBackoffMs: number;
   readonly reportJson: boolean;
@@ -55,70 +40,7 @@ const FLAGS: Flag[] = [
     value: "ID",
     help: "key for the keyed protocol (default LikesServer<N>-<random>)",
   },
-  {
-    name: "host",
-    type: "string",
-    value: "HOST",
-    default: "127.0.0.1",
-    help: "PrimaryLikesServer address",
-  },
-  { name: "port", type: "string", value: "PORT", default: "4242", help: "PrimaryLikesServer port" },
-  {
-    name: "duration",
-    type: "string",
-    value: "SECONDS",
-    default: "300",
-    help: "how long to generate likes",
-  },
-  {
-    name: "min-interval",
-    type: "string",
-    value: "SECONDS",
-    default: "1",
-    help: "shortest wait between batches",
-  },
-  {
-    name: "max-interval",
-    type: "string",
-    value: "SECONDS",
-    default: "5",
-    help: "longest wait between batches",
-  },
-  {
-    name: "max-likes",
-    type: "string",
-    value: "N",
-    default: String(DEFAULT_MAX_LIKES),
-    help: "largest batch (and message)",
-  },
-  {
-    name: "log-dir",
-    type: "string",
-    value: "DIR",
-    default: "/tmp",
-    help: "directory of the log file (must exist)",
-  },
-  {
-    name: "seed",
-    type: "string",
-    value: "N",
-    help: "seed for repeatable batches and intervals (default random)",
-  },
-  {
-    name: "protocol",
-    type: "string",
-    value: "keyed|classic",
-    default: "keyed",
-    help:
-      "keyed: counted exactly once; classic: LikesServer<N> <likes>, one connection per message",
-  },
-  {
-    name: "drain",
-    type: "string",
-    value: "SECONDS",
-    default: "10",
-    help: "after the lifetime, keep retrying unacknowledged likes this long",
-  },
+  ...LIKES_RUN_FLAGS,
   {
     name: "reply-timeout",
     type: "string",
@@ -175,34 +97,10 @@ export function parseEdgeConfig(
       }`,
     );
   }
-  const minIntervalMs = parseSeconds("min-interval", s["min-interval"]!, { min: 0.001 });
-  const maxIntervalMs = parseSeconds("max-interval", s["max-interval"]!, { min: 0.001 });
-  if (minIntervalMs > maxIntervalMs) {
-    throw new UsageError(
-      `--min-interval must not exceed --max-interval: current values are ${s["min-interval"]} and ${
-        s["max-interval"]
-      }`,
-    );
-  }
-  const protocol = s.protocol!;
-  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
-    throw new UsageError(
-      `--protocol must be keyed or classic: current value is ${JSON.stringify(protocol)}`,
-    );
-  }
   return Object.freeze({
     id,
     clientId,
-    host: parseHost("host", s.host!),
-    port: parseInteger("port", s.port!, { min: 1, max: 65535 }),
-    durationMs: parseSeconds("duration", s.duration!, { min: 0 }),
-    minIntervalMs,
-    maxIntervalMs,
-    maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 1, max: 1_000_000_000 }),
-    logDir: s["log-dir"]!,
-    seed: s.seed === undefined ? seed : parseInteger("seed", s.seed, { min: 0, max: 4294967295 }),
-    protocol: protocol as Protocol,
-    drainMs: parseSeconds("drain", s.drain!, { min: 0 }),
+    ...parseLikesRunFlags(s, seed),
     replyTimeoutMs: parseSeconds("reply-timeout", s["reply-timeout"]!, { min: 0.01 }),
     maxBackoffMs: parseSeconds("max-backoff", s["max-backoff"]!, { min: 0.01 }),
     reportJson: b["report-json"] ?? false,

@@ -14,6 +14,7 @@ Deno.test("parseEdgeConfig() gives the seed defaults", () => {
     maxLikes: 42,
     logDir: "/tmp",
     seed: 9,
+    seeded: false,
     protocol: "keyed",
     drainMs: 10_000,
     replyTimeoutMs: 2000,

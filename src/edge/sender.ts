@@ -6,7 +6,7 @@
  */
 
 import { LineClient, type LineClientOptions, requestOnce } from "../protocol/line_client.ts";
-import type { Protocol } from "./edge_config.ts";
+import type { Protocol } from "../protocol/grammar.ts";
 
 /** Sends one request line and returns the reply line. */
 export class Sender implements Disposable {

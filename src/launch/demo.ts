@@ -5,7 +5,15 @@
  * @module
  */
 
-import { type Flag, formatUsage, parseFlags, parseInteger, parseSeconds } from "../cli.ts";
+import {
+  type Flag,
+  formatUsage,
+  parseFlags,
+  parseInteger,
+  parseIntervals,
+  parseSeconds,
+  printUsage,
+} from "../cli.ts";
 import { onStopSignal } from "../signals.ts";
 import { parentArgs, startServer } from "./processes.ts";
 
@@ -73,12 +81,11 @@ function say(line: string): void {
  */
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
-  if (b.help) {
-    Deno.stdout.writeSync(encoder.encode(demoUsage()));
-    return 0;
-  }
+  if (b.help) return await printUsage(demoUsage());
   parseSeconds("stagger", s.stagger!, { min: 0 });
   parseSeconds("duration", s.duration!, { min: 0 });
+  parseInteger("children", s.children!, { min: 1, max: 10_000 });
+  parseIntervals(s["min-interval"]!, s["max-interval"]!);
   const workers = parseInteger("workers", s.workers!, { min: 1, max: 256 });
   const logDir = s["log-dir"] ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-demo-" });
   await Deno.mkdir(logDir, { recursive: true });

@@ -6,6 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { forEachText, spawnDeno } from "../child_process.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -68,10 +69,6 @@ export function serverArgs(options: StartServerOptions): string[] {
   ];
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) onText(text);
-}
-
 /**
  * Starts `server.ts` and resolves once it prints `listening on HOST:PORT`.
  *
@@ -79,23 +76,17 @@ async function collect(stream: ReadableStream<Uint8Array>, onText: (text: string
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
   const { readyTimeoutMs = 15_000 } = options;
-  const child = new Deno.Command("deno", {
-    args: serverArgs(options),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const child = spawnDeno(serverArgs(options));
   let stdout = "";
   let stderr = "";
   const listening = Promise.withResolvers<[string, number]>();
   const pipes = Promise.all([
-    collect(child.stdout, (text) => {
+    forEachText(child.stdout, (text) => {
       stdout += text;
       const match = /listening on (\S+):(\d+)/.exec(stdout);
       if (match) listening.resolve([match[1]!, Number(match[2])]);
     }),
-    collect(child.stderr, (text) => (stderr += text)),
+    forEachText(child.stderr, (text) => (stderr += text)),
   ]);
   const status = Promise.all([child.status, pipes]).then(([s]) => s);
   status.then((s) =>

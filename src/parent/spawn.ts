@@ -7,7 +7,9 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { forEachLine, spawnDeno } from "../child_process.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
+import type { Protocol } from "../protocol/grammar.ts";
 
 /** What one child is asked to do. */
 export interface ChildSpec {
@@ -24,7 +26,7 @@ export interface ChildSpec {
   readonly maxIntervalMs: number;
   readonly maxLikes: number;
   readonly seed: number;
-  readonly protocol: "keyed" | "classic";
+  readonly protocol: Protocol;
   readonly drainMs: number;
 }
 
@@ -92,16 +94,6 @@ export interface RunningChild {
 
 const STDERR_TAIL_CHARS = 4000;
 
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
-  let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + text).split("\n");
-    rest = lines.pop()!;
-    for (const line of lines) onLine(line);
-  }
-  if (rest) onLine(rest);
-}
-
 /**
  * Spawns one child with `deno` from PATH (the only program the parent may run).
  *
@@ -110,23 +102,17 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
  * @throws {Deno.errors.NotCapable} If the parent may not run `deno`.
  */
 export function spawnChild(spec: ChildSpec, onReport: (report: EdgeReport) => void): RunningChild {
-  const process = new Deno.Command("deno", {
-    args: childArgs(spec),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const process = spawnDeno(childArgs(spec));
   let latest: EdgeReport | null = null;
   let stderr = "";
-  const stdoutDone = readLines(process.stdout, (line) => {
+  const stdoutDone = forEachLine(process.stdout, (line) => {
     const report = parseEdgeReport(line);
     if (report) {
       latest = report;
       onReport(report);
     }
   });
-  const stderrDone = readLines(process.stderr, (line) => {
+  const stderrDone = forEachLine(process.stderr, (line) => {
     stderr = (stderr + line + "\n").slice(-STDERR_TAIL_CHARS);
   });
   const status = Promise.all([process.status, stdoutDone, stderrDone]).then(([s]) => s);

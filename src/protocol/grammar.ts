@@ -17,6 +17,11 @@ export const MAX_CLIENT_ID_LENGTH = 64;
 /** Largest sequence number (the largest integer a JSON number holds exactly). */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
+/** The two request forms a LikesServer can send: `keyed` (exactly once) and `classic`. */
+export const PROTOCOLS = ["keyed", "classic"] as const;
+/** One of {@linkcode PROTOCOLS}. */
+export type Protocol = typeof PROTOCOLS[number];
+
 /** A classic message: `LikesServer<N> <likes>`; it has no key, so a retry counts again. */
 export interface ClassicRequest {
   readonly kind: "classic";

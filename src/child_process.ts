@@ -1,0 +1,44 @@
+/**
+ * Starting `deno` child processes with piped output, and reading that output as text or lines.
+ *
+ * @module
+ */
+
+/**
+ * Spawns `deno` (from PATH: what `--allow-run=deno` permits) with `args`, no stdin, piped stdout
+ * and stderr, and `NO_COLOR=1` so that logs stay plain.
+ *
+ * @throws {Deno.errors.NotFound} If `deno` is not on PATH.
+ * @throws {Deno.errors.NotCapable} If this process may not run `deno`.
+ */
+export function spawnDeno(args: readonly string[]): Deno.ChildProcess {
+  return new Deno.Command("deno", {
+    args: [...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** Calls `onText` with each decoded chunk of `stream` until it ends. */
+export async function forEachText(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void,
+): Promise<void> {
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) onText(text);
+}
+
+/** Calls `onLine` with each line of `stream` (without `\n`) until it ends. */
+export async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let rest = "";
+  await forEachText(stream, (text) => {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) onLine(line);
+  });
+  if (rest) onLine(rest);
+}
