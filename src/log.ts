@@ -75,7 +75,7 @@ export async function setupLogging(options: SetupLoggingOptions): Promise<void> 
     flushInterval: 200,
   });
   const toConsole = (record: LogRecord) =>
-    record.level === "error" || record.level === "fatal" ||
+    record.level === "error" || record.level === "fatal" || record.category[0] === "logtape" ||
     (record.level !== "debug" && record.level !== "trace" &&
       consoleCategories.some((c) => isUnder(record.category, c)));
   await configure({

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { fetchStats } from "../src/protocol/stats_client.ts";
 
 /** A fresh directory under /tmp (the tests' write grant), removed on dispose. */
@@ -168,4 +169,33 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** What a finished `deno` run printed. */
+export interface DenoRun {
+  readonly code: number;
+  readonly signal: Deno.Signal | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `deno` with `args` to the end, but never longer than `timeoutMs`: a run still going by then
+ * is killed (SIGKILL), so a test that expected an exit fails instead of hanging.
+ */
+export async function runDeno(args: readonly string[], timeoutMs = 60_000): Promise<DenoRun> {
+  const child = spawnDeno(args);
+  let stdout = "";
+  let stderr = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  try {
+    const [status] = await Promise.all([
+      child.status,
+      forEachText(child.stdout, (t) => (stdout += t)),
+      forEachText(child.stderr, (t) => (stderr += t)),
+    ]);
+    return { code: status.code, signal: status.signal, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }

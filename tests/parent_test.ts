@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { parentArgs, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { freePort, readLines, stats, tempDir } from "./_helpers.ts";
+import { type DenoRun, freePort, readLines, runDeno, stats, tempDir } from "./_helpers.ts";
 
 const SHORT = [
   "--stagger=0.05",
@@ -15,17 +15,8 @@ const SHORT = [
   "--drain=5",
 ];
 
-async function runParent(port: number, logDir: string, args: string[]) {
-  const output = await new Deno.Command("deno", {
-    args: parentArgs({ port, logDir, args }),
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
+function runParent(port: number, logDir: string, args: string[]): Promise<DenoRun> {
+  return runDeno(parentArgs({ port, logDir, args }), 60_000);
 }
 
 Deno.test("parent.ts with 10 short-lived LikesServers converges and writes the seed's log formats", async () => {

@@ -5,25 +5,24 @@
 import assert from "node:assert/strict";
 import { serverArgs, startServer } from "../src/launch/processes.ts";
 import { childArgs } from "../src/parent/spawn.ts";
-import { freePort, tempDir } from "./_helpers.ts";
+import { freePort, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("server.ts cannot write outside the log file it was granted", async () => {
   await using granted = await tempDir();
   await using elsewhere = await tempDir();
-  const output = await new Deno.Command("deno", {
-    args: serverArgs({ logDir: elsewhere.path, allowWrite: `${granted.path}/PrimaryLikesLog` }),
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
+  const output = await runDeno(
+    serverArgs({ logDir: elsewhere.path, allowWrite: `${granted.path}/PrimaryLikesLog` }),
+    15_000,
+  );
   assert.equal(output.code, 1);
-  const stderr = new TextDecoder().decode(output.stderr);
+  const stderr = output.stderr;
   assert.match(
     stderr,
     new RegExp(
       `error: Cannot write ${elsewhere.path}/PrimaryLikesLog: no permission; run deno with --allow-write=`,
     ),
   );
-  assert.equal(new TextDecoder().decode(output.stdout), "", "it never printed listening");
+  assert.equal(output.stdout, "", "it never printed listening");
   assert.deepEqual([...Deno.readDirSync(elsewhere.path)], [], "nothing was written there");
 });
 

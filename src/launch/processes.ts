@@ -16,6 +16,7 @@ export const PROJECT = {
   server: root("server.ts"),
   parent: root("parent.ts"),
   likesServer: root("likes_server.ts"),
+  demo: root("demo.ts"),
   src: root("src"),
 } as const;
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
@@ -37,10 +38,6 @@ export interface RunParentOptions {
 
 const encoder = new TextEncoder();
 
-function absolute(dir: string): string {
-  return dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`.replace(/\/\.?\/?$/, "");
-}
-
 function terminalProgress(): ((line: string) => void) | null {
   if (!Deno.stderr.isTerminal()) return null;
   return (line) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
@@ -57,7 +54,7 @@ export async function runParent(
     runId = crypto.randomUUID().slice(0, 8),
     killGraceMs = 5000,
   } = options;
-  const logDir = absolute(config.logDir);
+  const logDir = resolve(config.logDir);
   const logFile = parentLogFile(logDir);
   try {
     await setupLogging({ file: logFile });
@@ -91,6 +88,7 @@ export async function runParent(
   const children: RunningChild[] = [];
   const outcomes = new Map<number, ChildOutcome>();
   const ended: Promise<void>[] = [];
+  let exited = 0;
   const startedAt = Date.now();
   const endAt = startedAt + (config.children - 1) * config.staggerMs + config.durationMs;
   const showProgress = () => {
@@ -101,7 +99,7 @@ export async function runParent(
       acknowledged += c.latest?.acknowledged ?? 0;
     }
     progress(formatProgress({
-      alive: children.length - outcomes.size,
+      alive: children.length - exited,
       started: children.length,
       total: config.children,
       generated,
@@ -129,7 +127,7 @@ export async function runParent(
     };
     let child: RunningChild;
     try {
-      child = spawnChild(spec, () => {});
+      child = spawnChild(spec);
     } catch (error) {
       log.error(`${name} could not be started: ${error}`);
       outcomes.set(id, {
@@ -148,6 +146,7 @@ export async function runParent(
     children.push(child);
     log.info(`${name} started: pid ${child.pid}, client id ${spec.clientId}`);
     ended.push(child.status.then((status) => {
+      exited++;
       const runtimeMs = Date.now() - child.startedAt;
       const how = status.signal
         ? `killed by ${status.signal} (exit code ${status.code})`

@@ -97,20 +97,16 @@ const STDERR_TAIL_CHARS = 4000;
 /**
  * Spawns one child with `deno` from PATH (the only program the parent may run).
  *
- * @param onReport Called with each progress line.
  * @throws {Deno.errors.NotFound} If `deno` is not on PATH.
  * @throws {Deno.errors.NotCapable} If the parent may not run `deno`.
  */
-export function spawnChild(spec: ChildSpec, onReport: (report: EdgeReport) => void): RunningChild {
+export function spawnChild(spec: ChildSpec): RunningChild {
   const process = spawnDeno(childArgs(spec));
   let latest: EdgeReport | null = null;
   let stderr = "";
   const stdoutDone = forEachLine(process.stdout, (line) => {
     const report = parseEdgeReport(line);
-    if (report) {
-      latest = report;
-      onReport(report);
-    }
+    if (report) latest = report;
   });
   const stderrDone = forEachLine(process.stderr, (line) => {
     stderr = (stderr + line + "\n").slice(-STDERR_TAIL_CHARS);

@@ -8,7 +8,7 @@
 export interface WorkerSettings {
   /** Address to listen on. */
   readonly hostname: string;
-  /** Port to listen on (0 only for the first Worker, which then reports the real one). */
+  /** Port to listen on (0 only with a single Worker, which then reports the real one). */
   readonly port: number;
   /** Listen with `SO_REUSEPORT`, so that several Workers share the port. */
   readonly reusePort: boolean;

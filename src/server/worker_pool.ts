@@ -1,7 +1,7 @@
 /**
- * Starts K connection Workers on one port and stops them all. The first Worker binds the
- * requested port (0 picks a free one) and the rest join it with `reusePort`, so the kernel spreads
- * connections across them. With one Worker no `reusePort` is needed.
+ * Starts K connection Workers on one port and stops them all. Every Worker listens on the port with
+ * `reusePort`, so the kernel spreads connections across them; a plain bind just before makes sure
+ * no other process holds the port. With one Worker no `reusePort` is needed.
  *
  * @module
  */
@@ -58,6 +58,14 @@ export class WorkerPool implements AsyncDisposable {
     const reusePort = settings.workers > 1;
     const workers: Worker[] = [];
     let port = settings.port;
+    if (reusePort) {
+      // SO_REUSEPORT would let a second server join this port silently and take half the
+      // connections. A plain bind first fails if anything holds the port (and picks a free one
+      // for port 0); the Workers bind right after it is released.
+      const probe = Deno.listen({ hostname: settings.hostname, port, transport: "tcp" });
+      port = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+    }
     let fatal = false;
     const onDeath = (index: number) => (event: ErrorEvent) => {
       event.preventDefault();
