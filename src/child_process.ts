@@ -6,18 +6,23 @@
 
 /**
  * Spawns `deno` (from PATH: what `--allow-run=deno` permits) with `args`, no stdin, piped stdout
- * and stderr, and `NO_COLOR=1` so that logs stay plain.
+ * and stderr, and `NO_COLOR=1` so that logs stay plain. With `detached`, the child gets its own
+ * session, so a Ctrl-C in the terminal does not reach it: the caller must stop it.
  *
  * @throws {Deno.errors.NotFound} If `deno` is not on PATH.
  * @throws {Deno.errors.NotCapable} If this process may not run `deno`.
  */
-export function spawnDeno(args: readonly string[]): Deno.ChildProcess {
+export function spawnDeno(
+  args: readonly string[],
+  options: { readonly detached?: boolean } = {},
+): Deno.ChildProcess {
   return new Deno.Command("deno", {
     args: [...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    detached: options.detached ?? false,
   }).spawn();
 }
 

@@ -90,7 +90,9 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   const logDir = s["log-dir"] ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-demo-" });
   await Deno.mkdir(logDir, { recursive: true });
   say(`logs in ${logDir} (watch with: tail -f ${logDir}/PrimaryLikesLog)`);
-  await using server = await startServer({ logDir, workers });
+  // Detached: on Ctrl-C the parent and its LikesServers stop first and can still read STATS;
+  // the demo then stops the server itself (also when it is interrupted).
+  await using server = await startServer({ logDir, workers, detached: true });
   say(
     `PrimaryLikesServer pid ${server.pid} listening on ${server.host}:${server.port} with ${workers} Workers`,
   );

@@ -34,6 +34,11 @@ export interface StartServerOptions {
   readonly allowWrite?: string;
   /** Give up waiting for `listening on` after this many ms. @default {15000} */
   readonly readyTimeoutMs?: number;
+  /**
+   * Run it in its own session, so that a Ctrl-C in the terminal reaches the caller but not the
+   * server, and the caller stops it once its clients are done. @default {false}
+   */
+  readonly detached?: boolean;
 }
 
 /** A server process that printed `listening on HOST:PORT`. */
@@ -77,7 +82,7 @@ export function serverArgs(options: StartServerOptions): string[] {
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
   const { readyTimeoutMs = 15_000 } = options;
-  const child = spawnDeno(serverArgs(options));
+  const child = spawnDeno(serverArgs(options), { detached: options.detached ?? false });
   let stdout = "";
   let stderr = "";
   const listening = Promise.withResolvers<[string, number]>();
