@@ -7,7 +7,7 @@
  */
 
 import { configure, dispose, type LogRecord, type Sink, withFilter } from "@logtape/logtape";
-import { getFileSink } from "@logtape/file";
+import { getBufferedFileSink } from "./buffered_file_sink.ts";
 
 /** Formats a record as one file line: `ISO-time LEVEL category message`. */
 export function fileLine(record: LogRecord): string {
@@ -60,20 +60,15 @@ function isUnder(category: readonly string[], prefix: readonly string[]): boolea
 }
 
 /**
- * Configures LogTape for this process or Worker: a non-blocking, buffered file sink and a stderr
- * sink. Call {@linkcode shutdownLogging} before exiting so that every buffered line is written.
+ * Configures LogTape for this process or Worker: a buffered, asynchronous file sink (see
+ * `buffered_file_sink.ts`) and a stderr sink. Call {@linkcode shutdownLogging} before exiting so that every buffered line is written.
  *
  * @throws {Deno.errors.NotCapable} If the file is outside the granted write permission.
  * @throws {Deno.errors.NotFound} If the file's directory does not exist.
  */
 export async function setupLogging(options: SetupLoggingOptions): Promise<void> {
   const { file, category = ["likes"], consoleCategories = [] } = options;
-  const fileSink = getFileSink(file, {
-    formatter: fileLine,
-    nonBlocking: true,
-    bufferSize: 64 * 1024,
-    flushInterval: 200,
-  });
+  const fileSink = getBufferedFileSink(file, { formatter: fileLine });
   const toConsole = (record: LogRecord) =>
     record.level === "error" || record.level === "fatal" || record.category[0] === "logtape" ||
     (record.level !== "debug" && record.level !== "trace" &&

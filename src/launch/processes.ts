@@ -30,7 +30,9 @@ export interface StartServerOptions {
   readonly workers?: number;
   /** More server flags, e.g. `["--idle-timeout=0.5"]`. @default {[]} */
   readonly args?: readonly string[];
-  /** What the server may write. @default {`${logDir}/PrimaryLikesLog`} */
+  /** Its data directory. @default {`${logDir}/data`} */
+  readonly dataDir?: string;
+  /** What the server may write. @default {`${logDir}/PrimaryLikesLog,${dataDir}`} */
   readonly allowWrite?: string;
   /** Give up waiting for `listening on` after this many ms. @default {15000} */
   readonly readyTimeoutMs?: number;
@@ -59,18 +61,20 @@ export interface ServerProcess extends AsyncDisposable {
 /** The `deno` arguments for a server with the narrowest permissions that work. */
 export function serverArgs(options: StartServerOptions): string[] {
   const { logDir, port = 0, workers = 2, args = [] } = options;
-  const allowWrite = options.allowWrite ?? `${logDir}/PrimaryLikesLog`;
+  const dataDir = options.dataDir ?? `${logDir}/data`;
+  const allowWrite = options.allowWrite ?? `${logDir}/PrimaryLikesLog,${dataDir}`;
   return [
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
     port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
-    `--allow-read=${PROJECT.src}`,
+    `--allow-read=${PROJECT.src},${dataDir}`,
     `--allow-write=${allowWrite}`,
     PROJECT.server,
     `--port=${port}`,
     `--workers=${workers}`,
     `--log-dir=${logDir}`,
+    `--data-dir=${dataDir}`,
     ...args,
   ];
 }

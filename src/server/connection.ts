@@ -11,6 +11,12 @@ import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
 import type { Responder } from "./respond.ts";
 
+/** Tells when a journal record is durable (see `DurableWaiter`). */
+export interface Durability {
+  /** `undefined` if record `index` is durable already, else a promise that resolves when it is. */
+  until(index: number): Promise<void> | undefined;
+}
+
 /** The part of a `Deno.Conn` a connection loop uses. */
 export interface ByteConn {
   /** Reads into `buffer`; resolves to the byte count, or `null` at end of stream. */
@@ -31,6 +37,8 @@ export interface ConnectionOptions {
   readonly readBufferBytes?: number;
   /** Clock for idle tracking. @default {Date.now} */
   readonly clock?: () => number;
+  /** Holds replies until the journal records they depend on are durable. @default {none} */
+  readonly durability?: Durability;
 }
 
 const encoder = new TextEncoder();
@@ -54,7 +62,7 @@ async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
  *   write: (d: Uint8Array) => Promise.resolve((output += new TextDecoder().decode(d), d.length)),
  *   close: () => {},
  * };
- * await new Connection(conn, "mem", () => "ACK").serve();
+ * await new Connection(conn, "mem", () => ({ text: "ACK", durableAt: -1 })).serve();
  * assert.equal(output, "ACK\n");
  * ```
  */
@@ -66,18 +74,29 @@ export class Connection {
   readonly #pauseMs: number;
   readonly #readBufferBytes: number;
   readonly #clock: () => number;
+  readonly #durability: Durability | undefined;
   #replies = "";
+  #durableAt = -1;
   #writing: Promise<void> = Promise.resolve();
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #lastActivity: number;
   readonly #emit = (frame: Frame): void => {
-    this.#replies += this.#respond(frame, this.#peer) + frame.terminator;
+    const reply = this.#respond(frame, this.#peer);
+    this.#replies += reply.text + frame.terminator;
+    if (reply.durableAt > this.#durableAt) this.#durableAt = reply.durableAt;
   };
 
   /** Wraps `conn`; `peer` names the client in log lines. */
   constructor(conn: ByteConn, peer: string, respond: Responder, options: ConnectionOptions = {}) {
-    const { maxLineBytes = 512, pauseMs = 50, readBufferBytes = 4096, clock = Date.now } = options;
+    const {
+      maxLineBytes = 512,
+      pauseMs = 50,
+      readBufferBytes = 4096,
+      clock = Date.now,
+      durability,
+    } = options;
+    this.#durability = durability;
     this.#conn = conn;
     this.#peer = peer;
     this.#respond = respond;
@@ -161,11 +180,17 @@ export class Connection {
     this.#sendReplies().catch(() => this.close());
   }
 
+  /** Queues what was answered so far; it goes out (in order) once its journal records are durable. */
   #sendReplies(): Promise<void> {
     if (this.#replies !== "") {
       const data = encoder.encode(this.#replies);
+      const durableAt = this.#durableAt;
       this.#replies = "";
-      this.#writing = this.#writing.then(() => writeAll(this.#conn, data));
+      this.#durableAt = -1;
+      this.#writing = this.#writing.then(async () => {
+        if (durableAt >= 0) await this.#durability?.until(durableAt);
+        await writeAll(this.#conn, data);
+      });
     }
     return this.#writing;
   }

@@ -42,7 +42,10 @@ class MemoryConn implements ByteConn {
   }
 }
 
-const echo: Responder = (frame) => `got ${new TextDecoder().decode(frame.bytes)}`;
+const echo: Responder = (frame) => ({
+  text: `got ${new TextDecoder().decode(frame.bytes)}`,
+  durableAt: -1,
+});
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("Connection answers each frame in its own framing and flushes a partial one at EOF", async () => {
@@ -93,6 +96,37 @@ Deno.test("Connection tracks the time of the last bytes received", async () => {
   conn.push("x\n");
   await tick(5);
   assert.equal(connection.lastActivity, 250);
+  conn.end();
+  await done;
+});
+
+Deno.test("Connection holds replies until their journal records are durable, keeping their order", async () => {
+  let durable = 0;
+  const waiting: (() => void)[] = [];
+  const durability = {
+    until: (index: number) =>
+      index < durable ? undefined : new Promise<void>((resolve) => waiting.push(resolve)),
+  };
+  let next = 0;
+  const journaled: Responder = (frame) => {
+    const text = new TextDecoder().decode(frame.bytes);
+    return { text: `ok ${text}`, durableAt: text.startsWith("q") ? -1 : next++ };
+  };
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", journaled, { durability }).serve();
+  conn.push("a\nb\n");
+  await tick(5);
+  conn.push("q\n");
+  await tick(5);
+  assert.equal(
+    conn.written,
+    "",
+    "nothing is sent before the records are durable, not even later replies",
+  );
+  durable = 2;
+  waiting.splice(0).forEach((resolve) => resolve());
+  await tick(5);
+  assert.equal(conn.written, "ok a\nok b\nok q\n");
   conn.end();
   await done;
 });

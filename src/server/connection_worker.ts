@@ -10,7 +10,9 @@
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
+import { DurableWaiter } from "./durability.ts";
+import { JournalRing } from "./journal_ring.ts";
 import { LikesTable } from "./likes_table.ts";
 import { createResponder } from "./respond.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
@@ -30,7 +32,7 @@ function post(message: FromWorker): void {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "start") {
-    start(message.index, message.buffer, message.settings).catch((error) => {
+    start(message.index, message.buffer, message.journal, message.settings).catch((error) => {
       post({
         kind: "failed",
         name: error?.name ?? "Error",
@@ -45,11 +47,16 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 async function start(
   index: number,
   buffer: SharedArrayBuffer,
+  journalBuffer: SharedArrayBuffer | null,
   settings: WorkerSettings,
 ): Promise<void> {
   await setupLogging({ file: settings.logFile });
-  const table = LikesTable.attach(buffer);
+  const journal = journalBuffer ? JournalRing.attach(journalBuffer) : undefined;
+  const table = LikesTable.attach(buffer, journal);
   const respond = createResponder(table, settings);
+  const durability = journal && settings.acknowledgeDurable
+    ? new DurableWaiter(journal)
+    : undefined;
   listener = Deno.listen({
     hostname: settings.hostname,
     port: settings.port,
@@ -63,14 +70,14 @@ async function start(
     Math.min(1000, settings.idleTimeoutMs / 4),
   );
   post({ kind: "listening", port });
-  acceptLoop(listener, table, respond, settings);
+  acceptLoop(listener, table, respond, { ...settings, ...(durability ? { durability } : {}) });
 }
 
 async function acceptLoop(
   server: Deno.Listener,
   table: LikesTable,
   respond: ReturnType<typeof createResponder>,
-  settings: WorkerSettings,
+  settings: ConnectionOptions,
 ): Promise<void> {
   try {
     for await (const conn of server) {

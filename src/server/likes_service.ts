@@ -1,20 +1,35 @@
 /**
- * `serveLikes()`: the PrimaryLikesServer as a library call — a likes table in shared memory and a
- * pool of connection Workers over it. The entry point (`server.ts`) adds flags, logging and
- * signals.
+ * `serveLikes()`: the PrimaryLikesServer as a library call — a likes table in shared memory, a
+ * pool of connection Workers over it, and (with a data directory) the journal that makes every
+ * acknowledged like durable: recovery on start, the journal writer while running, a final
+ * snapshot on stop. The entry point (`server.ts`) adds flags, logging and signals.
  *
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+import { type DataDir, openDataDir } from "./data_dir.ts";
+import { JournalRing } from "./journal_ring.ts";
+import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
 import { LikesTable } from "./likes_table.ts";
+import { recover, type Recovered } from "./recovery.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
   /** The server log file every Worker appends to (its directory must exist). */
   readonly logFile: string;
+  /**
+   * Where the journal and snapshots live (created if missing, locked while running). Without
+   * it, counts live in memory only and a restart forgets them. @default {none}
+   */
+  readonly dataDir?: string;
+  /** When an ACK may go out relative to the journal flush. @default {"batch"} */
+  readonly fsync?: FsyncMode;
+  /** Records between snapshots. @default {100000} */
+  readonly snapshotEvery?: number;
   /** Address to listen on. @default {"127.0.0.1"} */
   readonly hostname?: string;
   /** Port; 0 picks a free one. @default {0} */
@@ -31,7 +46,7 @@ export interface ServeLikesOptions {
   readonly idleTimeoutMs?: number;
   /** How many distinct clients the table holds. @default {16384} */
   readonly maxClients?: number;
-  /** Called once if a connection Worker dies after start-up. */
+  /** Called once if a connection Worker or the journal writer fails after start-up. */
   readonly onFatal?: (error: Error) => void;
 }
 
@@ -43,25 +58,34 @@ export interface LikesService extends AsyncDisposable {
   readonly port: number;
   /** The shared counting state (read it for totals). */
   readonly table: LikesTable;
-  /** Stops accepting, answers what was read, flushes the Workers' logs. */
+  /** What was recovered from the data directory, if there is one. */
+  readonly recovered: Recovered | null;
+  /** Journal records written and flushes done since start (`null` without a data directory). */
+  journalStats(): { records: number; flushes: number; segment: number } | null;
+  /** Stops accepting, answers what was read, flushes the journal and the Workers' logs. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts the server and resolves once every Worker accepts connections.
  *
+ * @throws {DataDirError} If the data directory cannot be used (not a directory, no permission,
+ *   held by another server, unrecoverable).
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {Deno.errors.NotCapable} If the process may not listen there or write the log file.
  *
  * @example
  * ```ts ignore
- * await using server = await serveLikes({ logFile: "/tmp/PrimaryLikesLog", workers: 2 });
+ * await using server = await serveLikes({ logFile: "/tmp/PrimaryLikesLog", dataDir: "data", workers: 2 });
  * console.log(server.port, server.table.total());
  * ```
  */
 export async function serveLikes(options: ServeLikesOptions): Promise<LikesService> {
   const {
     logFile,
+    dataDir,
+    fsync = "batch",
+    snapshotEvery,
     hostname = "127.0.0.1",
     port = 0,
     workers = 1,
@@ -70,30 +94,86 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     pauseMs = 50,
     idleTimeoutMs = 30_000,
     maxClients,
-    onFatal,
+    onFatal = () => {},
   } = options;
   if (!Number.isInteger(workers) || workers < 1) {
     throw new RangeError(
       `Cannot start the server as 'workers' must be a positive integer: current value is ${workers}`,
     );
   }
-  const table = LikesTable.create(maxClients === undefined ? {} : { maxClients });
-  const pool = await WorkerPool.start(table.buffer, {
-    hostname,
-    port,
-    maxLikes,
-    maxLineBytes,
-    pauseMs,
-    idleTimeoutMs,
-    logFile,
-    workers,
-    startedAt: Date.now(),
-  }, onFatal ? { onFatal } : {});
-  return {
-    hostname,
-    port: pool.port,
-    table,
-    stop: () => pool.stop(),
-    [Symbol.asyncDispose]: () => pool.stop(),
-  };
+  const log = getLogger(["likes", "server", "lifecycle"]);
+  let dir: DataDir | undefined;
+  let writer: JournalWriter | undefined;
+  try {
+    let journal: JournalRing | undefined;
+    let recovered: Recovered | null = null;
+    const slots = new Map<string, number>();
+    if (dataDir !== undefined) {
+      dir = await openDataDir(dataDir);
+      const started = performance.now();
+      recovered = await recover(dataDir);
+      for (const problem of recovered.problems) log.warn(`recovery: ${problem}`);
+      log.info(
+        `recovered ${recovered.clients.size} client(s), total ${recovered.total} likes from ${
+          recovered.snapshot === null ? "no snapshot" : `snapshot ${recovered.snapshot}`
+        } and ${recovered.replayed} journal record(s) in ${
+          (performance.now() - started).toFixed(0)
+        } ms (${dataDir}, fsync ${fsync})`,
+      );
+      journal = JournalRing.create();
+    }
+    const table = LikesTable.create({
+      ...(maxClients === undefined ? {} : { maxClients }),
+      ...(journal ? { journal } : {}),
+    });
+    for (const [name, state] of recovered?.clients ?? []) {
+      slots.set(name, table.restore(name, state));
+    }
+    if (journal && recovered && dataDir !== undefined) {
+      writer = await JournalWriter.start(journal, recovered, slots, {
+        dir: dataDir,
+        fsync,
+        log,
+        onFatal,
+        ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
+      });
+    }
+    const pool = await WorkerPool.start({ table: table.buffer, journal: journal?.buffer ?? null }, {
+      hostname,
+      port,
+      maxLikes,
+      maxLineBytes,
+      pauseMs,
+      idleTimeoutMs,
+      logFile,
+      workers,
+      startedAt: Date.now(),
+      acknowledgeDurable: journal !== undefined && fsync !== "never",
+    }, { onFatal });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        try {
+          await pool.stop();
+          await writer?.stop();
+        } finally {
+          dir?.release();
+        }
+      })();
+      return stopping;
+    };
+    return {
+      hostname,
+      port: pool.port,
+      table,
+      recovered,
+      journalStats: () => writer?.stats() ?? null,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (error) {
+    await writer?.stop().catch(() => {});
+    dir?.release();
+    throw error;
+  }
 }

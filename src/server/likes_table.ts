@@ -3,17 +3,23 @@
  * the global total, statistics counters, and a fixed-capacity hash table of clients, each with
  * its likes counted, its last applied sequence number and the likes that sequence carried.
  *
- * This is the only file that uses `Atomics` on the buffer. Every update is an atomic operation;
+ * This is the only file that uses `Atomics` on the buffer. A counted message is also appended to
+ * the journal ring, if there is one (keyed ones under the client's lock, so that each client's
+ * records are journaled in the order they were applied). Every update is an atomic operation;
  * a keyed message's check-and-apply runs under a per-client lock (a futex-style mutex built on
  * `Atomics.wait`/`notify`), so two Workers never apply the same (client, seq) twice.
  *
  * @module
  */
 
+import type { JournalRing } from "./journal_ring.ts";
+
 /** Options for {@linkcode LikesTable.create}. */
 export interface LikesTableOptions {
   /** How many distinct clients the table holds (rounded up to a power of two). @default {16384} */
   readonly maxClients?: number;
+  /** Where counted messages are journaled (none: memory only). */
+  readonly journal?: JournalRing;
 }
 
 /** The outcome of applying a message. */
@@ -23,6 +29,11 @@ export type ApplyResult =
     readonly status: "applied" | "duplicate";
     readonly client: number;
     readonly total: number;
+    /**
+     * The journal record that must be durable before this is acknowledged (for a duplicate, the
+     * one that counted the client's last seq); -1 when there is none to wait for.
+     */
+    readonly record: number;
   }
   /** A keyed message skipped sequence numbers; `expected` is the next one in order. */
   | { readonly status: "gap"; readonly expected: number }
@@ -83,9 +94,10 @@ function layout(capacity: number) {
   const lastLikesEnd = lastLikes + capacity * 4;
   const counts = Math.ceil(lastLikesEnd / 8) * 8;
   const seqs = counts + capacity * 8;
-  const names = seqs + capacity * 8;
+  const records = seqs + capacity * 8;
+  const names = records + capacity * 8;
   const size = names + capacity * MAX_NAME_BYTES;
-  return { header, states, locks, lengths, hashes, lastLikes, counts, seqs, names, size };
+  return { header, states, locks, lengths, hashes, lastLikes, counts, seqs, records, names, size };
 }
 
 /**
@@ -114,11 +126,14 @@ export class LikesTable {
   readonly #lastLikes: Int32Array;
   readonly #counts: BigInt64Array;
   readonly #seqs: BigInt64Array;
+  /** Per slot: 1 + the journal index of the record that counted its last seq (0: none). */
+  readonly #records: BigInt64Array;
   readonly #names: Uint8Array;
+  readonly #journal: JournalRing | undefined;
   readonly #slots = new Map<string, number>();
   readonly #nameOf: (string | undefined)[] = [];
 
-  private constructor(buffer: SharedArrayBuffer, capacity: number) {
+  private constructor(buffer: SharedArrayBuffer, capacity: number, journal?: JournalRing) {
     const at = layout(capacity);
     this.#buffer = buffer;
     this.#capacity = capacity;
@@ -130,12 +145,14 @@ export class LikesTable {
     this.#lastLikes = new Int32Array(buffer, at.lastLikes, capacity);
     this.#counts = new BigInt64Array(buffer, at.counts, capacity);
     this.#seqs = new BigInt64Array(buffer, at.seqs, capacity);
+    this.#records = new BigInt64Array(buffer, at.records, capacity);
+    this.#journal = journal;
     this.#names = new Uint8Array(buffer, at.names, capacity * MAX_NAME_BYTES);
   }
 
   /** Allocates a new, empty table. */
   static create(options: LikesTableOptions = {}): LikesTable {
-    const { maxClients = 16384 } = options;
+    const { maxClients = 16384, journal } = options;
     if (!Number.isInteger(maxClients) || maxClients < 1 || maxClients > 1 << 22) {
       throw new RangeError(
         `Cannot create the likes table as 'maxClients' must be an integer from 1 to ${
@@ -146,18 +163,21 @@ export class LikesTable {
     const capacity = 2 ** Math.ceil(Math.log2(maxClients));
     const buffer = new SharedArrayBuffer(layout(capacity).size);
     new BigInt64Array(buffer, 0, HEADER_SLOTS)[CAPACITY] = BigInt(capacity);
-    return new LikesTable(buffer, capacity);
+    return new LikesTable(buffer, capacity, journal);
   }
 
-  /** Attaches to a buffer made by {@linkcode LikesTable.create} (for example in a Worker). */
-  static attach(buffer: SharedArrayBuffer): LikesTable {
+  /**
+   * Attaches to a buffer made by {@linkcode LikesTable.create} (for example in a Worker), with
+   * the same journal (attached to the same ring buffer) if the table has one.
+   */
+  static attach(buffer: SharedArrayBuffer, journal?: JournalRing): LikesTable {
     const capacity = buffer.byteLength >= HEADER_SLOTS * 8
       ? Number(Atomics.load(new BigInt64Array(buffer, 0, HEADER_SLOTS), CAPACITY))
       : 0;
     if (!(capacity > 0) || layout(capacity).size !== buffer.byteLength) {
       throw new TypeError("Cannot attach to the buffer as it was not made by LikesTable.create()");
     }
-    return new LikesTable(buffer, capacity);
+    return new LikesTable(buffer, capacity, journal);
   }
 
   /** The shared buffer, to post to a Worker. */
@@ -185,14 +205,15 @@ export class LikesTable {
     return Number(Atomics.load(this.#header, COUNTERS[counter]));
   }
 
-  /** Counts a classic message (no key: every delivery counts). */
+  /** Counts a classic message (no key: every delivery counts) and journals it. */
   applyClassic(name: string, likes: number): ApplyResult {
     const slot = this.#slotOf(name);
     if (slot < 0) return { status: "full" };
+    const record = this.#journal?.append({ kind: "classic", name, seq: 0, likes }, slot) ?? -1;
     const n = BigInt(likes);
     const client = Atomics.add(this.#counts, slot, n) + n;
     const total = Atomics.add(this.#header, TOTAL, n) + n;
-    return { status: "applied", client: Number(client), total: Number(total) };
+    return { status: "applied", client: Number(client), total: Number(total), record };
   }
 
   /**
@@ -208,12 +229,15 @@ export class LikesTable {
     try {
       const last = Number(Atomics.load(this.#seqs, slot));
       if (seq === last + 1) {
+        // Journaled under the lock, so a client's records are in the journal in its seq order.
+        const record = this.#journal?.append({ kind: "keyed", name, seq, likes }, slot) ?? -1;
         const n = BigInt(likes);
         const client = Atomics.add(this.#counts, slot, n) + n;
         Atomics.store(this.#seqs, slot, BigInt(seq));
         Atomics.store(this.#lastLikes, slot, likes);
+        Atomics.store(this.#records, slot, BigInt(record + 1));
         const total = Atomics.add(this.#header, TOTAL, n) + n;
-        return { status: "applied", client: Number(client), total: Number(total) };
+        return { status: "applied", client: Number(client), total: Number(total), record };
       }
       if (seq > last) return { status: "gap", expected: last + 1 };
       const lastLikes = Atomics.load(this.#lastLikes, slot);
@@ -222,10 +246,32 @@ export class LikesTable {
         status: "duplicate",
         client: Number(Atomics.load(this.#counts, slot)),
         total: this.total(),
+        record: Number(Atomics.load(this.#records, slot)) - 1,
       };
     } finally {
       this.#unlock(slot);
     }
+  }
+
+  /**
+   * Puts back a recovered client (before any Worker starts) and returns its slot.
+   *
+   * @throws {RangeError} If the table has no room for it.
+   */
+  restore(name: string, state: { count: number; lastSeq: number; lastLikes: number }): number {
+    const slot = this.#slotOf(name);
+    if (slot < 0) {
+      throw new RangeError(
+        `Cannot restore client ${
+          JSON.stringify(name)
+        } as the table is full (${this.#capacity} clients)`,
+      );
+    }
+    Atomics.store(this.#counts, slot, BigInt(state.count));
+    Atomics.store(this.#seqs, slot, BigInt(state.lastSeq));
+    Atomics.store(this.#lastLikes, slot, state.lastLikes);
+    Atomics.add(this.#header, TOTAL, BigInt(state.count));
+    return slot;
   }
 
   /** The total and the likes counted per client, read without stopping the writers. */

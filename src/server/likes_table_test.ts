@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { decodeRecord, RECORD_BYTES } from "./journal_record.ts";
+import { JournalRing } from "./journal_ring.ts";
 import { LikesTable } from "./likes_table.ts";
 
 Deno.test("LikesTable.applyClassic() counts every delivery", () => {
@@ -8,29 +10,57 @@ Deno.test("LikesTable.applyClassic() counts every delivery", () => {
     status: "applied",
     client: 4,
     total: 4,
+    record: -1,
   });
   assert.deepEqual(table.applyClassic("LikesServer1", 4), {
     status: "applied",
     client: 8,
     total: 8,
+    record: -1,
   });
   assert.deepEqual(table.applyClassic("LikesServer2", 1), {
     status: "applied",
     client: 1,
     total: 9,
+    record: -1,
   });
 });
 
 Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports gaps and conflicts", () => {
   const table = LikesTable.create({ maxClients: 8 });
   assert.deepEqual(table.applyKeyed("a", 2, 5), { status: "gap", expected: 1 });
-  assert.deepEqual(table.applyKeyed("a", 1, 5), { status: "applied", client: 5, total: 5 });
-  assert.deepEqual(table.applyKeyed("a", 1, 5), { status: "duplicate", client: 5, total: 5 });
+  assert.deepEqual(table.applyKeyed("a", 1, 5), {
+    status: "applied",
+    client: 5,
+    total: 5,
+    record: -1,
+  });
+  assert.deepEqual(table.applyKeyed("a", 1, 5), {
+    status: "duplicate",
+    client: 5,
+    total: 5,
+    record: -1,
+  });
   assert.deepEqual(table.applyKeyed("a", 1, 6), { status: "conflict", likes: 5 });
   assert.deepEqual(table.applyKeyed("a", 3, 1), { status: "gap", expected: 2 });
-  assert.deepEqual(table.applyKeyed("a", 2, 7), { status: "applied", client: 12, total: 12 });
-  assert.deepEqual(table.applyKeyed("a", 1, 9), { status: "duplicate", client: 12, total: 12 });
-  assert.deepEqual(table.applyKeyed("b", 1, 0), { status: "applied", client: 0, total: 12 });
+  assert.deepEqual(table.applyKeyed("a", 2, 7), {
+    status: "applied",
+    client: 12,
+    total: 12,
+    record: -1,
+  });
+  assert.deepEqual(table.applyKeyed("a", 1, 9), {
+    status: "duplicate",
+    client: 12,
+    total: 12,
+    record: -1,
+  });
+  assert.deepEqual(table.applyKeyed("b", 1, 0), {
+    status: "applied",
+    client: 0,
+    total: 12,
+    record: -1,
+  });
   assert.deepEqual(table.applyKeyed("never-started", 9, 1), { status: "gap", expected: 1 });
   assert.deepEqual(
     table.snapshot(),
@@ -55,8 +85,18 @@ Deno.test("LikesTable.attach() sees the same state through a second view", () =>
   assert.equal(table.capacity, 128);
   table.applyKeyed("edge", 1, 3);
   const other = LikesTable.attach(table.buffer);
-  assert.deepEqual(other.applyKeyed("edge", 1, 3), { status: "duplicate", client: 3, total: 3 });
-  assert.deepEqual(other.applyKeyed("edge", 2, 4), { status: "applied", client: 7, total: 7 });
+  assert.deepEqual(other.applyKeyed("edge", 1, 3), {
+    status: "duplicate",
+    client: 3,
+    total: 3,
+    record: -1,
+  });
+  assert.deepEqual(other.applyKeyed("edge", 2, 4), {
+    status: "applied",
+    client: 7,
+    total: 7,
+    record: -1,
+  });
   assert.deepEqual(table.snapshot(), { total: 7, clients: { edge: 7 } });
   assert.throws(() => LikesTable.attach(new SharedArrayBuffer(64)), TypeError);
 });
@@ -98,4 +138,67 @@ Deno.test("property: keyed messages in any order with repeats count each seq onc
       },
     ),
   );
+});
+
+Deno.test("LikesTable journals counted messages, keyed ones in seq order, and points duplicates at them", () => {
+  const journal = JournalRing.create({ capacity: 16 });
+  const table = LikesTable.create({ maxClients: 8, journal });
+  assert.deepEqual(table.applyClassic("LikesServer1", 2), {
+    status: "applied",
+    client: 2,
+    total: 2,
+    record: 0,
+  });
+  assert.deepEqual(table.applyKeyed("k", 1, 3), {
+    status: "applied",
+    client: 3,
+    total: 5,
+    record: 1,
+  });
+  assert.deepEqual(table.applyKeyed("k", 2, 4), {
+    status: "applied",
+    client: 7,
+    total: 9,
+    record: 2,
+  });
+  assert.deepEqual(table.applyKeyed("k", 1, 3), {
+    status: "duplicate",
+    client: 7,
+    total: 9,
+    record: 2,
+  });
+  assert.deepEqual(table.applyKeyed("k", 5, 1), { status: "gap", expected: 3 });
+  const batch = journal.take(16);
+  assert.equal(batch.count, 3, "gaps and duplicates are not journaled");
+  const records = [0, 1, 2].map((i) =>
+    decodeRecord(batch.bytes.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))
+  );
+  assert.deepEqual(records, [
+    { kind: "classic", name: "LikesServer1", seq: 0, likes: 2 },
+    { kind: "keyed", name: "k", seq: 1, likes: 3 },
+    { kind: "keyed", name: "k", seq: 2, likes: 4 },
+  ]);
+});
+
+Deno.test("LikesTable.restore() puts back a recovered client, whose old seqs are then duplicates", () => {
+  const table = LikesTable.create({ maxClients: 4 });
+  table.restore("k", { count: 10, lastSeq: 4, lastLikes: 2 });
+  table.restore("LikesServer2", { count: 5, lastSeq: 0, lastLikes: 0 });
+  assert.deepEqual(table.snapshot(), { total: 15, clients: { k: 10, LikesServer2: 5 } });
+  assert.deepEqual(table.applyKeyed("k", 4, 2), {
+    status: "duplicate",
+    client: 10,
+    total: 15,
+    record: -1,
+  });
+  assert.deepEqual(table.applyKeyed("k", 4, 3), { status: "conflict", likes: 2 });
+  assert.deepEqual(table.applyKeyed("k", 5, 1), {
+    status: "applied",
+    client: 11,
+    total: 16,
+    record: -1,
+  });
+  const full = LikesTable.create({ maxClients: 1 });
+  full.restore("a", { count: 1, lastSeq: 0, lastLikes: 0 });
+  assert.throws(() => full.restore("b", { count: 1, lastSeq: 0, lastLikes: 0 }), RangeError);
 });

@@ -37,10 +37,27 @@ export interface ResponderOptions {
   readonly messageLog?: Logger;
   /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
   readonly invalidLog?: Logger;
+  /**
+   * Hold each acknowledgement until the journal record it depends on is durable (off when there
+   * is no journal, or with `--fsync never`). @default {false}
+   */
+  readonly acknowledgeDurable?: boolean;
 }
 
-/** Turns frames into reply text (without terminator) against a likes table. */
-export type Responder = (frame: Frame, peer: string) => string;
+function now(text: string): Reply {
+  return { text, durableAt: -1 };
+}
+
+/** A reply and the journal record that must be durable before it is sent. */
+export interface Reply {
+  /** The reply text, without terminator. */
+  readonly text: string;
+  /** Journal index to wait for, or -1 to send at once. */
+  readonly durableAt: number;
+}
+
+/** Turns frames into replies against a likes table. */
+export type Responder = (frame: Frame, peer: string) => Reply;
 
 /**
  * Creates the function that answers one frame.
@@ -52,8 +69,8 @@ export type Responder = (frame: Frame, peer: string) => string;
  * import assert from "node:assert/strict";
  * const respond = createResponder(LikesTable.create({ maxClients: 4 }));
  * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });
- * assert.equal(respond(frame("LikesServer1 3"), "test"), "ACK");
- * assert.match(respond(frame("LikesServer1 43"), "test"), /^ERR likes "43" above max 42/);
+ * assert.equal(respond(frame("LikesServer1 3"), "test").text, "ACK");
+ * assert.match(respond(frame("LikesServer1 43"), "test").text, /^ERR likes "43" above max 42/);
  * ```
  */
 export function createResponder(table: LikesTable, options: ResponderOptions = {}): Responder {
@@ -65,15 +82,17 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     startedAt = clock(),
     messageLog = getLogger(["likes", "server", "message"]),
     invalidLog = getLogger(["likes", "server", "invalid"]),
+    acknowledgeDurable = false,
   } = options;
+  const after = (record: number) => (acknowledgeDurable ? record : -1);
 
-  function reject(reason: string, input: string, peer: string): string {
+  function reject(reason: string, input: string, peer: string): Reply {
     table.count("rejected");
     invalidLog.warn(`Invalid data ${input} from ${peer}: ${reason}`);
-    return formatError(reason);
+    return now(formatError(reason));
   }
 
-  function keyed(request: KeyedRequest, input: string, peer: string): string {
+  function keyed(request: KeyedRequest, input: string, peer: string): Reply {
     const { client, seq, likes } = request;
     const result: ApplyResult = table.applyKeyed(client, seq, likes);
     const line = `LIKE ${client} ${seq} ${likes}`;
@@ -87,7 +106,10 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
             duplicate ? "duplicate, not counted again" : "counted"
           } client=${result.client} total=${result.total}`,
         );
-        return formatKeyedAck({ seq, client: result.client, total: result.total, duplicate });
+        return {
+          text: formatKeyedAck({ seq, client: result.client, total: result.total, duplicate }),
+          durableAt: after(result.record),
+        };
       }
       case "gap":
         return reject(`out of order: seq ${seq}, expected ${result.expected}`, input, peer);
@@ -126,13 +148,13 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
           }
           table.count("accepted");
           messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
-          return CLASSIC_ACK;
+          return { text: CLASSIC_ACK, durableAt: after(result.record) };
         }
         case "keyed":
           return keyed(request, JSON.stringify(text), peer);
         case "stats": {
-          const now = clock();
-          return formatStats({
+          const at = clock();
+          return now(formatStats({
             ...table.snapshot(),
             messages: {
               accepted: table.counter("accepted"),
@@ -144,8 +166,8 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
               accepted: table.counter("connectionsAccepted"),
             },
             workers,
-            uptimeSeconds: Math.round((now - startedAt) / 100) / 10,
-          });
+            uptimeSeconds: Math.round((at - startedAt) / 100) / 10,
+          }));
         }
       }
     } catch (error) {

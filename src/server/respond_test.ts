@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Frame, Terminator } from "../protocol/framing.ts";
 import { parseStats } from "../protocol/stats.ts";
+import { JournalRing } from "./journal_ring.ts";
 import { LikesTable } from "./likes_table.ts";
 import { createResponder } from "./respond.ts";
 
@@ -32,9 +33,9 @@ const text = (r: LogRecord) => r.message.join("");
 Deno.test("createResponder() acknowledges and logs classic and keyed messages with the running total", async () => {
   await withLogs((records) => {
     const respond = createResponder(LikesTable.create({ maxClients: 8 }));
-    assert.equal(respond(frame("LikesServer1 4"), "peer"), "ACK");
-    assert.equal(respond(frame("LIKE k 1 3"), "peer"), "ACK seq=1 client=3 total=7");
-    assert.equal(respond(frame("LIKE k 1 3"), "peer"), "ACK seq=1 client=3 total=7 dup");
+    assert.equal(respond(frame("LikesServer1 4"), "peer").text, "ACK");
+    assert.equal(respond(frame("LIKE k 1 3"), "peer").text, "ACK seq=1 client=3 total=7");
+    assert.equal(respond(frame("LIKE k 1 3"), "peer").text, "ACK seq=1 client=3 total=7 dup");
     assert.deepEqual(records.map(text), [
       "LikesServer1 4 total=4",
       "LIKE k 1 3 counted client=3 total=7",
@@ -51,11 +52,12 @@ Deno.test("createResponder() rejects with ERR and an Invalid data warning naming
     const table = LikesTable.create({ maxClients: 8 });
     const respond = createResponder(table, { maxLikes: 10 });
     assert.equal(
-      respond(frame("LikesServer1 11"), "10.0.0.1:5"),
+      respond(frame("LikesServer1 11"), "10.0.0.1:5").text,
       'ERR likes "11" above max 10: expected 0 to 10',
     );
     assert.equal(
-      respond({ bytes: new Uint8Array(16), terminator: "", length: 9000, overlong: true }, "p"),
+      respond({ bytes: new Uint8Array(16), terminator: "", length: 9000, overlong: true }, "p")
+        .text,
       "ERR line too long: 9000 bytes, max 512",
     );
     assert.deepEqual(records.map((r) => [r.level, r.category.join("."), text(r)]), [
@@ -86,7 +88,7 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
   table.count("connectionsAccepted");
   table.count("connectionsOpen");
   now = 3_500;
-  const stats = parseStats(respond(frame("STATS"), "p"));
+  const stats = parseStats(respond(frame("STATS"), "p").text);
   assert.deepEqual(stats, {
     total: 5,
     clients: { LikesServer2: 5 },
@@ -99,7 +101,29 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
 
 Deno.test("createResponder() reports a full client table as an error, not a crash", () => {
   const respond = createResponder(LikesTable.create({ maxClients: 1 }));
-  assert.equal(respond(frame("LikesServer1 1"), "p"), "ACK");
-  assert.equal(respond(frame("LikesServer2 1"), "p"), "ERR client table full (1 clients)");
-  assert.equal(respond(frame("LIKE x 1 1"), "p"), "ERR client table full (1 clients)");
+  assert.equal(respond(frame("LikesServer1 1"), "p").text, "ACK");
+  assert.equal(respond(frame("LikesServer2 1"), "p").text, "ERR client table full (1 clients)");
+  assert.equal(respond(frame("LIKE x 1 1"), "p").text, "ERR client table full (1 clients)");
+});
+
+Deno.test("createResponder() holds ACKs for durable records only when asked to, and never ERR or STATS", () => {
+  const journal = JournalRing.create({ capacity: 8 });
+  const table = LikesTable.create({ maxClients: 4, journal });
+  const durable = createResponder(table, { acknowledgeDurable: true });
+  assert.deepEqual(durable(frame("LikesServer1 1"), "p"), { text: "ACK", durableAt: 0 });
+  assert.deepEqual(durable(frame("LIKE k 1 2"), "p"), {
+    text: "ACK seq=1 client=2 total=3",
+    durableAt: 1,
+  });
+  assert.deepEqual(durable(frame("LIKE k 1 2"), "p"), {
+    text: "ACK seq=1 client=2 total=3 dup",
+    durableAt: 1,
+  });
+  assert.equal(durable(frame("LIKE k 9 2"), "p").durableAt, -1);
+  assert.equal(durable(frame("STATS"), "p").durableAt, -1);
+  const fast = createResponder(table, { acknowledgeDurable: false });
+  assert.deepEqual(fast(frame("LIKE k 2 1"), "p"), {
+    text: "ACK seq=2 client=3 total=4",
+    durableAt: -1,
+  });
 });

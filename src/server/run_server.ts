@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../log.ts";
 import { onStopSignal } from "../signals.ts";
+import { DataDirError } from "./data_dir.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
 import type { ServerConfig } from "./server_config.ts";
 
@@ -25,6 +26,7 @@ function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): voi
 /** Explains a start-up failure in one line that says what to do. */
 export function explainStartError(error: unknown, config: ServerConfig, logFile: string): string {
   const where = `${config.host}:${config.port}`;
+  if (error instanceof DataDirError) return error.message;
   if (error instanceof Deno.errors.NotCapable) {
     return /net access/.test(error.message)
       ? `Cannot listen on ${where}: no permission; run deno with --allow-net=${where}`
@@ -63,6 +65,9 @@ export async function runServer(config: ServerConfig): Promise<number> {
       pauseMs: config.pauseMs,
       idleTimeoutMs: config.idleTimeoutMs,
       maxClients: config.maxClients,
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+      snapshotEvery: config.snapshotEvery,
       onFatal: (error) => {
         fatal = error;
         died.resolve();
@@ -92,6 +97,12 @@ export async function runServer(config: ServerConfig): Promise<number> {
       service.table.counter("rejected")
     } rejected message(s)`,
   );
+  const journal = service.journalStats();
+  if (journal) {
+    log.info(
+      `journal: ${journal.records} record(s) written with ${journal.flushes} flush(es) (${config.fsync}), segment ${journal.segment}`,
+    );
+  }
   if (fatal) log.error(String(fatal.message));
   await shutdownLogging();
   return fatal ? 1 : 0;

@@ -8,6 +8,7 @@
 import {
   type Flag,
   formatUsage,
+  parseChoice,
   parseFlags,
   parseHost,
   parseInteger,
@@ -15,9 +16,12 @@ import {
 } from "../cli.ts";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+import { FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;
+/** The default data directory, relative to the working directory (the project under `deno task`). */
+export const DEFAULT_DATA_DIR = "data";
 
 /** Validated server settings. */
 export interface ServerConfig {
@@ -30,10 +34,35 @@ export interface ServerConfig {
   readonly idleTimeoutMs: number;
   readonly pauseMs: number;
   readonly maxClients: number;
+  readonly dataDir: string;
+  readonly fsync: FsyncMode;
+  readonly snapshotEvery: number;
 }
 
 function flags(cpus: number): Flag[] {
   return [
+    {
+      name: "data-dir",
+      type: "string",
+      value: "DIR",
+      default: DEFAULT_DATA_DIR,
+      help: "journal and snapshots (created if missing; one server at a time)",
+    },
+    {
+      name: "fsync",
+      type: "string",
+      value: "always|batch|never",
+      default: "batch",
+      help:
+        "ACK after its own flush, after a shared flush, or at once without flushing (benchmarks only)",
+    },
+    {
+      name: "snapshot-every",
+      type: "string",
+      value: "N",
+      default: "100000",
+      help: "journal records between snapshots (bounds the journal and the restart time)",
+    },
     {
       name: "host",
       type: "string",
@@ -105,7 +134,8 @@ export function serverUsage(cpus: number): string {
   return formatUsage(
     "deno task server --",
     "PrimaryLikesServer: counts likes sent over TCP, in shared memory updated by a pool of Workers.\n" +
-      "Logs every message and the running total to <log-dir>/PrimaryLikesLog. Stops on SIGINT/SIGTERM.",
+      "An ACK means the like is in the journal on disk (--fsync). Logs every message and the running\n" +
+      "total to <log-dir>/PrimaryLikesLog. Stops on SIGINT/SIGTERM.",
     flags(cpus),
   );
 }
@@ -129,5 +159,8 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
     idleTimeoutMs: parseSeconds("idle-timeout", s["idle-timeout"]!, { min: 0.05 }),
     pauseMs: parseSeconds("pause", s.pause!, { min: 0.001, max: 10 }),
     maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: 1 << 22 }),
+    dataDir: s["data-dir"]!,
+    fsync: parseChoice("fsync", s.fsync!, FSYNC_MODES),
+    snapshotEvery: parseInteger("snapshot-every", s["snapshot-every"]!, { min: 1 }),
   });
 }

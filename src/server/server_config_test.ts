@@ -13,6 +13,9 @@ Deno.test("parseServerConfig() gives the seed defaults", () => {
     idleTimeoutMs: 30_000,
     pauseMs: 50,
     maxClients: 16384,
+    dataDir: "data",
+    fsync: "batch",
+    snapshotEvery: 100_000,
   });
 });
 
@@ -27,6 +30,9 @@ Deno.test("parseServerConfig() reads every flag", () => {
     "--idle-timeout=0.5",
     "--pause=0.01",
     "--max-clients=64",
+    "--data-dir=/var/lib/likes",
+    "--fsync=always",
+    "--snapshot-every=10",
   ], 8);
   assert.deepEqual(config, {
     host: "0.0.0.0",
@@ -38,6 +44,9 @@ Deno.test("parseServerConfig() reads every flag", () => {
     idleTimeoutMs: 500,
     pauseMs: 10,
     maxClients: 64,
+    dataDir: "/var/lib/likes",
+    fsync: "always",
+    snapshotEvery: 10,
   });
 });
 
@@ -47,6 +56,8 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--workers=0"], /--workers/],
     [["--idle-timeout=soon"], /--idle-timeout/],
     [["--host=a b"], /--host/],
+    [["--fsync=sometimes"], /--fsync must be always or batch or never/],
+    [["--snapshot-every=0"], /--snapshot-every/],
     [["--verbose"], /Unknown option '--verbose'/],
     [["9000"], /Unexpected argument/],
   ];

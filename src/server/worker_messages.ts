@@ -26,6 +26,8 @@ export interface WorkerSettings {
   readonly workers: number;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
+  /** Hold acknowledgements until their journal records are durable. */
+  readonly acknowledgeDurable: boolean;
 }
 
 /** Main thread → Worker. */
@@ -34,6 +36,8 @@ export type ToWorker =
     readonly kind: "start";
     readonly index: number;
     readonly buffer: SharedArrayBuffer;
+    /** The journal ring's buffer, or `null` when counts are kept in memory only. */
+    readonly journal: SharedArrayBuffer | null;
     readonly settings: WorkerSettings;
   }
   | { readonly kind: "stop" };

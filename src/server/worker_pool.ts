@@ -50,7 +50,7 @@ export class WorkerPool implements AsyncDisposable {
    *   `Deno.errors.NotCapable`), after stopping the Workers already started.
    */
   static async start(
-    buffer: SharedArrayBuffer,
+    buffers: { readonly table: SharedArrayBuffer; readonly journal: SharedArrayBuffer | null },
     settings: PoolSettings,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
@@ -90,7 +90,8 @@ export class WorkerPool implements AsyncDisposable {
           const start: ToWorker = {
             kind: "start",
             index,
-            buffer,
+            buffer: buffers.table,
+            journal: buffers.journal,
             settings: { ...settings, port, reusePort },
           };
           worker.postMessage(start);

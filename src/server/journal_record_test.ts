@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { crc32 } from "./crc32.ts";
+import { decodeRecord, encodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+
+function encoded(record: JournalRecord): Uint8Array {
+  const bytes = new Uint8Array(RECORD_BYTES);
+  encodeRecord(new DataView(bytes.buffer), 0, record, 3, 1_700_000_000_000);
+  return bytes;
+}
+
+Deno.test("crc32() matches the standard check value", () => {
+  assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+  assert.equal(crc32(new Uint8Array(0)), 0);
+});
+
+Deno.test("property: encodeRecord() and decodeRecord() round-trip", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom("classic" as const, "keyed" as const),
+      fc.stringMatching(/^[A-Za-z0-9._:@-]{1,64}$/),
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      fc.nat({ max: 0xffffffff }),
+      (kind, name, seq, likes) => {
+        assert.deepEqual(decodeRecord(encoded({ kind, name, seq, likes })), {
+          kind,
+          name,
+          seq,
+          likes,
+        });
+      },
+    ),
+  );
+});
+
+Deno.test("property: any single flipped bit makes decodeRecord() return null", () => {
+  const bytes = encoded({ kind: "keyed", name: "LikesServer1-run", seq: 42, likes: 17 });
+  fc.assert(
+    fc.property(fc.nat({ max: RECORD_BYTES * 8 - 1 }), (bit) => {
+      const copy = bytes.slice();
+      copy[bit >> 3]! ^= 1 << (bit & 7);
+      assert.equal(decodeRecord(copy), null);
+    }),
+    { numRuns: 768 },
+  );
+});
+
+Deno.test("decodeRecord() rejects a zeroed record and a short buffer", () => {
+  assert.equal(decodeRecord(new Uint8Array(RECORD_BYTES)), null);
+  assert.throws(() => decodeRecord(new Uint8Array(10)), RangeError);
+});

@@ -1,0 +1,265 @@
+/**
+ * The journal writer, on the server's main thread: takes records from the ring in order, appends
+ * them to the current segment, flushes (group commit: one `fdatasync` for every record that
+ * arrived meanwhile), and publishes how many are durable so the Workers can acknowledge. It keeps
+ * its own copy of the counting state, updated from the records it writes, so a snapshot is exact
+ * at a segment boundary. Every `snapshotEvery` records it starts a new segment, writes a snapshot
+ * and deletes what the snapshots no longer need.
+ *
+ * @module
+ */
+
+import { type Logger } from "@logtape/logtape";
+import { listDataFiles, segmentName, snapshotName, syncDir } from "./data_dir.ts";
+import { KIND, RECORD_BYTES, RECORD_NAME_BYTES } from "./journal_record.ts";
+import type { JournalRing } from "./journal_ring.ts";
+import type { Recovered } from "./recovery.ts";
+import { type ClientState, writeSnapshot } from "./snapshot.ts";
+
+/** When an acknowledgement may be sent, relative to the journal. */
+export const FSYNC_MODES = ["always", "batch", "never"] as const;
+/**
+ * `always`: each record flushed on its own; `batch`: records flushed together (group commit);
+ * `never`: written, never flushed, acknowledged at once (for benchmarks only).
+ */
+export type FsyncMode = typeof FSYNC_MODES[number];
+
+/** Options for {@linkcode JournalWriter.start}. */
+export interface JournalWriterOptions {
+  /** The data directory (locked by the caller). */
+  readonly dir: string;
+  /** @default {"batch"} */
+  readonly fsync?: FsyncMode;
+  /** Start a new segment and write a snapshot after this many records. @default {100000} */
+  readonly snapshotEvery?: number;
+  /** Where to report snapshots and failures. */
+  readonly log: Logger;
+  /** Called once if writing or flushing fails: nothing more can be acknowledged. */
+  readonly onFatal?: (error: Error) => void;
+}
+
+/** One client in the writer's copy of the state, by table slot. */
+interface Shadow extends ClientState {
+  readonly name: string;
+}
+
+const MAX_BATCH = 4096;
+
+/** Writes the journal; see the module documentation. */
+export class JournalWriter {
+  readonly #ring: JournalRing;
+  readonly #dir: string;
+  readonly #fsync: FsyncMode;
+  readonly #snapshotEvery: number;
+  readonly #log: Logger;
+  readonly #onFatal: (error: Error) => void;
+  readonly #shadow: (Shadow | undefined)[];
+  #total: number;
+  #records: number;
+  #segment: number;
+  #file: Deno.FsFile;
+  #inSegment = 0;
+  #stopping = false;
+  #failed: Error | undefined;
+  #done: Promise<void> = Promise.resolve();
+  #flushes = 0;
+  #written = 0;
+
+  private constructor(
+    ring: JournalRing,
+    options: JournalWriterOptions,
+    shadow: (Shadow | undefined)[],
+    recovered: Recovered,
+    file: Deno.FsFile,
+  ) {
+    this.#ring = ring;
+    this.#dir = options.dir;
+    this.#fsync = options.fsync ?? "batch";
+    this.#snapshotEvery = options.snapshotEvery ?? 100_000;
+    this.#log = options.log;
+    this.#onFatal = options.onFatal ?? (() => {});
+    this.#shadow = shadow;
+    this.#total = recovered.total;
+    this.#records = recovered.records;
+    this.#segment = recovered.nextSegment;
+    this.#file = file;
+  }
+
+  /**
+   * Opens a new segment after the recovered ones, writes a snapshot of the recovered state (so
+   * the next start replays nothing from before), prunes old files, and starts writing.
+   *
+   * @param slots Table slot of each recovered client, by name.
+   */
+  static async start(
+    ring: JournalRing,
+    recovered: Recovered,
+    slots: ReadonlyMap<string, number>,
+    options: JournalWriterOptions,
+  ): Promise<JournalWriter> {
+    const shadow: (Shadow | undefined)[] = [];
+    for (const [name, state] of recovered.clients) {
+      const slot = slots.get(name);
+      if (slot !== undefined) shadow[slot] = { name, ...state };
+    }
+    const file = await JournalWriter.#openSegment(options.dir, recovered.nextSegment);
+    const writer = new JournalWriter(ring, options, shadow, recovered, file);
+    await writer.#snapshot();
+    writer.#done = writer.#run();
+    return writer;
+  }
+
+  static async #openSegment(dir: string, n: number): Promise<Deno.FsFile> {
+    const file = await Deno.open(`${dir}/${segmentName(n)}`, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    await syncDir(dir);
+    return file;
+  }
+
+  /** The fsync mode. */
+  get fsync(): FsyncMode {
+    return this.#fsync;
+  }
+
+  /** Records written and flushes done since start, and the current segment. */
+  stats(): { records: number; flushes: number; segment: number } {
+    return { records: this.#written, flushes: this.#flushes, segment: this.#segment };
+  }
+
+  /**
+   * Writes what is left in the ring, flushes it, takes a final snapshot (so the next start is
+   * instant) and closes. Call it after the Workers stopped appending.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#done;
+    if (this.#failed) return;
+    try {
+      await this.#rotate();
+    } finally {
+      this.#file.close();
+    }
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (true) {
+        await this.#ring.waitForRecords(this.#stopping ? 5 : 50);
+        const batch = this.#ring.take(MAX_BATCH);
+        if (batch.count === 0) {
+          if (this.#stopping && this.#ring.appended() <= batch.first) return;
+          continue;
+        }
+        this.#applyToShadow(batch.bytes, batch.count);
+        await this.#persist(batch.first, batch.count, batch.bytes);
+        this.#records += batch.count;
+        this.#written += batch.count;
+        this.#inSegment += batch.count;
+        if (this.#inSegment >= this.#snapshotEvery) await this.#rotate();
+      }
+    } catch (error) {
+      this.#failed = error instanceof Error ? error : new Error(String(error));
+      this.#log.error(
+        `journal write failed, nothing more can be acknowledged: ${this.#failed.message}`,
+      );
+      this.#onFatal(this.#failed);
+    }
+  }
+
+  async #persist(first: number, count: number, bytes: Uint8Array): Promise<void> {
+    if (this.#fsync === "always") {
+      for (let i = 0; i < count; i++) {
+        await this.#write(bytes.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES));
+        await this.#file.syncData();
+        this.#flushes++;
+        this.#ring.publishDurable(first + i + 1);
+      }
+      return;
+    }
+    await this.#write(bytes);
+    if (this.#fsync === "batch") {
+      await this.#file.syncData();
+      this.#flushes++;
+    }
+    this.#ring.publishDurable(first + count);
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    for (let written = 0; written < bytes.length;) {
+      written += await this.#file.write(bytes.subarray(written));
+    }
+  }
+
+  #applyToShadow(bytes: Uint8Array, count: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < count; i++) {
+      const at = i * RECORD_BYTES;
+      const slot = view.getUint32(at + 12, true);
+      const likes = view.getUint32(at + 8, true);
+      let client = this.#shadow[slot];
+      if (!client) {
+        const length = Math.min(view.getUint8(at + 5), RECORD_NAME_BYTES);
+        const name = String.fromCharCode(...bytes.subarray(at + 24, at + 24 + length));
+        client = { name, count: 0, lastSeq: 0, lastLikes: 0 };
+        this.#shadow[slot] = client;
+      }
+      if (view.getUint8(at + 4) === KIND.keyed) {
+        client.lastSeq = view.getFloat64(at + 16, true);
+        client.lastLikes = likes;
+      }
+      client.count += likes;
+      this.#total += likes;
+    }
+  }
+
+  /** Starts the next segment and snapshots the state at its start; prunes old files. */
+  async #rotate(): Promise<void> {
+    const next = this.#segment + 1;
+    const file = await JournalWriter.#openSegment(this.#dir, next);
+    if (this.#fsync !== "never") await this.#file.syncData();
+    this.#file.close();
+    this.#file = file;
+    this.#segment = next;
+    this.#inSegment = 0;
+    await this.#snapshot();
+  }
+
+  async #snapshot(): Promise<void> {
+    const clients = new Map<string, ClientState>();
+    for (const client of this.#shadow) {
+      if (client) {
+        clients.set(client.name, {
+          count: client.count,
+          lastSeq: client.lastSeq,
+          lastLikes: client.lastLikes,
+        });
+      }
+    }
+    const name = await writeSnapshot(this.#dir, {
+      segment: this.#segment,
+      total: this.#total,
+      records: this.#records,
+      clients,
+    });
+    await this.#prune();
+    this.#log.debug(
+      `snapshot ${name}: ${clients.size} client(s), total ${this.#total}, ${this.#records} record(s) so far`,
+    );
+  }
+
+  /** Keeps the two newest snapshots and the segments from the older of them on. */
+  async #prune(): Promise<void> {
+    const { segments, snapshots } = await listDataFiles(this.#dir);
+    const kept = snapshots.slice(-2);
+    const oldest = kept[0] ?? 0;
+    for (const n of snapshots) {
+      if (!kept.includes(n)) await Deno.remove(`${this.#dir}/${snapshotName(n)}`);
+    }
+    for (const n of segments) {
+      if (n < oldest) await Deno.remove(`${this.#dir}/${segmentName(n)}`);
+    }
+  }
+}
