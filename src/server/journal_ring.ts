@@ -26,6 +26,24 @@ const DURABLE = 2;
 const CONSUMER_WAITING = 3;
 const CAPACITY = 4;
 
+/**
+ * `Atomics.waitAsync` that also holds a timer, because a pending `waitAsync` alone does not keep
+ * Deno's event loop alive (the process or Worker could end with the wait still pending).
+ */
+async function waitChange(
+  view: BigInt64Array,
+  index: number,
+  value: bigint,
+  timeoutMs: number,
+): Promise<void> {
+  const wait = Atomics.waitAsync(view, index, value, timeoutMs);
+  if (!wait.async) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const held = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 1)));
+  await Promise.race([wait.value, held]);
+  clearTimeout(timer);
+}
+
 function layout(capacity: number) {
   const ready = HEADER_SLOTS * 8;
   const data = ready + capacity * 8;
@@ -160,8 +178,7 @@ export class JournalRing {
     if (seen === tail + 1n) return;
     Atomics.store(this.#header, CONSUMER_WAITING, 1n);
     try {
-      const wait = Atomics.waitAsync(this.#ready, at, seen, timeoutMs);
-      if (wait.async) await wait.value;
+      await waitChange(this.#ready, at, seen, timeoutMs);
     } finally {
       Atomics.store(this.#header, CONSUMER_WAITING, 0n);
     }
@@ -193,8 +210,7 @@ export class JournalRing {
    * durable count.
    */
   async waitDurableChange(seen: number, timeoutMs: number): Promise<number> {
-    const wait = Atomics.waitAsync(this.#header, DURABLE, BigInt(seen), timeoutMs);
-    if (wait.async) await wait.value;
+    await waitChange(this.#header, DURABLE, BigInt(seen), timeoutMs);
     return this.durable();
   }
 }

@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { DataDirError, listDataFiles, openDataDir, segmentName, snapshotName } from "./data_dir.ts";
+import { encodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+import { JournalRing } from "./journal_ring.ts";
+import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
+import { LikesTable } from "./likes_table.ts";
+import { recover } from "./recovery.ts";
+import { formatSnapshot, parseSnapshot } from "./snapshot.ts";
+
+const log = getLogger(["likes", "test"]);
+
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-journal-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+function records(list: JournalRecord[]): Uint8Array {
+  const bytes = new Uint8Array(list.length * RECORD_BYTES);
+  const view = new DataView(bytes.buffer);
+  list.forEach((r, i) => encodeRecord(view, i * RECORD_BYTES, r, 0, 0));
+  return bytes;
+}
+
+/** Runs a server-shaped pipeline in one thread: table + ring + writer over `dir`. */
+async function withJournal<T>(
+  dir: string,
+  options: { fsync?: FsyncMode; snapshotEvery?: number },
+  use: (table: LikesTable, ring: JournalRing, writer: JournalWriter) => Promise<T>,
+): Promise<T> {
+  using _lock = await openDataDir(dir);
+  const recovered = await recover(dir);
+  const ring = JournalRing.create({ capacity: 64 });
+  const table = LikesTable.create({ maxClients: 64, journal: ring });
+  const slots = new Map([...recovered.clients].map(([name, s]) => [name, table.restore(name, s)]));
+  const writer = await JournalWriter.start(ring, recovered, slots, { dir, log, ...options });
+  try {
+    return await use(table, ring, writer);
+  } finally {
+    await writer.stop();
+  }
+}
+
+async function untilDurable(ring: JournalRing, index: number): Promise<void> {
+  while (!ring.isDurable(index)) await ring.waitDurableChange(ring.durable(), 100);
+}
+
+Deno.test("openDataDir() creates, locks, and refuses a second owner or a file", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/nested/data`;
+  const first = await openDataDir(path);
+  await assert.rejects(
+    openDataDir(path),
+    (e) =>
+      e instanceof DataDirError &&
+      e.message ===
+        `Cannot use data directory ${path}: another server (pid ${Deno.pid}) is using it`,
+  );
+  first.release();
+  (await openDataDir(path)).release();
+  await Deno.writeTextFile(`${dir.path}/plain`, "x");
+  await assert.rejects(
+    openDataDir(`${dir.path}/plain`),
+    /Cannot use data directory .*\/plain: it is not a directory/,
+  );
+});
+
+Deno.test("parseSnapshot() rejects damaged snapshots", () => {
+  const text = formatSnapshot({
+    segment: 2,
+    total: 3,
+    records: 1,
+    clients: new Map([["c", { count: 3, lastSeq: 1, lastLikes: 3 }]]),
+  });
+  assert.ok(parseSnapshot(text));
+  assert.equal(
+    parseSnapshot(text.replace('"total":3', '"total":4')),
+    null,
+    "checksum catches an edit",
+  );
+  assert.equal(parseSnapshot(text.slice(0, 20)), null, "truncated");
+  assert.equal(parseSnapshot(""), null);
+});
+
+Deno.test("recover() keeps every complete record and reports a torn tail and a corrupt record", async () => {
+  await using dir = await tempDir();
+  const bytes = records([
+    { kind: "keyed", name: "a", seq: 1, likes: 5 },
+    { kind: "classic", name: "LikesServer1", seq: 0, likes: 7 },
+    { kind: "keyed", name: "a", seq: 2, likes: 1 },
+    { kind: "keyed", name: "b", seq: 1, likes: 2 },
+  ]);
+  bytes[2 * RECORD_BYTES + 30]! ^= 0xff; // flip a byte inside the third record
+  const torn = new Uint8Array(bytes.length + 40);
+  torn.set(bytes);
+  torn.set(bytes.subarray(0, 40), bytes.length); // 40 bytes of a fifth record
+  await Deno.writeFile(`${dir.path}/${segmentName(1)}`, torn);
+  const state = await recover(dir.path);
+  assert.equal(state.total, 14);
+  assert.deepEqual(Object.fromEntries(state.clients), {
+    a: { count: 5, lastSeq: 1, lastLikes: 5 },
+    LikesServer1: { count: 7, lastSeq: 0, lastLikes: 0 },
+    b: { count: 2, lastSeq: 1, lastLikes: 2 },
+  });
+  assert.equal(state.replayed, 3);
+  assert.deepEqual(state.problems, [
+    `${segmentName(1)}: record at byte 192 fails its checksum; skipped`,
+    `${segmentName(1)}: torn tail of 40 bytes (an incomplete record); discarded`,
+  ]);
+  assert.equal(state.nextSegment, 2);
+});
+
+Deno.test("recover() starts from the newest valid snapshot and falls back to the older one", async () => {
+  await using dir = await tempDir();
+  const snapshot = (segment: number, count: number) =>
+    formatSnapshot({
+      segment,
+      total: count,
+      records: 1,
+      clients: new Map([["c", { count, lastSeq: 1, lastLikes: count }]]),
+    });
+  await Deno.writeTextFile(`${dir.path}/${snapshotName(2)}`, snapshot(2, 10));
+  await Deno.writeFile(
+    `${dir.path}/${segmentName(2)}`,
+    records([{ kind: "keyed", name: "c", seq: 2, likes: 4 }]),
+  );
+  await Deno.writeTextFile(`${dir.path}/${snapshotName(3)}`, snapshot(3, 14).replace("14", "15"));
+  await Deno.writeFile(
+    `${dir.path}/${segmentName(3)}`,
+    records([{ kind: "keyed", name: "c", seq: 3, likes: 1 }]),
+  );
+  const state = await recover(dir.path);
+  assert.equal(state.snapshot, 2);
+  assert.deepEqual(state.segments, [2, 3]);
+  assert.equal(state.total, 15);
+  assert.deepEqual(state.clients.get("c"), { count: 15, lastSeq: 3, lastLikes: 1 });
+  assert.match(state.problems[0]!, /snapshot-000000000003\.json is damaged/);
+  assert.equal(state.nextSegment, 4);
+});
+
+Deno.test("recover() refuses to start when every snapshot is damaged and old segments are gone", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/${snapshotName(5)}`, "garbage\n00000000\n");
+  await Deno.writeFile(`${dir.path}/${segmentName(5)}`, new Uint8Array(0));
+  await assert.rejects(
+    recover(dir.path),
+    (e) => e instanceof DataDirError && /refusing to start/.test(e.message),
+  );
+});
+
+Deno.test("JournalWriter makes records durable and a restart recovers them exactly, with old seqs as duplicates", async () => {
+  await using dir = await tempDir();
+  await withJournal(dir.path, {}, async (table, ring) => {
+    const a = table.applyKeyed("k", 1, 3);
+    const b = table.applyClassic("LikesServer2", 4);
+    const c = table.applyKeyed("k", 2, 5);
+    assert.ok(a.status === "applied" && b.status === "applied" && c.status === "applied");
+    await untilDurable(ring, c.record);
+    assert.ok(ring.isDurable(a.record) && ring.isDurable(b.record));
+  });
+  await withJournal(dir.path, {}, (table) => {
+    assert.deepEqual(table.snapshot(), { total: 12, clients: { k: 8, LikesServer2: 4 } });
+    assert.equal(table.applyKeyed("k", 2, 5).status, "duplicate");
+    assert.equal(table.applyKeyed("k", 3, 1).status, "applied");
+    return Promise.resolve();
+  });
+  await withJournal(dir.path, {}, (table) => {
+    assert.deepEqual(table.snapshot(), { total: 13, clients: { k: 9, LikesServer2: 4 } });
+    return Promise.resolve();
+  });
+});
+
+Deno.test("JournalWriter rotates segments and snapshots, and keeps only what recovery needs", async () => {
+  await using dir = await tempDir();
+  await withJournal(dir.path, { snapshotEvery: 10 }, async (table, ring) => {
+    let last = -1;
+    for (let seq = 1; seq <= 35; seq++) {
+      const result = table.applyKeyed("k", seq, 1);
+      assert.equal(result.status, "applied");
+      if (result.status === "applied") last = result.record;
+      await untilDurable(ring, last);
+    }
+  });
+  const { segments, snapshots } = await listDataFiles(dir.path);
+  assert.equal(snapshots.length, 2, `two snapshots kept: ${snapshots}`);
+  assert.ok(segments.every((n) => n >= snapshots[0]!), "no segment older than the older snapshot");
+  const state = await recover(dir.path);
+  assert.equal(state.total, 35);
+  assert.equal(state.replayed, 0, "the final snapshot covers everything");
+  assert.deepEqual(state.clients.get("k"), { count: 35, lastSeq: 35, lastLikes: 1 });
+});
+
+for (const fsync of ["always", "never"] as const) {
+  Deno.test(`JournalWriter with --fsync ${fsync} journals every record`, async () => {
+    await using dir = await tempDir();
+    await withJournal(dir.path, { fsync }, async (table, ring) => {
+      let last = -1;
+      for (let i = 0; i < 20; i++) {
+        const result = table.applyClassic(`LikesServer${i % 3}`, 2);
+        if (result.status === "applied") last = result.record;
+      }
+      await untilDurable(ring, last);
+    });
+    assert.equal((await recover(dir.path)).total, 40);
+  });
+}
