@@ -1,0 +1,235 @@
+/**
+ * Durability with real server processes: an ACK survives kill -9, keyed retries after a restart
+ * are not counted again, damaged journals recover every complete record, and an unusable data
+ * directory stops the server before it listens.
+ */
+
+import assert from "node:assert/strict";
+import { serverArgs, startServer } from "../src/launch/processes.ts";
+import { listDataFiles, segmentName } from "../src/server/data_dir.ts";
+import { encodeRecord, RECORD_BYTES } from "../src/server/journal_record.ts";
+import { freePort, LineConn, readLines, runDeno, stats, tempDir } from "./_helpers.ts";
+
+const likesOf = (seq: number) => seq % 43;
+
+/** Sends keyed seqs `from..to` for `client` on one connection; returns the replies. */
+async function sendKeyed(
+  port: number,
+  client: string,
+  from: number,
+  to: number,
+): Promise<string[]> {
+  using conn = await LineConn.open(port);
+  const replies: string[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    replies.push(await conn.request(`LIKE ${client} ${seq} ${likesOf(seq)}`));
+  }
+  return replies;
+}
+
+function sum(from: number, to: number): number {
+  let total = 0;
+  for (let seq = from; seq <= to; seq++) total += likesOf(seq);
+  return total;
+}
+
+/** The journal segment that holds records (the newest non-empty one). */
+async function activeSegment(dataDir: string): Promise<string> {
+  const { segments } = await listDataFiles(dataDir);
+  for (const n of segments.reverse()) {
+    const path = `${dataDir}/${segmentName(n)}`;
+    if ((await Deno.stat(path)).size > 0) return path;
+  }
+  throw new Error("no journal records");
+}
+
+Deno.test("an acknowledged like survives kill -9, and keyed retries after the restart count once", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/data`;
+  {
+    await using server = await startServer({ logDir: dir.path, dataDir, workers: 2 });
+    const replies = await sendKeyed(server.port, "k", 1, 200);
+    assert.ok(replies.every((r) => r.startsWith("ACK seq=")));
+    using conn = await LineConn.open(server.port);
+    for (let i = 0; i < 50; i++) assert.equal(await conn.request("LikesServer9 3"), "ACK");
+    conn.close();
+    const status = await server.stop("SIGKILL");
+    assert.equal(status.signal, "SIGKILL");
+  }
+  await using server = await startServer({ logDir: dir.path, dataDir, workers: 2 });
+  const expected = { k: sum(1, 200), LikesServer9: 150 };
+  assert.deepEqual((await stats(server.port)).clients, expected);
+  const retries = await sendKeyed(server.port, "k", 1, 200);
+  assert.ok(retries.every((r) => / dup$/.test(r)), "every retried seq is a duplicate");
+  assert.deepEqual((await stats(server.port)).clients, expected, "nothing counted twice");
+  assert.match(
+    (await sendKeyed(server.port, "k", 201, 201))[0]!,
+    /^ACK seq=201 client=\d+ total=\d+$/,
+  );
+  await server.stop();
+  const lines = await readLines(server.logFile);
+  assert.ok(
+    lines.some((l) =>
+      /recovered 2 client\(s\), total \d+ likes from snapshot \d+ and 200|recovered 2 client/.test(
+        l,
+      )
+    ),
+  );
+});
+
+Deno.test("a torn journal tail and a flipped byte lose only the damaged record", async () => {
+  await using dir = await tempDir();
+  const original = `${dir.path}/original`;
+  {
+    await using server = await startServer({ logDir: dir.path, dataDir: original, workers: 1 });
+    await sendKeyed(server.port, "t", 1, 30);
+    await server.stop("SIGKILL");
+  }
+  const copy = async (name: string) => {
+    const target = `${dir.path}/${name}`;
+    await Deno.mkdir(target);
+    for await (const entry of Deno.readDir(original)) {
+      if (entry.name !== "LOCK") {
+        await Deno.copyFile(`${original}/${entry.name}`, `${target}/${entry.name}`);
+      }
+    }
+    return target;
+  };
+
+  // A crash in the middle of writing the last record: 50 of its 96 bytes are missing.
+  const torn = await copy("torn");
+  const tornSegment = await activeSegment(torn);
+  const size = (await Deno.stat(tornSegment)).size;
+  assert.equal(size, 30 * RECORD_BYTES);
+  await Deno.truncate(tornSegment, size - 50);
+  {
+    await using server = await startServer({ logDir: dir.path, dataDir: torn, workers: 1 });
+    assert.equal(
+      (await stats(server.port)).clients.t,
+      sum(1, 29),
+      "the 29 complete records are kept",
+    );
+    assert.match(
+      (await sendKeyed(server.port, "t", 30, 30))[0]!,
+      /^ACK seq=30 client=\d+ total=\d+$/,
+      "seq 30 is counted now",
+    );
+    assert.equal((await stats(server.port)).clients.t, sum(1, 30));
+    await server.stop();
+  }
+  const tornLog = await readLines(`${dir.path}/PrimaryLikesLog`);
+  assert.ok(
+    tornLog.some((l) =>
+      / WARNING .*recovery: journal-\d+\.log: torn tail of 46 bytes \(an incomplete record\); discarded$/
+        .test(l)
+    ),
+  );
+
+  // A flipped byte in the 10th record.
+  const flipped = await copy("flipped");
+  const flippedSegment = await activeSegment(flipped);
+  const bytes = await Deno.readFile(flippedSegment);
+  bytes[9 * RECORD_BYTES + 40]! ^= 0x20;
+  await Deno.writeFile(flippedSegment, bytes);
+  {
+    await using server = await startServer({ logDir: dir.path, dataDir: flipped, workers: 1 });
+    assert.equal(
+      (await stats(server.port)).clients.t,
+      sum(1, 30) - likesOf(10),
+      "every other record is kept",
+    );
+    assert.match(
+      (await sendKeyed(server.port, "t", 31, 31))[0]!,
+      /^ACK seq=31 /,
+      "the server keeps working",
+    );
+    await server.stop();
+  }
+  const flippedLog = await readLines(`${dir.path}/PrimaryLikesLog`);
+  assert.ok(
+    flippedLog.some((l) =>
+      /recovery: journal-\d+\.log: record at byte 864 fails its checksum; skipped$/.test(l)
+    ),
+  );
+});
+
+Deno.test("an unusable data directory stops the server with a clear error before it listens", async (t) => {
+  await using dir = await tempDir();
+  const port = freePort();
+  const refuse = async (args: string[], message: RegExp) => {
+    const run = await runDeno(args, 20_000);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, message);
+    assert.equal(run.stdout, "", "it never printed listening");
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port }),
+      Deno.errors.ConnectionRefused,
+    );
+  };
+  await t.step("a file where the directory should be", async () => {
+    await Deno.writeTextFile(`${dir.path}/file`, "not a directory");
+    await refuse(
+      serverArgs({ logDir: dir.path, port, dataDir: `${dir.path}/file` }),
+      /error: Cannot use data directory .*\/file: it is not a directory/,
+    );
+  });
+  await t.step("a directory the server may not write", async () => {
+    const args = serverArgs({ logDir: dir.path, port, dataDir: `${dir.path}/elsewhere` })
+      .map((a) => a.replace(`,${dir.path}/elsewhere`, `,${dir.path}/granted`));
+    await refuse(
+      args,
+      /error: Cannot use data directory .*\/elsewhere: no permission; run deno with --allow-read=.*\/elsewhere --allow-write=.*\/elsewhere/,
+    );
+  });
+  await t.step("a directory another running server holds", async () => {
+    const dataDir = `${dir.path}/shared`;
+    await using first = await startServer({ logDir: dir.path, dataDir, workers: 1 });
+    await refuse(
+      serverArgs({ logDir: dir.path, port, dataDir }),
+      new RegExp(
+        `error: Cannot use data directory .*/shared: another server \\(pid ${first.pid}\\) is using it`,
+      ),
+    );
+    assert.equal((await stats(first.port)).total, 0, "the first server is unharmed");
+  });
+});
+
+Deno.test("a restart recovers a journal of a million likes exactly", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/data`;
+  await Deno.mkdir(dataDir);
+  const clients = 100;
+  const perClient = 250; // 25,000 records of 40 likes: 1,000,000 likes
+  const bytes = new Uint8Array(clients * perClient * RECORD_BYTES);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  for (let seq = 1; seq <= perClient; seq++) {
+    for (let c = 0; c < clients; c++, at += RECORD_BYTES) {
+      encodeRecord(view, at, { kind: "keyed", name: `bulk-${c}`, seq, likes: 40 }, 0, 0);
+    }
+  }
+  await Deno.writeFile(`${dataDir}/${segmentName(1)}`, bytes);
+  await using server = await startServer({ logDir: dir.path, dataDir, workers: 1 });
+  const s = await stats(server.port);
+  assert.equal(s.total, 1_000_000);
+  assert.equal(Object.keys(s.clients).length, clients);
+  using conn = await LineConn.open(server.port);
+  assert.match(
+    await conn.request(`LIKE bulk-7 ${perClient} 40`),
+    / dup$/,
+    "the recovered seqs are remembered",
+  );
+  assert.match(
+    await conn.request(`LIKE bulk-7 ${perClient} 41`),
+    /^ERR conflict: seq 250 was counted with 40 likes/,
+  );
+  conn.close();
+  await server.stop();
+  const lines = await readLines(server.logFile);
+  assert.ok(
+    lines.some((l) =>
+      /recovered 100 client\(s\), total 1000000 likes from no snapshot and 25000 journal record\(s\) in \d+ ms/
+        .test(l)
+    ),
+  );
+});
