@@ -5,58 +5,17 @@
  * @module
  */
 
-import {
-  type Flag,
-  formatUsage,
-  parseFlags,
-  parseInteger,
-  parseIntervals,
-  parseSeconds,
-  printUsage,
-} from "../cli.ts";
-import { onStopSignal } from "../signals.ts";
-import { parentArgs, startServer } from "./processes.ts";
+import { formatUsage, parseFlags, printUsage } from "../cli.ts";
+import { startServer } from "./processes.ts";
+import { prepareRun, runFlags, startParent } from "./run_flags.ts";
 
-const FLAGS: Flag[] = [
-  { name: "children", type: "string", value: "N", default: "10", help: "LikesServers to spawn" },
-  {
-    name: "stagger",
-    type: "string",
-    value: "SECONDS",
-    default: "0.5",
-    help: "pause between spawns",
-  },
-  {
-    name: "duration",
-    type: "string",
-    value: "SECONDS",
-    default: "25",
-    help: "each LikesServer's lifetime",
-  },
-  {
-    name: "min-interval",
-    type: "string",
-    value: "SECONDS",
-    default: "0.2",
-    help: "shortest wait between batches",
-  },
-  {
-    name: "max-interval",
-    type: "string",
-    value: "SECONDS",
-    default: "1",
-    help: "longest wait between batches",
-  },
-  { name: "workers", type: "string", value: "K", default: "2", help: "server connection Workers" },
-  {
-    name: "log-dir",
-    type: "string",
-    value: "DIR",
-    help: "where the logs go (default: a fresh /tmp/likes-demo-*)",
-  },
-  { name: "seed", type: "string", value: "N", help: "seed for a repeatable run" },
-  { name: "json", type: "boolean", help: "print the report as JSON" },
-];
+const FLAGS = runFlags({
+  duration: "25",
+  stagger: "0.5",
+  minInterval: "0.2",
+  maxInterval: "1",
+  prefix: "likes-demo-",
+});
 
 /** The `--help` text. */
 export function demoUsage(): string {
@@ -82,56 +41,28 @@ function say(line: string): void {
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
   if (b.help) return await printUsage(demoUsage());
-  parseSeconds("stagger", s.stagger!, { min: 0 });
-  parseSeconds("duration", s.duration!, { min: 0 });
-  parseInteger("children", s.children!, { min: 1, max: 10_000 });
-  parseIntervals(s["min-interval"]!, s["max-interval"]!);
-  const workers = parseInteger("workers", s.workers!, { min: 1, max: 256 });
-  const logDir = s["log-dir"] ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-demo-" });
-  await Deno.mkdir(logDir, { recursive: true });
-  say(`logs in ${logDir} (watch with: tail -f ${logDir}/PrimaryLikesLog)`);
+  const run = await prepareRun(s, b.json ?? false, "likes-demo-", 5);
+  say(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
   // Detached: on Ctrl-C the parent and its LikesServers stop first and can still read STATS;
   // the demo then stops the server itself (also when it is interrupted).
-  await using server = await startServer({ logDir, workers, detached: true });
+  await using server = await startServer({
+    logDir: run.logDir,
+    workers: run.workers,
+    detached: true,
+  });
   say(
-    `PrimaryLikesServer pid ${server.pid} listening on ${server.host}:${server.port} with ${workers} Workers`,
+    `PrimaryLikesServer pid ${server.pid} listening on ${server.host}:${server.port} with ${run.workers} Workers`,
   );
   say(
     `ParentProcess: ${s.children} LikesServers, ${s.stagger} s apart, ${s.duration} s each, a batch every ${
       s["min-interval"]
     }..${s["max-interval"]} s`,
   );
-  const parent = new Deno.Command("deno", {
-    args: parentArgs({
-      port: server.port,
-      logDir,
-      args: [
-        `--children=${s.children}`,
-        `--stagger=${s.stagger}`,
-        `--duration=${s.duration}`,
-        `--min-interval=${s["min-interval"]}`,
-        `--max-interval=${s["max-interval"]}`,
-        "--drain=5",
-        ...(s.seed === undefined ? [] : [`--seed=${s.seed}`]),
-        ...(b.json ? ["--json"] : []),
-      ],
-    }),
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  using stop = onStopSignal();
-  stop.received.then((signal) => {
-    try {
-      parent.kill(signal);
-    } catch {
-      // The parent already exited.
-    }
-  });
+  using parent = startParent(server.port, run);
   const parentStatus = await parent.status;
   const serverStatus = await server.stop("SIGTERM");
   say(
-    `server stopped (exit ${serverStatus.code}); logs: ${logDir}/{PrimaryLikesLog,ParentProcessStatus,LikesServer1..${s.children}}`,
+    `server stopped (exit ${serverStatus.code}); logs: ${run.logDir}/{PrimaryLikesLog,ParentProcessStatus,LikesServer1..${run.children}}`,
   );
   if (serverStatus.code !== 0) return 1;
   return parentStatus.code;

@@ -17,6 +17,7 @@ export const PROJECT = {
   parent: root("parent.ts"),
   likesServer: root("likes_server.ts"),
   demo: root("demo.ts"),
+  chaos: root("chaos.ts"),
   src: root("src"),
 } as const;
 
