@@ -44,6 +44,8 @@ interface Shadow extends ClientState {
 }
 
 const MAX_BATCH = 4096;
+/** How long a stopping writer waits for records that were reserved but not yet filled. */
+const STOP_PATIENCE_MS = 2000;
 
 /** Writes the journal; see the module documentation. */
 export class JournalWriter {
@@ -60,6 +62,7 @@ export class JournalWriter {
   #file: Deno.FsFile;
   #inSegment = 0;
   #stopping = false;
+  #stoppingSince = 0;
   #failed: Error | undefined;
   #done: Promise<void> = Promise.resolve();
   #flushes = 0;
@@ -135,10 +138,10 @@ export class JournalWriter {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stoppingSince = Date.now();
     await this.#done;
-    if (this.#failed) return;
     try {
-      await this.#rotate();
+      if (!this.#failed) await this.#rotate();
     } finally {
       this.#file.close();
     }
@@ -151,6 +154,15 @@ export class JournalWriter {
         const batch = this.#ring.take(MAX_BATCH);
         if (batch.count === 0) {
           if (this.#stopping && this.#ring.appended() <= batch.first) return;
+          if (this.#stopping && Date.now() - this.#stoppingSince > STOP_PATIENCE_MS) {
+            // A Worker reserved records and was terminated before it filled them.
+            this.#log.warn(
+              `${
+                this.#ring.appended() - batch.first
+              } reserved journal record(s) never arrived; stopping without them`,
+            );
+            return;
+          }
           continue;
         }
         this.#applyToShadow(batch.bytes, batch.count);

@@ -3,11 +3,11 @@
  * the global total, statistics counters, and a fixed-capacity hash table of clients, each with
  * its likes counted, its last applied sequence number and the likes that sequence carried.
  *
- * This is the only file that uses `Atomics` on the buffer. A counted message is also appended to
- * the journal ring, if there is one (keyed ones under the client's lock, so that each client's
- * records are journaled in the order they were applied). Every update is an atomic operation;
+ * This is the only file that uses `Atomics` on the buffer. Every update is an atomic operation;
  * a keyed message's check-and-apply runs under a per-client lock (a futex-style mutex built on
- * `Atomics.wait`/`notify`), so two Workers never apply the same (client, seq) twice.
+ * `Atomics.wait`/`notify`), so two Workers never apply the same (client, seq) twice. A counted
+ * message is also appended to the journal ring, if there is one — keyed ones under the client's
+ * lock, so that each client's records are journaled in the order they were counted.
  *
  * @module
  */

@@ -6,10 +6,9 @@
  * @module
  */
 
-import { listDataFiles, segmentName, snapshotName } from "./data_dir.ts";
+import { DataDirError, listDataFiles, segmentName, snapshotName } from "./data_dir.ts";
 import { decodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
 import { type ClientState, parseSnapshot } from "./snapshot.ts";
-import { DataDirError } from "./data_dir.ts";
 
 /** The state recovered from a data directory. */
 export interface Recovered {

@@ -88,7 +88,12 @@ export async function runServer(config: ServerConfig): Promise<number> {
   log.info(
     signal ? `${signal}: stopping, answering what was read` : `stopping after a failure`,
   );
-  await service.stop();
+  try {
+    await service.stop();
+  } catch (error) {
+    fatal ??= error instanceof Error ? error : new Error(String(error));
+    log.error(`stopping failed: ${fatal.message}`);
+  }
   const { total, clients } = service.table.snapshot();
   log.info(
     `stopped: total ${total} likes from ${Object.keys(clients).length} client(s), ${
