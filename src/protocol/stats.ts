@@ -24,6 +24,8 @@ export interface Stats {
   readonly workers: number;
   /** Seconds since the server started. */
   readonly uptimeSeconds: number;
+  /** The server process's resident memory, in bytes. */
+  readonly memory: { readonly rss: number };
 }
 
 /** Formats stats as one line of JSON (without terminator). */

@@ -23,6 +23,8 @@ const FINISH_TIMEOUT_MS = 3000;
 const connections = new Set<Connection>();
 const served = new Set<Promise<void>>();
 let listener: Deno.Listener | undefined;
+let workerIndex = 0;
+let accepted = 0;
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
 function post(message: FromWorker): void {
@@ -64,6 +66,7 @@ async function start(
     ...(settings.reusePort ? { reusePort: true } : {}),
   });
   const port = (listener.addr as Deno.NetAddr).port;
+  workerIndex = index;
   log.debug(`worker ${index} listening on ${settings.hostname}:${port}`);
   sweeper = setInterval(
     () => dropIdle(settings.idleTimeoutMs),
@@ -89,6 +92,7 @@ async function acceptLoop(
         // The client already left; serve() will notice.
       }
       const connection = new Connection(conn, peer, respond, settings);
+      accepted++;
       connections.add(connection);
       table.count("connectionsAccepted");
       table.count("connectionsOpen");
@@ -140,6 +144,7 @@ async function stop(): Promise<number> {
     for (const connection of open) connection.close();
   }
   await Promise.all([...served]);
+  log.debug(`worker ${workerIndex} stopped; it served ${accepted} connection(s)`);
   await shutdownLogging();
   return open.length;
 }

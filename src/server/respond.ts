@@ -167,6 +167,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
             },
             workers,
             uptimeSeconds: Math.round((at - startedAt) / 100) / 10,
+            memory: { rss: Deno.memoryUsage().rss },
           }));
         }
       }

@@ -88,7 +88,8 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
   table.count("connectionsAccepted");
   table.count("connectionsOpen");
   now = 3_500;
-  const stats = parseStats(respond(frame("STATS"), "p").text);
+  const { memory, ...stats } = parseStats(respond(frame("STATS"), "p").text);
+  assert.ok((memory?.rss ?? 0) > 1_000_000, "the process's resident memory");
   assert.deepEqual(stats, {
     total: 5,
     clients: { LikesServer2: 5 },

@@ -1,0 +1,15 @@
+/**
+ * Benchmark entry point: `deno task bench` (or `deno task bench --quick`). `--help` lists flags.
+ *
+ * @module
+ */
+
+import { runCommand } from "./src/cli.ts";
+import { runBench } from "./src/bench/run_bench.ts";
+
+/** Runs the benchmark; returns 0 when every server's total matched what was acknowledged. */
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand(() => runBench(args));
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

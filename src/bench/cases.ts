@@ -1,0 +1,159 @@
+/**
+ * The benchmark's configurations: which server, which load. Pure data, so the matrix is easy to
+ * read and test.
+ *
+ * @module
+ */
+
+import type { LoadMode, LoadProtocol } from "./load_generator.ts";
+
+/** The server a case runs against. */
+export type ServerSpec =
+  | { readonly kind: "likes"; readonly fsync: "batch" | "never"; readonly workers: "default" | 1 }
+  | { readonly kind: "redis"; readonly persistence: "always" | "off" }
+  | { readonly kind: "ideal" };
+
+/** One benchmark case. */
+export interface BenchCase {
+  /** Unique id, e.g. `persistent-100/likes-batch`. */
+  readonly id: string;
+  /** The load, in words, e.g. `persistent, 100 clients`. */
+  readonly load: string;
+  readonly server: ServerSpec;
+  /** Which load generator drives it. */
+  readonly driver: "deno" | "likesload";
+  readonly mode: LoadMode | "idle";
+  readonly clients: number;
+  readonly depth?: number;
+  readonly protocol: LoadProtocol;
+}
+
+/** The server's label in the table. */
+export function serverLabel(server: ServerSpec): string {
+  switch (server.kind) {
+    case "likes":
+      return `likes fsync ${server.fsync}${server.workers === 1 ? ", 1 worker" : ""}`;
+    case "redis":
+      return server.persistence === "always" ? "Redis appendfsync always" : "Redis no persistence";
+    case "ideal":
+      return "idealsrv (C)";
+  }
+}
+
+function loadLabel(
+  mode: BenchCase["mode"],
+  clients: number,
+  depth?: number,
+  protocol?: LoadProtocol,
+): string {
+  const keyed = protocol === "keyed" ? ", keyed" : "";
+  switch (mode) {
+    case "per-message":
+      return `per-message, ${clients} clients${keyed}`;
+    case "persistent":
+      return `persistent, ${clients} clients${keyed}`;
+    case "pipeline":
+      return `pipelined ${depth}, ${clients} clients${keyed}`;
+    case "idle":
+      return `${clients} idle connections`;
+  }
+}
+
+function makeCase(
+  mode: BenchCase["mode"],
+  clients: number,
+  server: ServerSpec,
+  extra: { depth?: number; protocol?: LoadProtocol; driver?: "deno" | "likesload" } = {},
+): BenchCase {
+  const protocol = server.kind === "redis" ? "redis" : extra.protocol ?? "classic";
+  const driver = extra.driver ?? "deno";
+  const load = loadLabel(mode, clients, extra.depth, protocol);
+  const name = server.kind === "likes"
+    ? `likes-${server.fsync}${server.workers === 1 ? "-w1" : ""}`
+    : server.kind === "redis"
+    ? `redis-${server.persistence}`
+    : "ideal";
+  return {
+    id: `${mode}${extra.depth ? extra.depth : ""}-${clients}${
+      protocol === "keyed" ? "-keyed" : ""
+    }/${name}/${driver}`,
+    load,
+    server,
+    driver,
+    mode,
+    clients,
+    ...(extra.depth ? { depth: extra.depth } : {}),
+    protocol,
+  };
+}
+
+const safe: ServerSpec = { kind: "likes", fsync: "batch", workers: "default" };
+const fast: ServerSpec = { kind: "likes", fsync: "never", workers: "default" };
+const redisAlways: ServerSpec = { kind: "redis", persistence: "always" };
+const redisOff: ServerSpec = { kind: "redis", persistence: "off" };
+
+/** Options for {@linkcode benchCases}. */
+export interface CaseOptions {
+  /** The short set (CI). */
+  readonly quick: boolean;
+  /** Include Redis cases. */
+  readonly redis: boolean;
+  /** Include idealsrv and likesload cases. */
+  readonly reference: boolean;
+}
+
+/** The cases to run, in order. */
+export function benchCases(options: CaseOptions): BenchCase[] {
+  const cases: BenchCase[] = [];
+  const withRedis = (mode: "persistent" | "pipeline", clients: number, depth?: number) => {
+    const extra = depth ? { depth } : {};
+    cases.push(makeCase(mode, clients, safe, extra));
+    if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, fast, extra));
+    if (options.redis) {
+      cases.push(makeCase(mode, clients, redisAlways, extra));
+      if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, redisOff, extra));
+    }
+  };
+  cases.push(makeCase("per-message", 10, safe));
+  if (!options.quick) cases.push(makeCase("per-message", 100, safe));
+  withRedis("persistent", 10);
+  withRedis("persistent", 100);
+  if (!options.quick) withRedis("persistent", 1000);
+  withRedis("pipeline", 10, 16);
+  cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "batch", workers: 1 }));
+  if (!options.quick) {
+    cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "never", workers: 1 }));
+  }
+  if (!options.quick) cases.push(makeCase("persistent", 100, safe, { protocol: "keyed" }));
+  const idle = options.quick ? 1000 : 10_000;
+  cases.push(makeCase("idle", idle, safe));
+  if (options.redis && !options.quick) cases.push(makeCase("idle", idle, redisOff));
+  if (options.reference) {
+    cases.push(makeCase("persistent", 10, { kind: "ideal" }));
+    cases.push(makeCase("persistent", 100, { kind: "ideal" }));
+    cases.push(makeCase("pipeline", 10, { kind: "ideal" }, { depth: 16 }));
+    cases.push(makeCase("persistent", 10, safe, { driver: "likesload" }));
+    cases.push(makeCase("persistent", 100, safe, { driver: "likesload" }));
+    cases.push(makeCase("persistent", 100, fast, { driver: "likesload" }));
+    cases.push(makeCase("pipeline", 10, safe, { depth: 16, driver: "likesload" }));
+    cases.push(makeCase("pipeline", 10, fast, { depth: 16, driver: "likesload" }));
+    cases.push(makeCase("persistent", 100, { kind: "ideal" }, { driver: "likesload" }));
+    cases.push(makeCase("pipeline", 10, { kind: "ideal" }, { depth: 16, driver: "likesload" }));
+  }
+  return cases;
+}
+
+/**
+ * The Redis case to compare a likes case with (same load; fsync batch ↔ appendfsync always,
+ * never ↔ no persistence), if there is one.
+ */
+export function redisTwin(c: BenchCase, all: readonly BenchCase[]): BenchCase | undefined {
+  if (c.server.kind !== "likes" || c.server.workers === 1 || c.protocol === "keyed") {
+    return undefined;
+  }
+  const persistence = c.server.fsync === "batch" ? "always" : "off";
+  return all.find((o) =>
+    o.server.kind === "redis" && o.server.persistence === persistence && o.mode === c.mode &&
+    o.clients === c.clients && o.depth === c.depth && o.driver === c.driver
+  );
+}

@@ -1,0 +1,203 @@
+/**
+ * The servers a benchmark drives, each started fresh: our PrimaryLikesServer (a fresh data
+ * directory, a free port), Redis (persistence off, or `appendfsync always`) and the C reference
+ * server `idealsrv`. Each can report its total and its memory, and stops cleanly.
+ *
+ * @module
+ */
+
+import { forEachText } from "../child_process.ts";
+import { delay } from "../delay.ts";
+import { LineClient } from "../protocol/line_client.ts";
+import { fetchStats } from "../protocol/stats_client.ts";
+import { startServer } from "../launch/processes.ts";
+
+/** A running server under test. */
+export interface Target {
+  /** Short name for the table, e.g. `likes`, `redis always`. */
+  readonly name: string;
+  readonly port: number;
+  /** Its resident memory now, in bytes, if it can tell. */
+  rss(): Promise<number | null>;
+  /** What it counted in all. */
+  total(): Promise<number>;
+  /** Stops it and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Our server with `workers` Workers and an fsync mode, in `dir` (logs and a fresh data dir). */
+export async function startLikesTarget(options: {
+  readonly dir: string;
+  readonly workers: number;
+  readonly fsync: "always" | "batch" | "never";
+}): Promise<Target> {
+  const server = await startServer({
+    logDir: options.dir,
+    workers: options.workers,
+    args: [`--fsync=${options.fsync}`, "--idle-timeout=600", "--max-clients=65536"],
+  });
+  return {
+    name: `likes ${options.fsync}`,
+    port: server.port,
+    rss: async () => (await fetchStats({ port: server.port })).memory?.rss ?? null,
+    total: async () => (await fetchStats({ port: server.port })).total,
+    stop: async () => {
+      await server.stop("SIGTERM", 30_000);
+    },
+  };
+}
+
+/** A free port on 127.0.0.1 right now (for servers that need one named). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function redisCommand(port: number, command: string): Promise<string> {
+  using client = await LineClient.connect({ port });
+  const first = await client.request(command);
+  if (!first.startsWith("$")) return first;
+  return Number(first.slice(1)) < 0 ? "" : await client.readLine();
+}
+
+/** Whether `redis-server` can be started (it is on PATH and this process may run it). */
+export async function redisAvailable(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("redis-server", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** Redis with persistence off, or with `appendonly yes` and `appendfsync always`. */
+export async function startRedisTarget(options: {
+  readonly dir: string;
+  readonly persistence: "off" | "always";
+}): Promise<Target> {
+  const port = freePort();
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    options.dir,
+    "--save",
+    "",
+    "--daemonize",
+    "no",
+    ...(options.persistence === "always"
+      ? ["--appendonly", "yes", "--appendfsync", "always"]
+      : ["--appendonly", "no"]),
+  ];
+  const child = new Deno.Command("redis-server", {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const ready = Promise.withResolvers<void>();
+  const pipes = Promise.all([
+    forEachText(child.stdout, (t) => {
+      output += t;
+      if (output.includes("Ready to accept connections")) ready.resolve();
+    }),
+    forEachText(child.stderr, (t) => (output += t)),
+  ]);
+  const status = Promise.all([child.status, pipes]).then(([s]) => s);
+  status.then(() => ready.reject(new Error(`redis-server exited: ${output.slice(-500)}`)));
+  const timer = setTimeout(
+    () => ready.reject(new Error("redis-server not ready after 10 s")),
+    10_000,
+  );
+  try {
+    await ready.promise;
+  } catch (error) {
+    child.kill("SIGKILL");
+    await status;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    name: `redis ${options.persistence === "always" ? "appendfsync always" : "no persistence"}`,
+    port,
+    rss: () => redisMemory(port),
+    total: async () => Number(await redisCommand(port, "GET likes") || 0),
+    stop: async () => {
+      child.kill("SIGTERM");
+      await status;
+    },
+  };
+}
+
+async function redisMemory(port: number): Promise<number | null> {
+  using client = await LineClient.connect({ port });
+  const header = await client.request("INFO memory");
+  const length = Number(header.slice(1));
+  for (let read = 0; read < length;) {
+    const line = await client.readLine();
+    read += line.length + 2; // each line ends with \r\n
+    const match = /^used_memory_rss:(\d+)/.exec(line);
+    if (match) return Number(match[1]);
+  }
+  return null;
+}
+
+/** The C reference server `idealsrv` at `path` (built from shared/tools). */
+export async function startIdealTarget(path: string): Promise<Target> {
+  const port = freePort();
+  const child = new Deno.Command(path, {
+    args: ["--host", "127.0.0.1", "--port", String(port)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const pipes = Promise.all([
+    forEachText(child.stdout, (t) => (output += t)),
+    forEachText(child.stderr, (t) => (output += t)),
+  ]);
+  const status = Promise.all([child.status, pipes]).then(([s]) => s);
+  for (let attempt = 0;; attempt++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (error) {
+      if (attempt > 100) {
+        child.kill("SIGKILL");
+        await status;
+        throw new Error(`idealsrv did not start: ${output || error}`);
+      }
+      await delay(20);
+    }
+  }
+  let final: number | null = null;
+  return {
+    name: "idealsrv (C)",
+    port,
+    rss: () => Promise.resolve(null),
+    total: async () => {
+      if (final !== null) return final;
+      child.kill("SIGUSR1");
+      for (let i = 0; i < 50 && !/"total_likes"/.test(output); i++) await delay(20);
+      const totals = [...output.matchAll(/"total_likes"\s*:\s*(\d+)/g)];
+      return Number(totals.at(-1)?.[1] ?? NaN);
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await status;
+      const totals = [...output.matchAll(/"total_likes"\s*:\s*(\d+)/g)];
+      final = Number(totals.at(-1)?.[1] ?? NaN);
+    },
+  };
+}
