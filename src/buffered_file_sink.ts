@@ -13,6 +13,12 @@
 
 import type { LogRecord, Sink } from "@logtape/logtape";
 
+/** The sink, which also takes ready-made lines. */
+export type BufferedFileSink = Sink & AsyncDisposable & {
+  /** Appends one finished line (with its `\n`), as a record's formatted line would be. */
+  writeLine(line: string): void;
+};
+
 /** Options for {@linkcode getBufferedFileSink}. */
 export interface BufferedFileSinkOptions {
   /** Turns a record into one line (with its `\n`). */
@@ -34,7 +40,7 @@ const encoder = new TextEncoder();
 export function getBufferedFileSink(
   path: string,
   options: BufferedFileSinkOptions,
-): Sink & AsyncDisposable {
+): BufferedFileSink {
   const { formatter, flushIntervalMs = 100, maxBufferChars = 65536 } = options;
   const file = Deno.openSync(path, { write: true, append: true, create: true });
   let lines: string[] = [];
@@ -62,14 +68,15 @@ export function getBufferedFileSink(
     return writing;
   };
 
-  const sink = (record: LogRecord) => {
-    const line = formatter(record);
+  const writeLine = (line: string) => {
     lines.push(line);
     chars += line.length;
     if (chars >= maxBufferChars) flush();
     else timer ??= setTimeout(flush, flushIntervalMs);
   };
+  const sink = (record: LogRecord) => writeLine(formatter(record));
   return Object.assign(sink, {
+    writeLine,
     [Symbol.asyncDispose]: async () => {
       await flush();
       file.close();

@@ -6,14 +6,33 @@
  * @module
  */
 
-import { configure, dispose, type LogRecord, type Sink, withFilter } from "@logtape/logtape";
-import { getBufferedFileSink } from "./buffered_file_sink.ts";
+import {
+  configure,
+  dispose,
+  getLogger,
+  type LogRecord,
+  type Sink,
+  withFilter,
+} from "@logtape/logtape";
+import { type BufferedFileSink, getBufferedFileSink } from "./buffered_file_sink.ts";
+
+let lastStamp = -1;
+let lastIso = "";
+
+/** `new Date(ms).toISOString()`, computed once per millisecond (hot log lines share it). */
+function isoTime(ms: number): string {
+  if (ms !== lastStamp) {
+    lastStamp = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
 
 /** Formats a record as one file line: `ISO-time LEVEL category message`. */
 export function fileLine(record: LogRecord): string {
-  return `${new Date(record.timestamp).toISOString()} ${record.level.toUpperCase()} ${
-    record.category.join(".")
-  } ${renderMessage(record)}\n`;
+  return `${isoTime(record.timestamp)} ${record.level.toUpperCase()} ${record.category.join(".")} ${
+    renderMessage(record)
+  }\n`;
 }
 
 /** Formats a record as a short console line: `HH:MM:SS message` (with the level if not info). */
@@ -69,6 +88,7 @@ function isUnder(category: readonly string[], prefix: readonly string[]): boolea
 export async function setupLogging(options: SetupLoggingOptions): Promise<void> {
   const { file, category = ["likes"], consoleCategories = [] } = options;
   const fileSink = getBufferedFileSink(file, { formatter: fileLine });
+  hotSink = fileSink;
   const toConsole = (record: LogRecord) =>
     record.level === "error" || record.level === "fatal" || record.category[0] === "logtape" ||
     (record.level !== "debug" && record.level !== "trace" &&
@@ -85,5 +105,32 @@ export async function setupLogging(options: SetupLoggingOptions): Promise<void> 
 
 /** Flushes and closes every sink; await it before the process or Worker ends. */
 export async function shutdownLogging(): Promise<void> {
+  hotSink = undefined;
   await dispose();
+}
+
+let hotSink: BufferedFileSink | undefined;
+
+/** A logger with only `info`, which is all a hot path needs. */
+export interface InfoLog {
+  /** Logs one message at info level. */
+  info(message: string): void;
+}
+
+/**
+ * A logger for one very frequent category (a line per message the server counts). Its lines
+ * are exactly what LogTape would write for the category, into the same file, but they skip
+ * LogTape's dispatch (about 3 µs a line; this takes under 1). They go to the file only, never to
+ * the console. Before {@linkcode setupLogging} (or after {@linkcode shutdownLogging}) it falls
+ * back to LogTape's logger for the category.
+ */
+export function hotLogger(category: readonly string[]): InfoLog {
+  const prefix = ` INFO ${category.join(".")} `;
+  const fallback = getLogger([...category]);
+  return {
+    info(message: string) {
+      if (hotSink) hotSink.writeLine(`${isoTime(Date.now())}${prefix}${message}\n`);
+      else fallback.info(message);
+    },
+  };
 }

@@ -7,6 +7,7 @@
  */
 
 import { getLogger, type Logger } from "@logtape/logtape";
+import { hotLogger, type InfoLog } from "../log.ts";
 import type { Frame } from "../protocol/framing.ts";
 import {
   CLASSIC_ACK,
@@ -33,8 +34,8 @@ export interface ResponderOptions {
   readonly startedAt?: number;
   /** Clock. @default {Date.now} */
   readonly clock?: () => number;
-  /** Logger for accepted messages. @default {getLogger(["likes", "server", "message"])} */
-  readonly messageLog?: Logger;
+  /** Logger for accepted messages. @default {hotLogger(["likes", "server", "message"])} */
+  readonly messageLog?: InfoLog;
   /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
   readonly invalidLog?: Logger;
   /**
@@ -80,7 +81,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     workers = 1,
     clock = Date.now,
     startedAt = clock(),
-    messageLog = getLogger(["likes", "server", "message"]),
+    messageLog = hotLogger(["likes", "server", "message"]),
     invalidLog = getLogger(["likes", "server", "invalid"]),
     acknowledgeDurable = false,
   } = options;
