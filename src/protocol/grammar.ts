@@ -92,7 +92,6 @@ export function preview(text: string, maxChars = 40): string {
  * @throws {ProtocolError} If the frame holds any other byte (binary data or non-ASCII text).
  */
 export function decodeFrame(bytes: Uint8Array): string {
-  let text = "";
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if ((b < 0x20 && b !== 0x09 && b !== 0x0d) || b > 0x7e) {
@@ -104,9 +103,8 @@ export function decodeFrame(bytes: Uint8Array): string {
         `0x${shown.join("")}${bytes.length > 16 ? "…" : ""}`,
       );
     }
-    text += String.fromCharCode(b);
   }
-  return text;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 /**
@@ -128,40 +126,41 @@ export function parseRequest(text: string, options: ParseOptions = {}): Request 
   if (trimmed === "") throw new ProtocolError("empty message", preview(text));
   const fields = trimmed.split(FIELD_SEPARATOR);
   const head = fields[0]!;
-  const shown = preview(trimmed);
   if (head.toUpperCase() === "STATS") {
-    if (fields.length > 1) throw new ProtocolError("STATS takes no arguments", shown);
+    if (fields.length > 1) throw new ProtocolError("STATS takes no arguments", preview(trimmed));
     return { kind: "stats" };
   }
-  if (head === "LIKE") return parseKeyed(fields, shown, maxLikes);
-  if (head.startsWith("LikesServer")) return parseClassic(fields, shown, maxLikes);
+  if (head === "LIKE") return parseKeyed(fields, trimmed, maxLikes);
+  if (head.startsWith("LikesServer")) return parseClassic(fields, trimmed, maxLikes);
   throw new ProtocolError(
     `unknown message ${preview(head, 20)}: expected ${CLASSIC_FORM}, ${KEYED_FORM} or "STATS"`,
-    shown,
+    preview(trimmed),
   );
 }
 
-function parseClassic(fields: string[], shown: string, maxLikes: number): ClassicRequest {
+function parseClassic(fields: string[], text: string, maxLikes: number): ClassicRequest {
   const name = CLASSIC_NAME.exec(fields[0]!);
   if (!name) {
     throw new ProtocolError(
       `bad name ${preview(fields[0]!, 24)}: expected LikesServer<N> with N a number`,
-      shown,
+      preview(text),
     );
   }
-  if (fields.length < 2) throw new ProtocolError(`missing likes: expected ${CLASSIC_FORM}`, shown);
-  if (fields.length > 2) {
-    throw new ProtocolError(`too many fields: expected ${CLASSIC_FORM}`, shown);
+  if (fields.length < 2) {
+    throw new ProtocolError(`missing likes: expected ${CLASSIC_FORM}`, preview(text));
   }
-  const likes = parseLikes(fields[1]!, shown, maxLikes);
+  if (fields.length > 2) {
+    throw new ProtocolError(`too many fields: expected ${CLASSIC_FORM}`, preview(text));
+  }
+  const likes = parseLikes(fields[1]!, text, maxLikes);
   return { kind: "classic", client: `LikesServer${Number(name[1])}`, likes };
 }
 
-function parseKeyed(fields: string[], shown: string, maxLikes: number): KeyedRequest {
+function parseKeyed(fields: string[], text: string, maxLikes: number): KeyedRequest {
   if (fields.length !== 4) {
     throw new ProtocolError(
       `${fields.length < 4 ? "missing" : "too many"} fields: expected ${KEYED_FORM}`,
-      shown,
+      preview(text),
     );
   }
   const client = fields[1]!;
@@ -170,7 +169,7 @@ function parseKeyed(fields: string[], shown: string, maxLikes: number): KeyedReq
       `bad client id ${
         preview(client, 24)
       }: 1 to ${MAX_CLIENT_ID_LENGTH} characters of A-Z a-z 0-9 . _ : @ -`,
-      shown,
+      preview(text),
     );
   }
   const seqText = fields[2]!;
@@ -178,20 +177,20 @@ function parseKeyed(fields: string[], shown: string, maxLikes: number): KeyedReq
   if (!(seq >= 1 && seq <= MAX_SEQ)) {
     throw new ProtocolError(
       `bad seq ${preview(seqText, 24)}: expected an integer from 1 to ${MAX_SEQ}`,
-      shown,
+      preview(text),
     );
   }
-  const likes = parseLikes(fields[3]!, shown, maxLikes);
+  const likes = parseLikes(fields[3]!, text, maxLikes);
   return { kind: "keyed", client, seq, likes };
 }
 
-function parseLikes(token: string, shown: string, maxLikes: number): number {
+function parseLikes(token: string, text: string, maxLikes: number): number {
   if (DIGITS.test(token)) {
     const likes = token.length <= 10 ? Number(token) : Infinity;
     if (likes > maxLikes) {
       throw new ProtocolError(
         `likes ${preview(token, 24)} above max ${maxLikes}: expected 0 to ${maxLikes}`,
-        shown,
+        preview(text),
       );
     }
     return likes;
@@ -199,12 +198,12 @@ function parseLikes(token: string, shown: string, maxLikes: number): number {
   if (/^-\d+$/.test(token)) {
     throw new ProtocolError(
       `negative likes ${preview(token, 24)}: expected 0 to ${maxLikes}`,
-      shown,
+      preview(text),
     );
   }
   throw new ProtocolError(
     `likes ${preview(token, 24)} not a whole number: expected digits, 0 to ${maxLikes}`,
-    shown,
+    preview(text),
   );
 }
 

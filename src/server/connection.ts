@@ -43,6 +43,15 @@ export interface ConnectionOptions {
 
 const encoder = new TextEncoder();
 
+/** The bytes of the most common reply batches, encoded once. */
+const COMMON_REPLIES = new Map(
+  ["ACK\n", "ACK\r\n", "ACK", "ACK\0"].map((r) => [r, encoder.encode(r)]),
+);
+
+function encodeReplies(text: string): Uint8Array {
+  return COMMON_REPLIES.get(text) ?? encoder.encode(text);
+}
+
 async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await conn.write(data.subarray(written));
@@ -183,7 +192,7 @@ export class Connection {
   /** Queues what was answered so far; it goes out (in order) once its journal records are durable. */
   #sendReplies(): Promise<void> {
     if (this.#replies !== "") {
-      const data = encoder.encode(this.#replies);
+      const data = encodeReplies(this.#replies);
       const durableAt = this.#durableAt;
       this.#replies = "";
       this.#durableAt = -1;

@@ -9,8 +9,10 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { hotLogger, type InfoLog } from "../log.ts";
 import type { Frame } from "../protocol/framing.ts";
+import { parseFast } from "../protocol/fast_parse.ts";
 import {
   CLASSIC_ACK,
+  type ClassicRequest,
   decodeFrame,
   DEFAULT_MAX_LIKES,
   formatError,
@@ -48,6 +50,8 @@ export interface ResponderOptions {
 function now(text: string): Reply {
   return { text, durableAt: -1 };
 }
+
+const ACK_NOW: Reply = now(CLASSIC_ACK);
 
 /** A reply and the journal record that must be durable before it is sent. */
 export interface Reply {
@@ -93,17 +97,20 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     return now(formatError(reason));
   }
 
-  function keyed(request: KeyedRequest, input: string, peer: string): Reply {
+  /** The frame as it arrived, quoted for a log line (computed only when something is rejected). */
+  const quoted = (frame: Frame) =>
+    JSON.stringify(String.fromCharCode.apply(null, frame.bytes as unknown as number[]));
+
+  function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply {
     const { client, seq, likes } = request;
     const result: ApplyResult = table.applyKeyed(client, seq, likes);
-    const line = `LIKE ${client} ${seq} ${likes}`;
     switch (result.status) {
       case "applied":
       case "duplicate": {
         const duplicate = result.status === "duplicate";
         table.count(duplicate ? "duplicates" : "accepted");
         messageLog.info(
-          `${line} ${
+          `LIKE ${client} ${seq} ${likes} ${
             duplicate ? "duplicate, not counted again" : "counted"
           } client=${result.client} total=${result.total}`,
         );
@@ -113,16 +120,44 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
         };
       }
       case "gap":
-        return reject(`out of order: seq ${seq}, expected ${result.expected}`, input, peer);
+        return reject(`out of order: seq ${seq}, expected ${result.expected}`, quoted(frame), peer);
       case "conflict":
         return reject(
           `conflict: seq ${seq} was counted with ${result.likes} likes, not ${likes}`,
-          input,
+          quoted(frame),
           peer,
         );
       case "full":
-        return reject(`client table full (${table.capacity} clients)`, input, peer);
+        return reject(`client table full (${table.capacity} clients)`, quoted(frame), peer);
     }
+  }
+
+  function classic(request: ClassicRequest, frame: Frame, peer: string): Reply {
+    const result = table.applyClassic(request.client, request.likes);
+    if (result.status !== "applied") {
+      return reject(`client table full (${table.capacity} clients)`, quoted(frame), peer);
+    }
+    table.count("accepted");
+    messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
+    return acknowledgeDurable ? { text: CLASSIC_ACK, durableAt: result.record } : ACK_NOW;
+  }
+
+  function stats(): Reply {
+    return now(formatStats({
+      ...table.snapshot(),
+      messages: {
+        accepted: table.counter("accepted"),
+        duplicates: table.counter("duplicates"),
+        rejected: table.counter("rejected"),
+      },
+      connections: {
+        open: table.counter("connectionsOpen"),
+        accepted: table.counter("connectionsAccepted"),
+      },
+      workers,
+      uptimeSeconds: Math.round((clock() - startedAt) / 100) / 10,
+      memory: { rss: Deno.memoryUsage().rss },
+    }));
   }
 
   return (frame, peer) => {
@@ -133,45 +168,18 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
         peer,
       );
     }
-    let text = "";
+    // Most messages are valid: take them straight from the bytes; the full parser explains the rest.
+    const fast = parseFast(frame.bytes, maxLikes);
+    if (fast) {
+      return fast.kind === "classic" ? classic(fast, frame, peer) : keyed(fast, frame, peer);
+    }
     try {
-      text = decodeFrame(frame.bytes);
-      const request = parseRequest(text, { maxLikes });
-      switch (request.kind) {
-        case "classic": {
-          const result = table.applyClassic(request.client, request.likes);
-          if (result.status !== "applied") {
-            return reject(
-              `client table full (${table.capacity} clients)`,
-              JSON.stringify(text),
-              peer,
-            );
-          }
-          table.count("accepted");
-          messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
-          return { text: CLASSIC_ACK, durableAt: after(result.record) };
-        }
-        case "keyed":
-          return keyed(request, JSON.stringify(text), peer);
-        case "stats": {
-          const at = clock();
-          return now(formatStats({
-            ...table.snapshot(),
-            messages: {
-              accepted: table.counter("accepted"),
-              duplicates: table.counter("duplicates"),
-              rejected: table.counter("rejected"),
-            },
-            connections: {
-              open: table.counter("connectionsOpen"),
-              accepted: table.counter("connectionsAccepted"),
-            },
-            workers,
-            uptimeSeconds: Math.round((at - startedAt) / 100) / 10,
-            memory: { rss: Deno.memoryUsage().rss },
-          }));
-        }
-      }
+      const request = parseRequest(decodeFrame(frame.bytes), { maxLikes });
+      return request.kind === "classic"
+        ? classic(request, frame, peer)
+        : request.kind === "keyed"
+        ? keyed(request, frame, peer)
+        : stats();
     } catch (error) {
       if (error instanceof ProtocolError) return reject(error.message, error.input, peer);
       throw error;
