@@ -94,6 +94,8 @@ export async function startRedisTarget(options: {
     "",
     "--daemonize",
     "no",
+    "--maxclients",
+    "20000",
     ...(options.persistence === "always"
       ? ["--appendonly", "yes", "--appendfsync", "always"]
       : ["--appendonly", "no"]),
