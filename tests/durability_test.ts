@@ -205,7 +205,7 @@ Deno.test("a restart recovers a journal of a million likes exactly", async () =>
   let at = 0;
   for (let seq = 1; seq <= perClient; seq++) {
     for (let c = 0; c < clients; c++, at += RECORD_BYTES) {
-      encodeRecord(view, at, { kind: "keyed", name: `bulk-${c}`, seq, likes: 40 }, 0, 0);
+      encodeRecord(bytes, view, at, { kind: "keyed", name: `bulk-${c}`, seq, likes: 40 }, 0, 0);
     }
   }
   await Deno.writeFile(`${dataDir}/${segmentName(1)}`, bytes);

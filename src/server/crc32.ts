@@ -12,7 +12,7 @@ for (let n = 0; n < 256; n++) {
 }
 
 /**
- * The CRC-32 of `bytes` as an unsigned 32-bit number.
+ * The CRC-32 of `bytes` (or of `bytes[start..end)`) as an unsigned 32-bit number.
  *
  * @example
  * ```ts
@@ -21,8 +21,8 @@ for (let n = 0; n < 256; n++) {
  * assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
  * ```
  */
-export function crc32(bytes: Uint8Array): number {
+export function crc32(bytes: Uint8Array, start = 0, end: number = bytes.length): number {
   let crc = -1;
-  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }

@@ -39,18 +39,20 @@ export interface JournalRecord {
 }
 
 /**
- * Writes `record` at `offset` of `view` (the CRC last).
+ * Writes `record` at `offset` of `bytes` (the CRC last); `view` is a DataView over the same memory
+ * as `bytes`. Allocates nothing, because it runs once for every message a server counts.
  *
  * @example Round trip
  * ```ts
  * import { decodeRecord, encodeRecord, RECORD_BYTES } from "./journal_record.ts";
  * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(RECORD_BYTES);
- * encodeRecord(new DataView(bytes.buffer), 0, { kind: "keyed", name: "c1", seq: 7, likes: 3 }, 5, 0);
+ * encodeRecord(bytes, new DataView(bytes.buffer), 0, { kind: "keyed", name: "c1", seq: 7, likes: 3 }, 5, 0);
  * assert.deepEqual(decodeRecord(bytes), { kind: "keyed", name: "c1", seq: 7, likes: 3 });
  * ```
  */
 export function encodeRecord(
+  bytes: Uint8Array,
   view: DataView,
   offset: number,
   record: JournalRecord,
@@ -58,18 +60,18 @@ export function encodeRecord(
   time: number,
 ): void {
   const { name } = record;
-  view.setUint8(offset + 4, KIND[record.kind]);
-  view.setUint8(offset + 5, name.length);
-  view.setUint16(offset + 6, 0, true);
+  bytes[offset + 4] = KIND[record.kind];
+  bytes[offset + 5] = name.length;
+  bytes[offset + 6] = 0;
+  bytes[offset + 7] = 0;
   view.setUint32(offset + 8, record.likes, true);
   view.setUint32(offset + 12, slot, true);
   view.setFloat64(offset + 16, record.seq, true);
-  for (let i = 0; i < RECORD_NAME_BYTES; i++) {
-    view.setUint8(offset + 24 + i, i < name.length ? name.charCodeAt(i) & 0x7f : 0);
-  }
+  const at = offset + 24;
+  for (let i = 0; i < name.length; i++) bytes[at + i] = name.charCodeAt(i) & 0x7f;
+  bytes.fill(0, at + name.length, at + RECORD_NAME_BYTES);
   view.setFloat64(offset + 88, time, true);
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, RECORD_BYTES);
-  view.setUint32(offset, crc32(bytes.subarray(4)), true);
+  view.setUint32(offset, crc32(bytes, offset + 4, offset + RECORD_BYTES), true);
 }
 
 /** The table slot hint of an encoded record (for the writer's shadow state). */
@@ -87,7 +89,7 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord | null {
     throw new RangeError(`Cannot decode a record from ${bytes.length} bytes: need ${RECORD_BYTES}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, RECORD_BYTES);
-  if (view.getUint32(0, true) !== crc32(bytes.subarray(4, RECORD_BYTES))) return null;
+  if (view.getUint32(0, true) !== crc32(bytes, 4, RECORD_BYTES)) return null;
   const kind = view.getUint8(4);
   const length = view.getUint8(5);
   const seq = view.getFloat64(16, true);

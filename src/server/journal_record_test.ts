@@ -5,7 +5,7 @@ import { decodeRecord, encodeRecord, type JournalRecord, RECORD_BYTES } from "./
 
 function encoded(record: JournalRecord): Uint8Array {
   const bytes = new Uint8Array(RECORD_BYTES);
-  encodeRecord(new DataView(bytes.buffer), 0, record, 3, 1_700_000_000_000);
+  encodeRecord(bytes, new DataView(bytes.buffer), 0, record, 3, 1_700_000_000_000);
   return bytes;
 }
 

@@ -133,7 +133,7 @@ export class JournalRing {
       tail = Atomics.load(this.#header, TAIL);
     }
     const at = Number(index) & this.#mask;
-    encodeRecord(this.#view, at * RECORD_BYTES, record, slot, Date.now());
+    encodeRecord(this.#data, this.#view, at * RECORD_BYTES, record, slot, Date.now());
     Atomics.store(this.#ready, at, index + 1n);
     if (Atomics.load(this.#header, CONSUMER_WAITING) === 1n) Atomics.notify(this.#ready, at);
     return Number(index);

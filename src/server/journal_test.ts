@@ -18,7 +18,7 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 function records(list: JournalRecord[]): Uint8Array {
   const bytes = new Uint8Array(list.length * RECORD_BYTES);
   const view = new DataView(bytes.buffer);
-  list.forEach((r, i) => encodeRecord(view, i * RECORD_BYTES, r, 0, 0));
+  list.forEach((r, i) => encodeRecord(bytes, view, i * RECORD_BYTES, r, 0, 0));
   return bytes;
 }
 
