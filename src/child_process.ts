@@ -14,14 +14,14 @@
  */
 export function spawnDeno(
   args: readonly string[],
-  options: { readonly detached?: boolean } = {},
+  options: { readonly detached?: boolean; readonly env?: Readonly<Record<string, string>> } = {},
 ): Deno.ChildProcess {
   return new Deno.Command("deno", {
     args: [...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...options.env },
     detached: options.detached ?? false,
   }).spawn();
 }

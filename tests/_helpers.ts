@@ -183,8 +183,12 @@ export interface DenoRun {
  * Runs `deno` with `args` to the end, but never longer than `timeoutMs`: a run still going by then
  * is killed (SIGKILL), so a test that expected an exit fails instead of hanging.
  */
-export async function runDeno(args: readonly string[], timeoutMs = 60_000): Promise<DenoRun> {
-  const child = spawnDeno(args);
+export async function runDeno(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env: Readonly<Record<string, string>> = {},
+): Promise<DenoRun> {
+  const child = spawnDeno(args, { env });
   let stdout = "";
   let stderr = "";
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
@@ -198,4 +202,23 @@ export async function runDeno(args: readonly string[], timeoutMs = 60_000): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Reads stderr until `view at URL` appears; keeps draining the rest. */
+export async function viewUrl(
+  stderr: ReadableStream<Uint8Array>,
+): Promise<{ url: string; rest: Promise<string> }> {
+  const reader = stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/view at (\S+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the parent ended before serving the view: ${text}`);
+    text += value;
+  }
+  const rest = (async () => {
+    let more = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) more += r.value;
+    return more;
+  })();
+  return { url: /view at (\S+)/.exec(text)![1]!, rest };
 }

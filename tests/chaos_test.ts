@@ -14,6 +14,7 @@ Deno.test("chaos: kill -9 the server at least 3 times during a run; every LikesS
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
+    "--allow-net=127.0.0.1",
     "--allow-run=deno",
     `--allow-write=${dir.path}`,
     PROJECT.chaos,

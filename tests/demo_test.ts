@@ -12,6 +12,7 @@ Deno.test("demo.ts runs a server and a parent, prints a converged table and stop
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
+    "--allow-net=127.0.0.1",
     "--allow-run=deno",
     `--allow-write=${dir.path}`,
     PROJECT.demo,
@@ -27,6 +28,7 @@ Deno.test("demo.ts runs a server and a parent, prints a converged table and stop
   assert.match(stdout, /^verdict: CONVERGED: all 3 LikesServers exited 0/m);
   assert.match(stderr, /demo: PrimaryLikesServer pid \d+ listening on 127\.0\.0\.1:\d+/);
   assert.match(stderr, /demo: server stopped \(exit 0\)/);
+  assert.match(stderr, /^view at http:\/\/127\.0\.0\.1:\d+\/$/m, "the demo serves the live view");
   const primary = await readLines(`${dir.path}/PrimaryLikesLog`);
   assert.ok(
     primary.some((l) => / stopped: total \d+ likes from 3 client\(s\)/.test(l)),

@@ -89,7 +89,7 @@ export async function runChaos(args: readonly string[]): Promise<number> {
   if (b.help) return await printUsage(chaosUsage());
   const [minUp, maxUp] = parseRange(s, "min-up", "max-up");
   const [minDown, maxDown] = parseRange(s, "min-down", "max-down");
-  const run = await prepareRun(s, b.json ?? false, "likes-chaos-", 30);
+  const run = await prepareRun(s, b, "likes-chaos-", 30);
   const random = seededRandom(run.seed ?? freshSeed());
   const dataDir = `${run.logDir}/data`;
   const startedAt = Date.now();

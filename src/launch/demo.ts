@@ -41,7 +41,7 @@ function say(line: string): void {
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
   if (b.help) return await printUsage(demoUsage());
-  const run = await prepareRun(s, b.json ?? false, "likes-demo-", 5);
+  const run = await prepareRun(s, b, "likes-demo-", 5);
   say(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
   // Detached: on Ctrl-C the parent and its LikesServers stop first and can still read STATS;
   // the demo then stops the server itself (also when it is interrupted).

@@ -159,23 +159,27 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
 export interface ParentRunOptions {
   readonly port: number;
   readonly logDir: string;
+  /** Serve the live view on this port (granted too). @default {none} */
+  readonly viewPort?: number;
   /** More parent flags, e.g. `["--children=3", "--duration=2"]`. @default {[]} */
   readonly args?: readonly string[];
 }
 
 /** The `deno` arguments for a parent with the narrowest permissions that work. */
 export function parentArgs(options: ParentRunOptions): string[] {
-  const { port, logDir, args = [] } = options;
+  const { port, logDir, args = [], viewPort } = options;
+  const view = viewPort === undefined ? [] : [`--view-port=${viewPort}`];
   return [
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
-    `--allow-net=127.0.0.1:${port}`,
+    `--allow-net=127.0.0.1:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
     "--allow-run=deno",
     `--allow-write=${logDir}/ParentProcessStatus`,
     PROJECT.parent,
     `--port=${port}`,
     `--log-dir=${logDir}`,
+    ...view,
     ...args,
   ];
 }

@@ -62,6 +62,14 @@ export function runFlags(defaults: {
     },
     { name: "seed", type: "string", value: "N", help: "seed for a repeatable run" },
     { name: "json", type: "boolean", help: "print the parent's report as JSON" },
+    {
+      name: "view-port",
+      type: "string",
+      value: "PORT",
+      default: "0",
+      help: "port of the live view (0: a free one)",
+    },
+    { name: "no-view", type: "boolean", help: "do not serve the live view" },
   ];
 }
 
@@ -72,8 +80,18 @@ export interface RunSettings {
   readonly workers: number;
   readonly logDir: string;
   readonly seed: number | undefined;
+  /** The live view's port, or `undefined` for none. */
+  readonly viewPort: number | undefined;
   /** The flags to pass on to `parent.ts`. */
   readonly parentFlags: string[];
+}
+
+/** A free port on 127.0.0.1 right now (the parent may then listen there and nowhere else). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }
 
 /**
@@ -83,10 +101,13 @@ export interface RunSettings {
  */
 export async function prepareRun(
   s: Readonly<Record<string, string>>,
-  json: boolean,
+  b: Readonly<Record<string, boolean>>,
   prefix: string,
   drainSeconds: number,
 ): Promise<RunSettings> {
+  const json = b.json ?? false;
+  const requestedView = parseInteger("view-port", s["view-port"]!, { min: 0, max: 65535 });
+  const viewPort = b["no-view"] ? undefined : requestedView === 0 ? freePort() : requestedView;
   const children = parseInteger("children", s.children!, { min: 1, max: 10_000 });
   parseSeconds("stagger", s.stagger!, { min: 0 });
   const durationMs = parseSeconds("duration", s.duration!, { min: 0 });
@@ -103,6 +124,7 @@ export async function prepareRun(
     workers,
     logDir,
     seed,
+    viewPort,
     parentFlags: [
       `--children=${children}`,
       `--stagger=${s.stagger}`,
@@ -124,7 +146,12 @@ export interface ParentRun extends Disposable {
 /** Starts `parent.ts` against `port`; SIGINT/SIGTERM received here are forwarded to it. */
 export function startParent(port: number, settings: RunSettings): ParentRun {
   const parent = new Deno.Command("deno", {
-    args: parentArgs({ port, logDir: settings.logDir, args: settings.parentFlags }),
+    args: parentArgs({
+      port,
+      logDir: settings.logDir,
+      args: settings.parentFlags,
+      ...(settings.viewPort === undefined ? {} : { viewPort: settings.viewPort }),
+    }),
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",

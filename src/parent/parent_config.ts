@@ -12,6 +12,8 @@ export interface ParentConfig extends LikesRunConfig {
   readonly children: number;
   readonly staggerMs: number;
   readonly json: boolean;
+  /** Port of the live view on 127.0.0.1 (0: a free one), or `null` for no view. */
+  readonly viewPort: number | null;
 }
 
 const FLAGS: Flag[] = [
@@ -19,6 +21,12 @@ const FLAGS: Flag[] = [
   { name: "stagger", type: "string", value: "SECONDS", default: "1", help: "pause between spawns" },
   ...LIKES_RUN_FLAGS,
   { name: "json", type: "boolean", help: "print the report as JSON instead of a table" },
+  {
+    name: "view-port",
+    type: "string",
+    value: "PORT",
+    help: "serve the live view on 127.0.0.1:PORT (0: a free port) and print its address",
+  },
 ];
 
 /** The `--help` text. */
@@ -47,5 +55,8 @@ export function parseParentConfig(args: readonly string[], seed: number): Parent
     staggerMs: parseSeconds("stagger", s.stagger!, { min: 0 }),
     ...parseLikesRunFlags(s, seed),
     json: b.json ?? false,
+    viewPort: s["view-port"] === undefined
+      ? null
+      : parseInteger("view-port", s["view-port"], { min: 0, max: 65535 }),
   });
 }

@@ -18,6 +18,7 @@ Deno.test("parseParentConfig() gives the seed exercise's defaults", () => {
     protocol: "keyed",
     drainMs: 10_000,
     json: false,
+    viewPort: null,
   });
 });
 
@@ -31,6 +32,7 @@ Deno.test("parseParentConfig() takes fractional seconds and a seed", () => {
     "--seed=99",
     "--json",
     "--protocol=classic",
+    "--view-port=0",
   ], 5);
   assert.ok(config !== "help");
   assert.equal(config.children, 3);
@@ -40,6 +42,7 @@ Deno.test("parseParentConfig() takes fractional seconds and a seed", () => {
   assert.equal(config.seeded, true);
   assert.equal(config.json, true);
   assert.equal(config.protocol, "classic");
+  assert.equal(config.viewPort, 0);
 });
 
 Deno.test("parseParentConfig() rejects bad values", async (t) => {

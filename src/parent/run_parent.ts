@@ -11,7 +11,8 @@ import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
-import { fetchStats } from "../protocol/stats_client.ts";
+import { fetchStats, StatsPoller } from "../protocol/stats_client.ts";
+import type { RunSnapshot } from "../run_snapshot.ts";
 import { childSeed } from "../random.ts";
 import { exitCodeFor, onStopSignal } from "../signals.ts";
 import type { ParentConfig } from "./parent_config.ts";
@@ -34,6 +35,13 @@ export interface RunParentOptions {
   readonly runId?: string;
   /** How long children get to stop after SIGTERM before SIGKILL, in ms. @default {5000} */
   readonly killGraceMs?: number;
+  /**
+   * Called with a snapshot of the run every `observeEveryMs` (asking the server for `STATS` each
+   * time) and once more at the end with the verdict — for the live view. @default {none}
+   */
+  readonly observe?: (snapshot: RunSnapshot) => void;
+  /** @default {250} */
+  readonly observeEveryMs?: number;
 }
 
 const encoder = new TextEncoder();
@@ -53,6 +61,8 @@ export async function runParent(
     progress = terminalProgress(),
     runId = crypto.randomUUID().slice(0, 8),
     killGraceMs = 5000,
+    observe,
+    observeEveryMs = 250,
   } = options;
   const logDir = resolve(config.logDir);
   const logFile = parentLogFile(logDir);
@@ -86,6 +96,7 @@ export async function runParent(
     } s each, server ${address}, ${config.protocol} protocol, seed ${config.seed}`,
   );
   const children: RunningChild[] = [];
+  const byId = new Map<number, RunningChild>();
   const outcomes = new Map<number, ChildOutcome>();
   const ended: Promise<void>[] = [];
   let exited = 0;
@@ -108,6 +119,52 @@ export async function runParent(
     }));
   };
   const ticker = progress ? setInterval(showProgress, 250) : undefined;
+
+  const server = {
+    up: false,
+    total: null as number | null,
+    clients: {} as Readonly<Record<string, number>>,
+  };
+  const snapshot = (verdict: string | null, converged: boolean | null): RunSnapshot => ({
+    runId,
+    seed: config.seed,
+    startedAt,
+    at: Date.now(),
+    serverAddress: address,
+    serverUp: server.up,
+    serverTotal: server.total,
+    serverClients: server.clients,
+    children: Array.from({ length: config.children }, (_, i) => {
+      const id = i + 1;
+      const name = `LikesServer${id}`;
+      const child = byId.get(id);
+      const outcome = outcomes.get(id);
+      return {
+        name,
+        clientId: outcome?.clientId ?? child?.spec.clientId ?? name,
+        pid: child?.pid ?? null,
+        state: outcome ? "exited" : child ? "alive" : "waiting",
+        exitCode: outcome?.exitCode ?? null,
+        generated: child?.latest?.generated ?? 0,
+        acknowledged: child?.latest?.acknowledged ?? 0,
+      };
+    }),
+    verdict,
+    converged,
+  });
+  const sampling = new AbortController();
+  const sampler = observe && (async () => {
+    const poller = new StatsPoller({ hostname: config.host, port: config.port });
+    try {
+      while (!sampling.signal.aborted) {
+        Object.assign(server, await poller.poll());
+        observe(snapshot(null, null));
+        await delay(observeEveryMs, sampling.signal);
+      }
+    } finally {
+      poller.close();
+    }
+  })();
 
   for (let id = 1; id <= config.children && !stopping.signal.aborted; id++) {
     const name = `LikesServer${id}`;
@@ -144,6 +201,7 @@ export async function runParent(
       continue;
     }
     children.push(child);
+    byId.set(id, child);
     log.info(`${name} started: pid ${child.pid}, client id ${spec.clientId}`);
     ended.push(child.status.then((status) => {
       exited++;
@@ -193,6 +251,8 @@ export async function runParent(
     if (stopping.signal.aborted) await stopChildren();
   }
   clearInterval(ticker);
+  sampling.abort();
+  await sampler;
   if (progress) {
     showProgress();
     progress("\n");
@@ -233,6 +293,10 @@ export async function runParent(
     );
   }
   log.info(`verdict: ${report.verdict}`);
+  if (observe) {
+    Object.assign(server, { up: serverTotal !== null, total: serverTotal, clients: counts });
+    observe(snapshot(report.verdict, report.converged));
+  }
   print(config.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   await shutdownLogging();
   if (interrupted) return exitCodeFor(interrupted);

@@ -1,0 +1,132 @@
+/**
+ * The live view's data: snapshots of a run in, the state a page draws out — totals generated,
+ * acknowledged and counted over time, per-LikesServer rows, the gap, and when the three last met.
+ * Pure, so it is tested directly.
+ *
+ * @module
+ */
+
+import type { RunSnapshot } from "../run_snapshot.ts";
+
+/** One LikesServer row on the page. */
+export interface ViewRow {
+  readonly name: string;
+  readonly pid: number | null;
+  /** `waiting`, `alive`, or `exited <code>`. */
+  readonly status: string;
+  readonly generated: number;
+  readonly acknowledged: number;
+  /** What the server counted for it (`null` until the server answered). */
+  readonly counted: number | null;
+  /** Generated but not yet acknowledged. */
+  readonly pending: number;
+}
+
+/** The time series, one point per snapshot: seconds since the start and the three totals. */
+export interface ViewSeries {
+  readonly t: number[];
+  readonly generated: number[];
+  readonly acknowledged: number[];
+  readonly counted: (number | null)[];
+}
+
+/** Everything the page shows. */
+export interface ViewState {
+  readonly runId: string;
+  readonly seed: number;
+  readonly serverAddress: string;
+  readonly serverUp: boolean;
+  /** Seconds since the run started. */
+  readonly elapsed: number;
+  readonly generated: number;
+  readonly acknowledged: number;
+  /** Counted by the server for this run's LikesServers (`null` until it answered). */
+  readonly counted: number | null;
+  /** Generated minus counted: the likes the primary has not caught up with. */
+  readonly gap: number | null;
+  /** Generated = acknowledged = counted right now. */
+  readonly convergedNow: boolean;
+  /** Seconds since they were last equal (0 when equal now, `null` if never). */
+  readonly sinceConverged: number | null;
+  readonly rows: readonly ViewRow[];
+  readonly finished: boolean;
+  readonly verdict: string | null;
+  readonly converged: boolean | null;
+}
+
+/** Options for {@linkcode ViewModel}. */
+export interface ViewModelOptions {
+  /** Oldest points are dropped beyond this many. @default {14400} */
+  readonly maxPoints?: number;
+}
+
+/** Accumulates snapshots into the view's state and series. */
+export class ViewModel {
+  readonly #maxPoints: number;
+  readonly #series: ViewSeries = { t: [], generated: [], acknowledged: [], counted: [] };
+  #state: ViewState | null = null;
+  #lastConvergedAt: number | null = null;
+
+  /** Starts empty. */
+  constructor(options: ViewModelOptions = {}) {
+    this.#maxPoints = options.maxPoints ?? 14400;
+  }
+
+  /** Takes in a snapshot: updates the state and appends a point to the series. */
+  update(snapshot: RunSnapshot): void {
+    const rows = snapshot.children.map((c): ViewRow => ({
+      name: c.name,
+      pid: c.pid,
+      status: c.state === "exited" ? `exited ${c.exitCode ?? "?"}` : c.state,
+      generated: c.generated,
+      acknowledged: c.acknowledged,
+      counted: snapshot.serverTotal === null ? null : snapshot.serverClients[c.clientId] ?? 0,
+      pending: c.generated - c.acknowledged,
+    }));
+    const generated = rows.reduce((n, r) => n + r.generated, 0);
+    const acknowledged = rows.reduce((n, r) => n + r.acknowledged, 0);
+    const counted = snapshot.serverTotal === null
+      ? null
+      : rows.reduce((n, r) => n + (r.counted ?? 0), 0);
+    const convergedNow = counted !== null && generated === acknowledged && acknowledged === counted;
+    if (convergedNow) this.#lastConvergedAt = snapshot.at;
+    const elapsed = (snapshot.at - snapshot.startedAt) / 1000;
+    this.#state = {
+      runId: snapshot.runId,
+      seed: snapshot.seed,
+      serverAddress: snapshot.serverAddress,
+      serverUp: snapshot.serverUp,
+      elapsed,
+      generated,
+      acknowledged,
+      counted,
+      gap: counted === null ? null : generated - counted,
+      convergedNow,
+      sinceConverged: this.#lastConvergedAt === null
+        ? null
+        : (snapshot.at - this.#lastConvergedAt) / 1000,
+      rows,
+      finished: snapshot.verdict !== null,
+      verdict: snapshot.verdict,
+      converged: snapshot.converged,
+    };
+    const s = this.#series;
+    s.t.push(Math.round(elapsed * 1000) / 1000);
+    s.generated.push(generated);
+    s.acknowledged.push(acknowledged);
+    s.counted.push(counted);
+    if (s.t.length > this.#maxPoints) {
+      for (const list of [s.t, s.generated, s.acknowledged, s.counted]) list.shift();
+    }
+  }
+
+  /** The current state, or `null` before the first snapshot. */
+  state(): ViewState | null {
+    return this.#state;
+  }
+
+  /** The whole series so far. */
+  series(): ViewSeries {
+    return this.#series;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The live view in headless Chromium: the chart draws, and the numbers on the page match the
+ * parent's final JSON report. A screenshot is saved to .artifacts/view.png (not committed).
+ * Skipped when Debian's chromium is not installed (`.ci/run` installs it).
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { spawnDeno } from "../src/child_process.ts";
+import { parentArgs, PROJECT, startServer } from "../src/launch/processes.ts";
+import type { RunReport } from "../src/parent/run_report.ts";
+import { freePort, runDeno, tempDir, viewUrl } from "./_helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+const ARTIFACTS = fileURLToPath(new URL("../.artifacts", import.meta.url));
+
+const number = (text: string) => Number(text.replaceAll(",", ""));
+
+Deno.test({
+  name: "the live view draws in Chromium and shows the parent's final numbers",
+  ignore: !hasChromium,
+  async fn() {
+    await using dir = await tempDir();
+    await using server = await startServer({ logDir: dir.path, workers: 1 });
+    const parent = spawnDeno(parentArgs({
+      port: server.port,
+      logDir: dir.path,
+      viewPort: freePort(),
+      args: [
+        "--children=4",
+        "--stagger=0.05",
+        "--duration=5",
+        "--min-interval=0.05",
+        "--max-interval=0.2",
+        "--json",
+      ],
+    }));
+    const { url, rest } = await viewUrl(parent.stderr);
+    const stdout = new Response(parent.stdout).text();
+    const screenshot = `${ARTIFACTS}/view.png`;
+    // playwright-core reads every environment variable, so this child gets an unscoped
+    // --allow-env; __IS_WSL_TEST__ skips its WSL probe of /proc, which Deno allows only with -A.
+    const browser = await runDeno(
+      [
+        "run",
+        "--no-prompt",
+        `--config=${PROJECT.config}`,
+        "--allow-net=127.0.0.1",
+        `--allow-run=${CHROMIUM}`,
+        "--allow-env",
+        "--allow-sys=homedir,osRelease",
+        `--allow-read=/tmp,${CHROMIUM}`,
+        `--allow-write=/tmp,${ARTIFACTS}`,
+        fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
+        `--url=${url}`,
+        `--screenshot=${screenshot}`,
+        "--wait-verdict",
+        "--timeout=60",
+      ],
+      120_000,
+      { __IS_WSL_TEST__: "1" },
+    );
+    const status = await parent.status;
+    assert.equal(status.code, 0, await rest);
+    assert.equal(browser.code, 0, browser.stderr);
+    const report: RunReport = JSON.parse(await stdout);
+    const shown = JSON.parse(browser.stdout);
+
+    assert.equal(shown.title, "Likes: watch eventual consistency converge");
+    assert.ok(shown.points >= 2, "the chart drew from several points");
+    assert.deepEqual(shown.legend, [
+      "generated (likes)",
+      "acknowledged (likes)",
+      "counted by the server (likes)",
+    ]);
+    assert.equal(shown.verdict, report.verdict);
+    assert.equal(number(shown.generated), report.totals.generated);
+    assert.equal(number(shown.acknowledged), report.totals.acknowledged);
+    assert.equal(number(shown.counted), report.totals.counted);
+    assert.equal(number(shown.gap), 0);
+    assert.deepEqual(
+      shown.rows.map((
+        r: Record<string, string>,
+      ) => [r.name, number(r.generated!), number(r.acknowledged!), number(r.counted!), r.status]),
+      report.children.map((c) => [c.name, c.generated, c.acknowledged, c.counted, "exited 0"]),
+    );
+    assert.ok((await Deno.stat(screenshot)).size > 10_000, "the screenshot was saved");
+  },
+});
