@@ -5,6 +5,7 @@
  */
 
 import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { parentArgs } from "../src/launch/processes.ts";
 import { fetchStats } from "../src/protocol/stats_client.ts";
 
 /** A fresh directory under /tmp (the tests' write grant), removed on dispose. */
@@ -221,4 +222,26 @@ export async function viewUrl(
     return more;
   })();
   return { url: /view at (\S+)/.exec(text)![1]!, rest };
+}
+
+/** A parent process serving the live view, with its address and its output as it comes. */
+export interface ParentWithView {
+  readonly parent: Deno.ChildProcess;
+  readonly url: string;
+  /** Its stderr after the `view at` line. */
+  readonly rest: Promise<string>;
+  /** Its whole stdout (the report). */
+  readonly stdout: Promise<string>;
+}
+
+/** Starts `parent.ts` with a live view on a free port and waits for its `view at` line. */
+export async function startParentWithView(
+  port: number,
+  logDir: string,
+  args: readonly string[],
+): Promise<ParentWithView> {
+  const parent = spawnDeno(parentArgs({ port, logDir, viewPort: freePort(), args }));
+  const stdout = new Response(parent.stdout).text();
+  const { url, rest } = await viewUrl(parent.stderr);
+  return { parent, url, rest, stdout };
 }

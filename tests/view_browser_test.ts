@@ -6,10 +6,9 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { spawnDeno } from "../src/child_process.ts";
-import { parentArgs, PROJECT, startServer } from "../src/launch/processes.ts";
+import { PROJECT, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { freePort, runDeno, tempDir, viewUrl } from "./_helpers.ts";
+import { runDeno, startParentWithView, tempDir } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -29,21 +28,14 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     await using server = await startServer({ logDir: dir.path, workers: 1 });
-    const parent = spawnDeno(parentArgs({
-      port: server.port,
-      logDir: dir.path,
-      viewPort: freePort(),
-      args: [
-        "--children=4",
-        "--stagger=0.05",
-        "--duration=5",
-        "--min-interval=0.05",
-        "--max-interval=0.2",
-        "--json",
-      ],
-    }));
-    const { url, rest } = await viewUrl(parent.stderr);
-    const stdout = new Response(parent.stdout).text();
+    const { parent, url, rest, stdout } = await startParentWithView(server.port, dir.path, [
+      "--children=4",
+      "--stagger=0.05",
+      "--duration=5",
+      "--min-interval=0.05",
+      "--max-interval=0.2",
+      "--json",
+    ]);
     const screenshot = `${ARTIFACTS}/view.png`;
     // playwright-core reads every environment variable, so this child gets an unscoped
     // --allow-env; __IS_WSL_TEST__ skips its WSL probe of /proc, which Deno allows only with -A.

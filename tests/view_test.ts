@@ -4,11 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnDeno } from "../src/child_process.ts";
-import { parentArgs, startServer } from "../src/launch/processes.ts";
+import { startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import type { ViewSeries, ViewState } from "../src/view/view_model.ts";
-import { freePort, tempDir, viewUrl } from "./_helpers.ts";
+import { startParentWithView, tempDir } from "./_helpers.ts";
 
 /** Collects server-sent events (name and parsed data) until the stream ends. */
 async function readEvents(
@@ -31,21 +30,14 @@ async function readEvents(
 Deno.test("the live view serves the run's state and a stream of updates, and lets the parent stop", async () => {
   await using dir = await tempDir();
   await using server = await startServer({ logDir: dir.path, workers: 1 });
-  const parent = spawnDeno(parentArgs({
-    port: server.port,
-    logDir: dir.path,
-    viewPort: freePort(),
-    args: [
-      "--children=3",
-      "--stagger=0.05",
-      "--duration=3",
-      "--min-interval=0.05",
-      "--max-interval=0.15",
-      "--json",
-    ],
-  }));
-  const { url, rest } = await viewUrl(parent.stderr);
-  const stdout = new Response(parent.stdout).text();
+  const { parent, url, rest, stdout } = await startParentWithView(server.port, dir.path, [
+    "--children=3",
+    "--stagger=0.05",
+    "--duration=3",
+    "--min-interval=0.05",
+    "--max-interval=0.15",
+    "--json",
+  ]);
 
   const page = await fetch(url);
   assert.equal(page.status, 200);

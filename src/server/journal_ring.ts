@@ -12,6 +12,7 @@
  */
 
 import { encodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+import { allocateSized, capacityOf } from "./sized_buffer.ts";
 
 /** Options for {@linkcode JournalRing.create}. */
 export interface JournalRingOptions {
@@ -20,11 +21,11 @@ export interface JournalRingOptions {
 }
 
 const HEADER_SLOTS = 8;
-const HEAD = 0;
-const TAIL = 1;
-const DURABLE = 2;
-const CONSUMER_WAITING = 3;
-const CAPACITY = 4;
+// Slot 0 holds the capacity (see sized_buffer.ts).
+const HEAD = 1;
+const TAIL = 2;
+const DURABLE = 3;
+const CONSUMER_WAITING = 4;
 
 /**
  * `Atomics.waitAsync` that also holds a timer, because a pending `waitAsync` alone does not keep
@@ -49,6 +50,13 @@ function layout(capacity: number) {
   const data = ready + capacity * 8;
   return { ready, data, size: data + capacity * RECORD_BYTES };
 }
+
+const RING_BUFFER = {
+  size: (capacity: number) => layout(capacity).size,
+  min: 2,
+  max: 1 << 22,
+  what: "the journal ring as 'capacity'",
+};
 
 /**
  * A multi-producer, single-consumer ring of journal records over a SharedArrayBuffer.
@@ -87,29 +95,17 @@ export class JournalRing {
 
   /** Allocates an empty ring. */
   static create(options: JournalRingOptions = {}): JournalRing {
-    const { capacity = 65536 } = options;
-    if (!Number.isInteger(capacity) || capacity < 2 || capacity > 1 << 22) {
-      throw new RangeError(
-        `Cannot create the journal ring as 'capacity' must be an integer from 2 to ${
-          1 << 22
-        }: current value is ${capacity}`,
-      );
-    }
-    const size = 2 ** Math.ceil(Math.log2(capacity));
-    const buffer = new SharedArrayBuffer(layout(size).size);
-    new BigInt64Array(buffer, 0, HEADER_SLOTS)[CAPACITY] = BigInt(size);
-    return new JournalRing(buffer, size);
+    const { buffer, capacity } = allocateSized(options.capacity ?? 65536, RING_BUFFER);
+    return new JournalRing(buffer, capacity);
   }
 
-  /** Attaches to a buffer made by {@linkcode JournalRing.create} (for example in a Worker). */
+  /**
+   * Attaches to a buffer made by {@linkcode JournalRing.create} (for example in a Worker).
+   *
+   * @throws {TypeError} If the buffer was not made by `JournalRing.create()`.
+   */
   static attach(buffer: SharedArrayBuffer): JournalRing {
-    const capacity = buffer.byteLength >= HEADER_SLOTS * 8
-      ? Number(Atomics.load(new BigInt64Array(buffer, 0, HEADER_SLOTS), CAPACITY))
-      : 0;
-    if (!(capacity > 0) || layout(capacity).size !== buffer.byteLength) {
-      throw new TypeError("Cannot attach to the buffer as it was not made by JournalRing.create()");
-    }
-    return new JournalRing(buffer, capacity);
+    return new JournalRing(buffer, capacityOf(buffer, RING_BUFFER.size));
   }
 
   /** The shared buffer, to post to a Worker. */

@@ -13,6 +13,7 @@
  */
 
 import type { JournalRing } from "./journal_ring.ts";
+import { allocateSized, capacityOf } from "./sized_buffer.ts";
 
 /** Options for {@linkcode LikesTable.create}. */
 export interface LikesTableOptions {
@@ -54,8 +55,8 @@ export type Counter =
 export const MAX_NAME_BYTES = 64;
 
 const HEADER_SLOTS = 16;
-const TOTAL = 0;
-const CAPACITY = 1;
+// Slot 0 holds the capacity (see sized_buffer.ts).
+const TOTAL = 1;
 const COUNTERS: Record<Counter, number> = {
   accepted: 2,
   duplicates: 3,
@@ -99,6 +100,13 @@ function layout(capacity: number) {
   const size = names + capacity * MAX_NAME_BYTES;
   return { header, states, locks, lengths, hashes, lastLikes, counts, seqs, records, names, size };
 }
+
+const TABLE_BUFFER = {
+  size: (capacity: number) => layout(capacity).size,
+  min: 1,
+  max: 1 << 22,
+  what: "the likes table as 'maxClients'",
+};
 
 /**
  * Counting state over a SharedArrayBuffer; create it once, then attach to the same buffer in
@@ -153,31 +161,18 @@ export class LikesTable {
   /** Allocates a new, empty table. */
   static create(options: LikesTableOptions = {}): LikesTable {
     const { maxClients = 16384, journal } = options;
-    if (!Number.isInteger(maxClients) || maxClients < 1 || maxClients > 1 << 22) {
-      throw new RangeError(
-        `Cannot create the likes table as 'maxClients' must be an integer from 1 to ${
-          1 << 22
-        }: current value is ${maxClients}`,
-      );
-    }
-    const capacity = 2 ** Math.ceil(Math.log2(maxClients));
-    const buffer = new SharedArrayBuffer(layout(capacity).size);
-    new BigInt64Array(buffer, 0, HEADER_SLOTS)[CAPACITY] = BigInt(capacity);
+    const { buffer, capacity } = allocateSized(maxClients, TABLE_BUFFER);
     return new LikesTable(buffer, capacity, journal);
   }
 
   /**
    * Attaches to a buffer made by {@linkcode LikesTable.create} (for example in a Worker), with
    * the same journal (attached to the same ring buffer) if the table has one.
+   *
+   * @throws {TypeError} If the buffer was not made by `LikesTable.create()`.
    */
   static attach(buffer: SharedArrayBuffer, journal?: JournalRing): LikesTable {
-    const capacity = buffer.byteLength >= HEADER_SLOTS * 8
-      ? Number(Atomics.load(new BigInt64Array(buffer, 0, HEADER_SLOTS), CAPACITY))
-      : 0;
-    if (!(capacity > 0) || layout(capacity).size !== buffer.byteLength) {
-      throw new TypeError("Cannot attach to the buffer as it was not made by LikesTable.create()");
-    }
-    return new LikesTable(buffer, capacity, journal);
+    return new LikesTable(buffer, capacityOf(buffer, TABLE_BUFFER.size), journal);
   }
 
   /** The shared buffer, to post to a Worker. */
