@@ -95,8 +95,10 @@ export async function runParent(
       config.durationMs / 1000
     } s each, server ${address}, ${config.protocol} protocol, seed ${config.seed}`,
   );
-  const children: RunningChild[] = [];
-  const byId = new Map<number, RunningChild>();
+  /** The children spawned so far, by number. */
+  const children = new Map<number, RunningChild>();
+  const clientIdOf = (id: number) =>
+    config.protocol === "keyed" ? `LikesServer${id}-${runId}` : `LikesServer${id}`;
   const outcomes = new Map<number, ChildOutcome>();
   const ended: Promise<void>[] = [];
   let exited = 0;
@@ -105,13 +107,13 @@ export async function runParent(
   const showProgress = () => {
     if (!progress) return;
     let generated = 0, acknowledged = 0;
-    for (const c of children) {
+    for (const c of children.values()) {
       generated += c.latest?.generated ?? 0;
       acknowledged += c.latest?.acknowledged ?? 0;
     }
     progress(formatProgress({
-      alive: children.length - exited,
-      started: children.length,
+      alive: children.size - exited,
+      started: children.size,
       total: config.children,
       generated,
       acknowledged,
@@ -137,11 +139,11 @@ export async function runParent(
     children: Array.from({ length: config.children }, (_, i) => {
       const id = i + 1;
       const name = `LikesServer${id}`;
-      const child = byId.get(id);
+      const child = children.get(id);
       const outcome = outcomes.get(id);
       return {
         name,
-        clientId: outcome?.clientId ?? child?.spec.clientId ?? name,
+        clientId: clientIdOf(id),
         pid: child?.pid ?? null,
         state: outcome ? "exited" : child ? "alive" : "waiting",
         exitCode: outcome?.exitCode ?? null,
@@ -170,7 +172,7 @@ export async function runParent(
     const name = `LikesServer${id}`;
     const spec = {
       id,
-      clientId: config.protocol === "keyed" ? `${name}-${runId}` : name,
+      clientId: clientIdOf(id),
       host: config.host,
       port: config.port,
       logDir,
@@ -200,8 +202,7 @@ export async function runParent(
       });
       continue;
     }
-    children.push(child);
-    byId.set(id, child);
+    children.set(id, child);
     log.info(`${name} started: pid ${child.pid}, client id ${spec.clientId}`);
     ended.push(child.status.then((status) => {
       exited++;
@@ -230,14 +231,14 @@ export async function runParent(
 
   const allEnded = Promise.all(ended);
   const stopChildren = async () => {
-    for (const child of children) child.kill("SIGTERM");
+    for (const child of children.values()) child.kill("SIGTERM");
     const inTime = await Promise.race([
       allEnded.then(() => true),
       delay(killGraceMs).then(() => false),
     ]);
     if (!inTime) {
       log.warn(`LikesServers still running ${killGraceMs / 1000} s after SIGTERM: sending SIGKILL`);
-      for (const child of children) child.kill("SIGKILL");
+      for (const child of children.values()) child.kill("SIGKILL");
     }
     await allEnded;
   };
