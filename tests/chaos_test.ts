@@ -4,30 +4,25 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT } from "../src/launch/processes.ts";
+import { runnerArgs } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("chaos: kill -9 the server at least 3 times during a run; every LikesServer converges", async () => {
   await using dir = await tempDir();
-  const run = await runDeno([
-    "run",
-    "--no-prompt",
-    `--config=${PROJECT.config}`,
-    "--allow-net=127.0.0.1",
-    "--allow-run=deno",
-    `--allow-write=${dir.path}`,
-    PROJECT.chaos,
-    `--log-dir=${dir.path}`,
-    "--children=10",
-    "--duration=6",
-    "--min-up=0.4",
-    "--max-up=0.8",
-    "--min-down=0.1",
-    "--max-down=0.3",
-    "--seed=3",
-    "--json",
-  ], 120_000);
+  const run = await runDeno(
+    runnerArgs("chaos", dir.path, [
+      "--children=10",
+      "--duration=6",
+      "--min-up=0.4",
+      "--max-up=0.8",
+      "--min-down=0.1",
+      "--max-down=0.3",
+      "--seed=3",
+      "--json",
+    ]),
+    120_000,
+  );
   assert.equal(run.code, 0, run.stderr);
   const kills = Number(/the server was killed (\d+) time\(s\)/.exec(run.stderr)?.[1]);
   assert.ok(kills >= 3, `the server was killed ${kills} times`);

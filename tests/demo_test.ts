@@ -3,26 +3,21 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT } from "../src/launch/processes.ts";
+import { runnerArgs } from "../src/launch/processes.ts";
 import { readLines, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("demo.ts runs a server and a parent, prints a converged table and stops cleanly", async () => {
   await using dir = await tempDir();
-  const output = await runDeno([
-    "run",
-    "--no-prompt",
-    `--config=${PROJECT.config}`,
-    "--allow-net=127.0.0.1",
-    "--allow-run=deno",
-    `--allow-write=${dir.path}`,
-    PROJECT.demo,
-    `--log-dir=${dir.path}`,
-    "--children=3",
-    "--stagger=0.1",
-    "--duration=1.5",
-    "--min-interval=0.05",
-    "--max-interval=0.2",
-  ], 60_000);
+  const output = await runDeno(
+    runnerArgs("demo", dir.path, [
+      "--children=3",
+      "--stagger=0.1",
+      "--duration=1.5",
+      "--min-interval=0.05",
+      "--max-interval=0.2",
+    ]),
+    60_000,
+  );
   const { stdout, stderr } = output;
   assert.equal(output.code, 0, stderr);
   assert.match(stdout, /^verdict: CONVERGED: all 3 LikesServers exited 0/m);

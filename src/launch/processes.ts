@@ -183,3 +183,25 @@ export function parentArgs(options: ParentRunOptions): string[] {
     ...args,
   ];
 }
+
+/**
+ * The `deno` arguments for `demo.ts` or `chaos.ts` with the grants of their tasks, writing into
+ * `logDir` instead of all of /tmp.
+ */
+export function runnerArgs(
+  entry: "demo" | "chaos",
+  logDir: string,
+  args: readonly string[],
+): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    "--allow-net=127.0.0.1",
+    "--allow-run=deno",
+    `--allow-write=${logDir}`,
+    PROJECT[entry],
+    `--log-dir=${logDir}`,
+    ...args,
+  ];
+}

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { CR, isBlank, isDigit, ZERO } from "./ascii.ts";
 import {
   type ClassicRequest,
   type KeyedRequest,
@@ -15,16 +16,8 @@ import {
   MAX_SEQ,
 } from "./grammar.ts";
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const CR = 0x0d;
-const ZERO = 0x30;
-const NINE = 0x39;
 const CLASSIC = new TextEncoder().encode("LikesServer");
 const LIKE = new TextEncoder().encode("LIKE");
-
-const isBlank = (b: number) => b === SPACE || b === TAB;
-const isDigit = (b: number) => b >= ZERO && b <= NINE;
 
 /** `[A-Za-z0-9._:@-]`, the characters of a client id. */
 const ID_CHAR = new Uint8Array(256);

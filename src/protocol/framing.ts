@@ -30,24 +30,13 @@ export interface FrameDecoderOptions {
   readonly maxLineBytes?: number;
 }
 
+import { CR, isBlank, isDigit, LF, NUL } from "./ascii.ts";
+
 /** The default cap on a frame's length in bytes. */
 export const DEFAULT_MAX_LINE_BYTES = 512;
 
-const LF = 0x0a;
-const CR = 0x0d;
-const NUL = 0x00;
-const SPACE = 0x20;
-const TAB = 0x09;
 const CLASSIC_PREFIX = new TextEncoder().encode("LikesServer");
 const CLASSIC_START = CLASSIC_PREFIX[0]!;
-
-function isDigit(b: number): boolean {
-  return b >= 0x30 && b <= 0x39;
-}
-
-function isBlank(b: number): boolean {
-  return b === SPACE || b === TAB;
-}
 
 /** True when `bytes` is exactly `[blanks]LikesServer<digits><blanks><digits>`. */
 function isCompleteClassic(bytes: Uint8Array, length: number): boolean {
