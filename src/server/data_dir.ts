@@ -37,6 +37,8 @@ function denied(error: unknown): boolean {
  */
 export async function openDataDir(path: string): Promise<DataDir> {
   const grant = `--allow-read=${path} --allow-write=${path}`;
+  const why = (error: unknown) =>
+    denied(error) ? `no permission; run deno with ${grant}` : String(error);
   try {
     const info = await Deno.stat(path);
     if (!info.isDirectory) {
@@ -44,38 +46,22 @@ export async function openDataDir(path: string): Promise<DataDir> {
     }
   } catch (error) {
     if (error instanceof DataDirError) throw error;
-    if (denied(error)) {
-      throw new DataDirError(
-        `Cannot use data directory ${path}: no permission; run deno with ${grant}`,
-        {
-          cause: error,
-        },
-      );
-    }
     if (!(error instanceof Deno.errors.NotFound)) {
-      throw new DataDirError(`Cannot use data directory ${path}: ${error}`, { cause: error });
+      throw new DataDirError(`Cannot use data directory ${path}: ${why(error)}`, { cause: error });
     }
     try {
       await Deno.mkdir(path, { recursive: true });
     } catch (mkdirError) {
-      throw new DataDirError(
-        `Cannot create data directory ${path}: ${
-          denied(mkdirError) ? `no permission; run deno with ${grant}` : String(mkdirError)
-        }`,
-        { cause: mkdirError },
-      );
+      throw new DataDirError(`Cannot create data directory ${path}: ${why(mkdirError)}`, {
+        cause: mkdirError,
+      });
     }
   }
   let lock: Deno.FsFile;
   try {
     lock = await Deno.open(`${path}/LOCK`, { read: true, write: true, create: true });
   } catch (error) {
-    throw new DataDirError(
-      `Cannot use data directory ${path}: ${
-        denied(error) ? `no permission; run deno with ${grant}` : String(error)
-      }`,
-      { cause: error },
-    );
+    throw new DataDirError(`Cannot use data directory ${path}: ${why(error)}`, { cause: error });
   }
   if (!(await lock.tryLock(true))) {
     const owner = (await Deno.readTextFile(`${path}/LOCK`).catch(() => "")).trim();
