@@ -33,7 +33,7 @@ const INVALID: [string, string | Uint8Array, RegExp][] = [
   ["keyed, bad client id", "LIKE c/1 1 5\n", /^ERR bad client id/],
   ["keyed, above max", "LIKE c1 1 43\n", /^ERR likes "43" above max/],
   ["keyed, out of order", "LIKE c2 5 1\n", /^ERR out of order: seq 5, expected 1$/],
-  ["STATS with an argument", "STATS please\n", /^ERR STATS takes no arguments$/],
+  ["STATS with a bad client id", "STATS c/1\n", /^ERR bad client id "c\/1"/],
   ["unknown command", "HELLO\n", /^ERR unknown message "HELLO"/],
   [
     "overlong line (100 KB)",

@@ -99,6 +99,8 @@ export async function runParent(
   const children = new Map<number, RunningChild>();
   const clientIdOf = (id: number) =>
     config.protocol === "keyed" ? `LikesServer${id}-${runId}` : `LikesServer${id}`;
+  /** The server is asked for these clients by name: it may hold thousands of others. */
+  const childClientIds = Array.from({ length: config.children }, (_, i) => clientIdOf(i + 1));
   const outcomes = new Map<number, ChildOutcome>();
   const ended: Promise<void>[] = [];
   let exited = 0;
@@ -156,7 +158,7 @@ export async function runParent(
   });
   const sampling = new AbortController();
   const sampler = observe && (async () => {
-    const poller = new StatsPoller({ hostname: config.host, port: config.port });
+    const poller = new StatsPoller({ hostname: config.host, port: config.port }, childClientIds);
     try {
       while (!sampling.signal.aborted) {
         Object.assign(server, await poller.poll());
@@ -264,7 +266,7 @@ export async function runParent(
   let counts: Readonly<Record<string, number>> = {};
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const stats = await fetchStats({ hostname: config.host, port: config.port });
+      const stats = await fetchStats({ hostname: config.host, port: config.port }, childClientIds);
       serverTotal = stats.total;
       counts = stats.clients;
       serverError = null;

@@ -98,8 +98,15 @@ export class FrameDecoder {
     return this.#received > 0;
   }
 
-  /** Feeds a chunk; calls `emit` for every frame it completes, in order. */
-  push(chunk: Uint8Array, emit: (frame: Frame) => void): void {
+  /**
+   * Feeds a chunk; calls `emit` for every frame it completes, in order. When `emit` returns
+   * `false` the decoder stops right after that frame and returns how many bytes of `chunk` it
+   * used: the caller pushes the rest later (this is how a connection stops reading while its
+   * replies wait for a slow client).
+   *
+   * @returns The number of bytes of `chunk` consumed (`chunk.length` unless `emit` said stop).
+   */
+  push(chunk: Uint8Array, emit: (frame: Frame) => boolean | void): number {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
       if (this.#afterNul) {
@@ -107,22 +114,23 @@ export class FrameDecoder {
         this.#afterNul = false;
       }
       if (b === LF) {
-        this.#emit(this.#lastByte === CR ? "\r\n" : "\n", emit);
+        if (this.#emit(this.#lastByte === CR ? "\r\n" : "\n", emit) === false) return i + 1;
       } else if (b === NUL) {
-        this.#emit("\0", emit);
         this.#afterNul = true;
+        if (this.#emit("\0", emit) === false) return i + 1;
       } else {
         if (
           b === CLASSIC_START && this.#received === this.#length && isDigit(this.#lastByte) &&
-          isCompleteClassic(this.#buffer, this.#length)
+          isCompleteClassic(this.#buffer, this.#length) && this.#emit("", emit) === false
         ) {
-          this.#emit("", emit);
+          return i; // this byte starts the next frame: the next push begins with it
         }
         if (this.#length < this.#max) this.#buffer[this.#length++] = b;
         this.#received++;
         this.#lastByte = b;
       }
     }
+    return chunk.length;
   }
 
   /** Ends the unfinished frame, if any, as an unterminated one (the client paused or half-closed). */
@@ -130,7 +138,7 @@ export class FrameDecoder {
     if (this.hasPartial) this.#emit("", emit);
   }
 
-  #emit(terminator: Terminator, emit: (frame: Frame) => void): void {
+  #emit(terminator: Terminator, emit: (frame: Frame) => boolean | void): boolean | void {
     let end = this.#length;
     let length = this.#received;
     if (terminator === "\r\n") {
@@ -143,6 +151,6 @@ export class FrameDecoder {
     this.#length = 0;
     this.#received = 0;
     this.#lastByte = -1;
-    emit({ bytes, terminator, length, overlong });
+    return emit({ bytes, terminator, length, overlong });
   }
 }

@@ -144,3 +144,70 @@ Deno.test("property: any chunking of a stream yields the same frames", () => {
     { numRuns: 500 },
   );
 });
+
+/** Decodes `chunks` stopping after every frame, as a connection over its reply cap does. */
+function decodeOneAtATime(chunks: Uint8Array[]): Seen[] {
+  const seen: Seen[] = [];
+  const decoder = new FrameDecoder();
+  const record = collect(seen);
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length;) {
+      const before = seen.length;
+      const used = decoder.push(chunk.subarray(offset), (frame) => {
+        record(frame);
+        return false;
+      });
+      // A push that stops at a classic boundary emits the frame before it and consumes nothing.
+      assert.ok(used > 0 || seen.length > before, "every push consumes bytes or emits a frame");
+      offset += used;
+    }
+  }
+  decoder.flush(record);
+  return seen;
+}
+
+Deno.test("FrameDecoder.push() stops after a frame when emit returns false, and resumes where it stopped", () => {
+  const decoder = new FrameDecoder();
+  const chunk = encoder.encode("a\nb\0\0\0LikesServer1 2LikesServer3 4\nc");
+  const seen: Seen[] = [];
+  const used: number[] = [];
+  for (let offset = 0; offset < chunk.length;) {
+    const n = decoder.push(chunk.subarray(offset), (f) => {
+      collect(seen)(f);
+      return false;
+    });
+    used.push(n);
+    offset += n;
+  }
+  decoder.flush(collect(seen));
+  assert.deepEqual(texts(seen), [
+    ["a", "\n"],
+    ["b", "\0"],
+    ["LikesServer1 2", ""],
+    ["LikesServer3 4", "\n"],
+    ["c", ""],
+  ]);
+  // "a\n" | "b\0" | "\0\0LikesServer1 2" (stops before the next "L") | "LikesServer3 4\n" | "c"
+  assert.deepEqual(used, [2, 2, 16, 15, 1]);
+});
+
+Deno.test("property: stopping after every frame yields the same frames as decoding at once", () => {
+  const message = fc.oneof(
+    fc.tuple(fc.nat({ max: 99 }), fc.nat({ max: 42 })).map(([n, l]) => `LikesServer${n} ${l}`),
+    fc.string({ maxLength: 12 }),
+  );
+  const terminator = fc.constantFrom("\n", "\r\n", "\0", "\0\0\0", "");
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(message, terminator), { maxLength: 20 }),
+      fc.nat({ max: 40 }),
+      (messages, cut) => {
+        const stream = encoder.encode(messages.map(([m, t]) => m + t).join(""));
+        const at = cut % (stream.length + 1);
+        const chunks = [stream.subarray(0, at), stream.subarray(at)];
+        assert.deepEqual(decodeOneAtATime(chunks), decodeAll(chunks));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -5,7 +5,8 @@
  * Requests (one per frame, fields separated by one or more spaces or tabs):
  * - classic: `LikesServer<N> <likes>`
  * - keyed:   `LIKE <client> <seq> <likes>`
- * - query:   `STATS`
+ * - query:   `STATS` (totals and the clients with the most likes) or `STATS <client>…` (those
+ *   clients only)
  *
  * @module
  */
@@ -38,9 +39,11 @@ export interface KeyedRequest {
   readonly likes: number;
 }
 
-/** The `STATS` query. */
+/** The `STATS` query: all totals, plus the clients named (none: the top clients). */
 export interface StatsRequest {
   readonly kind: "stats";
+  /** Client ids (or `LikesServer<N>` names) to report; empty for the top clients. */
+  readonly clients: readonly string[];
 }
 
 /** Any request a server accepts. */
@@ -127,8 +130,9 @@ export function parseRequest(text: string, options: ParseOptions = {}): Request 
   const fields = trimmed.split(FIELD_SEPARATOR);
   const head = fields[0]!;
   if (head.toUpperCase() === "STATS") {
-    if (fields.length > 1) throw new ProtocolError("STATS takes no arguments", preview(trimmed));
-    return { kind: "stats" };
+    const clients = fields.slice(1);
+    for (const client of clients) checkClientId(client, trimmed);
+    return { kind: "stats", clients };
   }
   if (head === "LIKE") return parseKeyed(fields, trimmed, maxLikes);
   if (head.startsWith("LikesServer")) return parseClassic(fields, trimmed, maxLikes);
@@ -164,14 +168,7 @@ function parseKeyed(fields: string[], text: string, maxLikes: number): KeyedRequ
     );
   }
   const client = fields[1]!;
-  if (client.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID.test(client)) {
-    throw new ProtocolError(
-      `bad client id ${
-        preview(client, 24)
-      }: 1 to ${MAX_CLIENT_ID_LENGTH} characters of A-Z a-z 0-9 . _ : @ -`,
-      preview(text),
-    );
-  }
+  checkClientId(client, text);
   const seqText = fields[2]!;
   const seq = DIGITS.test(seqText) && seqText.length <= 16 ? Number(seqText) : NaN;
   if (!(seq >= 1 && seq <= MAX_SEQ)) {
@@ -182,6 +179,17 @@ function parseKeyed(fields: string[], text: string, maxLikes: number): KeyedRequ
   }
   const likes = parseLikes(fields[3]!, text, maxLikes);
   return { kind: "keyed", client, seq, likes };
+}
+
+function checkClientId(client: string, text: string): void {
+  if (client.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID.test(client)) {
+    throw new ProtocolError(
+      `bad client id ${
+        preview(client, 24)
+      }: 1 to ${MAX_CLIENT_ID_LENGTH} characters of A-Z a-z 0-9 . _ : @ -`,
+      preview(text),
+    );
+  }
 }
 
 function parseLikes(token: string, text: string, maxLikes: number): number {

@@ -26,8 +26,9 @@ Deno.test("parseRequest() accepts the classic, keyed and STATS forms", async (t)
       seq: 9007199254740991,
       likes: 0,
     }],
-    ["STATS", { kind: "stats" }],
-    ["stats", { kind: "stats" }],
+    ["STATS", { kind: "stats", clients: [] }],
+    ["stats", { kind: "stats", clients: [] }],
+    ["STATS LikesServer1 edge-7", { kind: "stats", clients: ["LikesServer1", "edge-7"] }],
   ];
   for (const [input, expected] of cases) {
     await t.step(JSON.stringify(input), () => assert.deepEqual(parseRequest(input), expected));
@@ -61,7 +62,7 @@ Deno.test("parseRequest() rejects invalid input with a reason", async (t) => {
     ["LIKE c/1 1 5", /bad client id/],
     [`LIKE ${"c".repeat(65)} 1 5`, /bad client id/],
     ["LIKE c1 1 43", /above max/],
-    ["STATS now", /no arguments/],
+    ["STATS a/b", /bad client id "a\/b"/],
     ["HELLO", /unknown message/],
   ];
   for (const [input, reason] of cases) {

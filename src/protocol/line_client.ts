@@ -99,6 +99,23 @@ export class LineClient implements Disposable {
   }
 
   /**
+   * Sends every line (each plus `\n`) at once and resolves to their reply lines, in order.
+   *
+   * @throws {ReplyTimeoutError} If a reply line does not arrive in time; the connection is closed.
+   */
+  async pipeline(lines: readonly string[]): Promise<string[]> {
+    try {
+      await this.#writeAll(encoder.encode(lines.map((line) => `${line}\n`).join("")));
+      const replies: string[] = [];
+      for (let i = 0; i < lines.length; i++) replies.push(await this.readLine());
+      return replies;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /**
    * Reads the next reply line (without its terminator).
    *
    * @throws {ReplyTimeoutError} If no full line arrives in time; the connection is closed.

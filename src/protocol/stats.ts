@@ -6,20 +6,39 @@
 
 import { preview, ProtocolError } from "./grammar.ts";
 
+/**
+ * How many clients a plain `STATS` lists at most (those with the most likes), so that its reply
+ * stays bounded (about 80 KB at worst) however many clients the server holds.
+ */
+export const STATS_MAX_CLIENTS = 1000;
+
 /** What `STATS` returns. */
 export interface Stats {
   /** Likes counted for everyone. */
   readonly total: number;
-  /** Client id (or classic `LikesServer<N>` name) → likes counted for it. */
+  /**
+   * Client id (or classic `LikesServer<N>` name) → likes counted for it: the clients asked for
+   * (`STATS <client>…`, unknown ones left out), else at most {@linkcode STATS_MAX_CLIENTS} with
+   * the most likes.
+   */
   readonly clients: Readonly<Record<string, number>>;
+  /** How many clients the server holds (more than `clients` lists when it holds many). */
+  readonly clientCount: number;
   /** Messages by outcome since the server started. */
   readonly messages: {
     readonly accepted: number;
     readonly duplicates: number;
     readonly rejected: number;
   };
-  /** Connections open now and accepted since the server started. */
-  readonly connections: { readonly open: number; readonly accepted: number };
+  /**
+   * Connections open now, accepted since the server started, and refused because
+   * `--max-connections` were open.
+   */
+  readonly connections: {
+    readonly open: number;
+    readonly accepted: number;
+    readonly refused: number;
+  };
   /** Number of connection workers. */
   readonly workers: number;
   /** Seconds since the server started. */

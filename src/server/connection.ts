@@ -1,12 +1,26 @@
 /**
  * One connection's loop: bytes → frames → replies, written back in the framing each request
  * came in. Handles every classic framing (see `framing.ts`): an unterminated message is answered
- * when the client pauses for `pauseMs` or half-closes. Knows only a small byte-stream interface,
- * not `Deno.Conn`, so tests can drive it in memory.
+ * when the client pauses for `pauseMs`, half-closes, closes or resets the connection. Knows only
+ * a small byte-stream interface, not `Deno.Conn`, so tests can drive it in memory.
+ *
+ * Nothing a client sent is dropped because of its replies:
+ * - every complete message read is answered by the responder (counted and logged), whatever
+ *   happens to the replies; a write that fails (the client reset or closed its side) only means
+ *   that no more replies are sent — the connection keeps reading to the end of what arrived;
+ * - at end of stream *or* at a reset, the unterminated last message is counted like at a
+ *   half-close;
+ * - reading waits for the replies to what was read, and replies waiting to be written are capped
+ *   (`maxPendingReplyBytes`, checked after every message): past the cap the connection stops
+ *   reading from that client until its replies drain, so a client that sends without reading
+ *   cannot make the server buffer without bound;
+ * - a write in progress reports since when ({@linkcode Connection.writeStalledSince}), so the
+ *   Worker's sweeper can close a client that stopped reading (`--write-timeout`).
  *
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
 import type { Responder } from "./respond.ts";
@@ -27,6 +41,9 @@ export interface ByteConn {
   close(): void;
 }
 
+/** The default cap on replies waiting to be written to one client, in bytes. */
+export const DEFAULT_REPLY_BUFFER_BYTES = 65536;
+
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
   /** Longest frame kept, in bytes. @default {512} */
@@ -35,13 +52,22 @@ export interface ConnectionOptions {
   readonly pauseMs?: number;
   /** Size of the read buffer, in bytes. @default {4096} */
   readonly readBufferBytes?: number;
-  /** Clock for idle tracking. @default {Date.now} */
+  /**
+   * Replies waiting to be written, in bytes, past which the connection stops reading until they
+   * drain. Buffered replies never exceed this plus one reply. @default {65536}
+   */
+  readonly maxPendingReplyBytes?: number;
+  /** Clock for idle and write tracking. @default {Date.now} */
   readonly clock?: () => number;
   /** Holds replies until the journal records they depend on are durable. @default {none} */
   readonly durability?: Durability;
 }
 
+/** How a connection's input ended. */
+export type InputEnd = "open" | "eof" | "reset" | "closed";
+
 const encoder = new TextEncoder();
+const log = getLogger(["likes", "server", "connection"]);
 
 /** The bytes of the most common reply batches, encoded once. */
 const COMMON_REPLIES = new Map(
@@ -52,9 +78,8 @@ function encodeReplies(text: string): Uint8Array {
   return COMMON_REPLIES.get(text) ?? encoder.encode(text);
 }
 
-async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) written += await conn.write(data.subarray(written));
+function describe(error: unknown): string {
+  return error instanceof Error ? error.name : String(error);
 }
 
 /**
@@ -82,18 +107,36 @@ export class Connection {
   readonly #decoder: FrameDecoder;
   readonly #pauseMs: number;
   readonly #readBufferBytes: number;
+  readonly #maxPending: number;
   readonly #clock: () => number;
   readonly #durability: Durability | undefined;
+  /** Replies answered since they were last handed to the writer. */
   #replies = "";
   #durableAt = -1;
+  /** The chain of writes; it never rejects. */
   #writing: Promise<void> = Promise.resolve();
+  /** Bytes handed to the writer and not yet written. */
+  #pendingBytes = 0;
+  #writeStartedAt = 0;
+  /** Why replies can no longer be sent (the client is gone), or `null`. */
+  #replyFailure: string | null = null;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  #input: InputEnd = "open";
+  #finishing: Promise<void> | undefined;
   #closed = false;
   #lastActivity: number;
-  readonly #emit = (frame: Frame): void => {
+  /** Messages answered after replies could no longer be sent (counted all the same). */
+  #unanswered = 0;
+  /** True while a chunk that was read is being answered. */
+  #midChunk = false;
+  /** Wakes a {@linkcode Connection.finish} that waits for the chunk in progress. */
+  #afterChunk: (() => void) | undefined;
+  readonly #emit = (frame: Frame): boolean => {
     const reply = this.#respond(frame, this.#peer);
+    if (this.#replyFailure !== null) this.#unanswered++;
     this.#replies += reply.text + frame.terminator;
     if (reply.durableAt > this.#durableAt) this.#durableAt = reply.durableAt;
+    return this.#pendingBytes + this.#replies.length < this.#maxPending;
   };
 
   /** Wraps `conn`; `peer` names the client in log lines. */
@@ -102,9 +145,15 @@ export class Connection {
       maxLineBytes = 512,
       pauseMs = 50,
       readBufferBytes = 4096,
+      maxPendingReplyBytes = DEFAULT_REPLY_BUFFER_BYTES,
       clock = Date.now,
       durability,
     } = options;
+    if (!Number.isInteger(maxPendingReplyBytes) || maxPendingReplyBytes < 1) {
+      throw new RangeError(
+        `Cannot serve a connection as 'maxPendingReplyBytes' must be a positive integer: current value is ${maxPendingReplyBytes}`,
+      );
+    }
     this.#durability = durability;
     this.#conn = conn;
     this.#peer = peer;
@@ -112,6 +161,7 @@ export class Connection {
     this.#decoder = new FrameDecoder({ maxLineBytes });
     this.#pauseMs = pauseMs;
     this.#readBufferBytes = readBufferBytes;
+    this.#maxPending = maxPendingReplyBytes;
     this.#clock = clock;
     this.#lastActivity = clock();
   }
@@ -121,55 +171,114 @@ export class Connection {
     return this.#peer;
   }
 
-  /** When bytes last arrived (or the connection opened), by the clock. */
+  /**
+   * When bytes last arrived or replies were last written (or the connection opened), by the
+   * clock: a connection busy answering is not idle.
+   */
   get lastActivity(): number {
     return this.#lastActivity;
   }
 
-  /** Reads and answers until end of stream, an error, or {@linkcode Connection.close}. */
+  /** True once {@linkcode Connection.finish} was called (for example by the idle sweeper). */
+  get finishing(): boolean {
+    return this.#finishing !== undefined;
+  }
+
+  /** True once the connection was closed (its loop may still be winding down). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** How the input ended so far: still `open`, `eof`, `reset` by the client, or `closed` here. */
+  get input(): InputEnd {
+    return this.#input;
+  }
+
+  /** Bytes of replies waiting to be written. */
+  get pendingReplyBytes(): number {
+    return this.#pendingBytes + this.#replies.length;
+  }
+
+  /** When the write in progress started, by the clock; 0 when none is, or once closed. */
+  get writeStalledSince(): number {
+    return this.#closed ? 0 : this.#writeStartedAt;
+  }
+
+  /**
+   * Reads and answers until end of stream, a reset, or {@linkcode Connection.close}; then sends
+   * what is left to send (bounded by the Worker's write deadline) and closes. Reading waits for
+   * the replies to what was read, so a client that takes no replies stops being read.
+   */
   async serve(): Promise<void> {
     const buffer = new Uint8Array(this.#readBufferBytes);
     try {
       while (!this.#closed) {
-        const n = await this.#conn.read(buffer);
-        if (this.#closed) break;
-        if (n === null) {
-          this.#decoder.flush(this.#emit);
-          await this.#sendReplies();
+        let n: number | null;
+        try {
+          n = await this.#conn.read(buffer);
+        } catch (error) {
+          if (this.#closed) break;
+          if (!isDisconnect(error)) throw error;
+          this.#input = "reset";
+          this.#replyFailure ??= `the client reset the connection (${describe(error)})`;
           break;
         }
+        if (n === null) {
+          this.#input = "eof";
+          break;
+        }
+        // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
         this.#lastActivity = this.#clock();
         clearTimeout(this.#pauseTimer);
-        this.#decoder.push(buffer.subarray(0, n), this.#emit);
-        if (this.#decoder.hasPartial) {
+        this.#midChunk = true;
+        for (let offset = 0; offset < n;) {
+          offset += this.#decoder.push(buffer.subarray(offset, n), this.#emit);
+          await this.#sendReplies(); // past the reply cap, the rest of the chunk waits for this
+        }
+        this.#midChunk = false;
+        if (this.#afterChunk) {
+          this.#afterChunk();
+          this.#afterChunk = undefined;
+        }
+        if (this.#decoder.hasPartial && !this.#closed) {
           this.#pauseTimer = setTimeout(() => this.#answerPartial(), this.#pauseMs);
         }
-        await this.#sendReplies();
       }
-    } catch (error) {
-      if (!this.#closed && !isDisconnect(error)) throw error;
     } finally {
+      this.#midChunk = false;
+      this.#afterChunk?.();
+      if (this.#input === "open") this.#input = "closed";
+      clearTimeout(this.#pauseTimer);
+      // The client ended its last message by closing or resetting: it is a message like any other.
+      if (this.#input === "eof" || this.#input === "reset") this.#decoder.flush(this.#emit);
+      await this.#sendReplies();
+      if (this.#unanswered > 0) {
+        log.info(
+          `${this.#peer}: ${this.#unanswered} message(s) answered after ${this.#replyFailure}; counted, no reply sent`,
+        );
+      }
       this.close();
     }
   }
 
   /**
-   * Answers what was already read (including an unterminated message), optionally adds a final
-   * line such as `ERR idle timeout`, then closes. Safe to call more than once.
+   * Answers what was already read (after the chunk in progress, including an unterminated
+   * message), optionally adds a final line such as `ERR idle timeout`, sends what it can and
+   * closes. Only the first call does anything; later ones wait for it.
    */
-  async finish(lastLine?: string): Promise<void> {
-    if (this.#closed) return;
-    this.#answerPartial();
-    if (lastLine !== undefined) this.#replies += `${lastLine}\n`;
-    try {
+  finish(lastLine?: string): Promise<void> {
+    this.#finishing ??= (async () => {
+      if (this.#midChunk) await new Promise<void>((resolve) => (this.#afterChunk = resolve));
+      if (this.#closed) return;
+      this.#answerPartial();
+      if (lastLine !== undefined) this.#replies += `${lastLine}\n`;
       await this.#sendReplies();
-    } catch {
-      // The client is gone; nothing left to answer.
-    }
-    this.close();
+      this.close();
+    })();
+    return this.#finishing;
   }
 
-  /** Closes the connection at once. */
+  /** Closes the connection at once; replies not yet written are dropped. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -186,23 +295,52 @@ export class Connection {
     this.#pauseTimer = undefined;
     if (this.#closed || !this.#decoder.hasPartial) return;
     this.#decoder.flush(this.#emit);
-    this.#sendReplies().catch(() => this.close());
+    this.#sendReplies();
   }
 
-  /** Queues what was answered so far; it goes out (in order) once its journal records are durable. */
+  /**
+   * Hands what was answered so far to the writer (or drops it if no reply can be sent any more);
+   * resolves once every reply handed over was written, or can no longer be.
+   */
   #sendReplies(): Promise<void> {
     if (this.#replies !== "") {
-      const data = encodeReplies(this.#replies);
-      const durableAt = this.#durableAt;
+      if (this.#replyFailure === null && !this.#closed) {
+        const data = encodeReplies(this.#replies);
+        const durableAt = this.#durableAt;
+        this.#pendingBytes += data.length;
+        this.#writing = this.#writing.then(() => this.#write(data, durableAt));
+      }
       this.#replies = "";
       this.#durableAt = -1;
-      this.#writing = this.#writing.then(async () => {
-        if (durableAt >= 0) await this.#durability?.until(durableAt);
-        await writeAll(this.#conn, data);
-      });
     }
     return this.#writing;
   }
+
+  /** Writes one batch once its journal records are durable. Never rejects. */
+  async #write(data: Uint8Array, durableAt: number): Promise<void> {
+    try {
+      if (this.#replyFailure !== null || this.#closed) return;
+      if (durableAt >= 0) await this.#durability?.until(durableAt);
+      this.#writeStartedAt = this.#clock() || 1;
+      await writeAll(this.#conn, data);
+      this.#lastActivity = this.#clock();
+    } catch (error) {
+      if (!this.#closed && !isDisconnect(error)) {
+        log.error(`${this.#peer}: writing replies failed: ${error}`);
+      }
+      this.#replyFailure ??= this.#closed
+        ? "the connection was closed"
+        : `the client stopped taking replies (${describe(error)})`;
+    } finally {
+      this.#writeStartedAt = 0;
+      this.#pendingBytes -= data.length;
+    }
+  }
+}
+
+async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await conn.write(data.subarray(written));
 }
 
 /** True for the errors a socket raises when the peer or the server closed it. */

@@ -2,13 +2,20 @@ import assert from "node:assert/strict";
 import { type ByteConn, Connection } from "./connection.ts";
 import type { Responder } from "./respond.ts";
 
-/** An in-memory connection: the test pushes client bytes and reads what the server wrote. */
+/**
+ * An in-memory connection: the test pushes client bytes and reads what the server wrote. Like a
+ * Linux socket, a reset still delivers the bytes that arrived before it, then fails the read.
+ */
 class MemoryConn implements ByteConn {
   written = "";
   closed = false;
+  /** `ok`: writes succeed; `fail`: they throw BrokenPipe; `hang`: they never finish. */
+  writes: "ok" | "fail" | "hang" = "ok";
+  writeCalls = 0;
   readonly #queue: Uint8Array[] = [];
-  #eof = false;
+  #end: "eof" | "reset" | null = null;
   #waiter: (() => void) | undefined;
+  readonly #hanging: (() => void)[] = [];
 
   push(text: string): void {
     this.#queue.push(new TextEncoder().encode(text));
@@ -16,29 +23,50 @@ class MemoryConn implements ByteConn {
   }
 
   end(): void {
-    this.#eof = true;
+    this.#end = "eof";
     this.#waiter?.();
   }
 
+  reset(): void {
+    this.#end = "reset";
+    this.#waiter?.();
+  }
+
+  /** Lets hanging writes finish (as if the client read its replies). */
+  release(): void {
+    this.writes = "ok";
+    this.#hanging.splice(0).forEach((resume) => resume());
+  }
+
   async read(buffer: Uint8Array): Promise<number | null> {
-    while (this.#queue.length === 0 && !this.#eof && !this.closed) {
+    while (this.#queue.length === 0 && this.#end === null && !this.closed) {
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
     if (this.closed) throw new Deno.errors.BadResource("closed");
     const chunk = this.#queue.shift();
-    if (!chunk) return null;
+    if (!chunk) {
+      if (this.#end === "reset") throw new Deno.errors.ConnectionReset("reset by peer");
+      return null;
+    }
     buffer.set(chunk);
     return chunk.length;
   }
 
-  write(data: Uint8Array): Promise<number> {
+  async write(data: Uint8Array): Promise<number> {
+    this.writeCalls++;
+    if (this.writes === "hang") {
+      await new Promise<void>((resume) => this.#hanging.push(resume));
+      if (this.closed) throw new Deno.errors.BadResource("closed");
+    }
+    if (this.writes === "fail") throw new Deno.errors.BrokenPipe("broken pipe");
     this.written += new TextDecoder().decode(data);
-    return Promise.resolve(data.length);
+    return data.length;
   }
 
   close(): void {
     this.closed = true;
     this.#waiter?.();
+    this.#hanging.splice(0).forEach((resume) => resume());
   }
 }
 
@@ -129,4 +157,93 @@ Deno.test("Connection holds replies until their journal records are durable, kee
   assert.equal(conn.written, "ok a\nok b\nok q\n");
   conn.end();
   await done;
+});
+
+/** A responder that records every frame it answered (what the server counts and logs). */
+function recording(): { answered: string[]; respond: Responder } {
+  const answered: string[] = [];
+  return {
+    answered,
+    respond: (frame) => {
+      const text = new TextDecoder().decode(frame.bytes);
+      answered.push(text);
+      return { text: `ok ${text}`, durableAt: -1 };
+    },
+  };
+}
+
+Deno.test("Connection keeps reading and answering after a write fails: only the replies stop", async () => {
+  const { answered, respond } = recording();
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", respond).serve();
+  conn.push("a\n");
+  await tick(5);
+  conn.writes = "fail";
+  conn.push("b\nc\n");
+  await tick(5);
+  conn.push("d\ne");
+  conn.end();
+  await done;
+  assert.deepEqual(answered, ["a", "b", "c", "d", "e"], "every message that arrived is answered");
+  assert.equal(conn.written, "ok a\n");
+});
+
+Deno.test("Connection answers the unterminated last message when the client resets the connection", async () => {
+  const { answered, respond } = recording();
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", respond, { pauseMs: 10_000 }).serve();
+  conn.push("LikesServer1 1\nLikesServer1 2\nLikesServer1 3");
+  conn.reset();
+  await done;
+  assert.deepEqual(answered, ["LikesServer1 1", "LikesServer1 2", "LikesServer1 3"]);
+  assert.equal(conn.closed, true);
+});
+
+Deno.test("Connection stops reading while its replies exceed the cap, and resumes when they drain", async () => {
+  const { answered, respond } = recording();
+  const conn = new MemoryConn();
+  conn.writes = "hang";
+  const cap = 64;
+  const connection = new Connection(conn, "mem", respond, { maxPendingReplyBytes: cap });
+  const done = connection.serve();
+  const frames = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, "0")}`);
+  conn.push(frames.map((f) => `${f}\n`).join("")); // one chunk of 200 frames; replies are 9 bytes
+  await tick(10);
+  assert.ok(answered.length < 200, `stopped reading: ${answered.length} of 200 answered`);
+  assert.ok(connection.pendingReplyBytes <= cap + 9, `${connection.pendingReplyBytes} bytes held`);
+  assert.ok(connection.writeStalledSince > 0, "a write is in progress");
+  conn.release();
+  await tick(20);
+  assert.equal(answered.length, 200, "all answered once the client read");
+  assert.equal(conn.written, frames.map((f) => `ok ${f}\n`).join(""));
+  conn.end();
+  await done;
+});
+
+Deno.test("Connection.finish() adds its last line once, however often it is called", async () => {
+  const conn = new MemoryConn();
+  conn.writes = "hang";
+  const connection = new Connection(conn, "mem", echo);
+  const done = connection.serve();
+  const first = connection.finish("ERR idle timeout");
+  const second = connection.finish("ERR idle timeout");
+  assert.equal(connection.finishing, true);
+  assert.equal(connection.pendingReplyBytes, "ERR idle timeout\n".length);
+  conn.release();
+  await Promise.all([first, second, done]);
+  assert.equal(conn.written, "ERR idle timeout\n");
+});
+
+Deno.test("Connection.close() ends a connection whose client takes no replies", async () => {
+  const { answered, respond } = recording();
+  const conn = new MemoryConn();
+  conn.writes = "hang";
+  const connection = new Connection(conn, "mem", respond);
+  const done = connection.serve();
+  conn.push("a\nb\n");
+  await tick(5);
+  connection.close();
+  await done;
+  assert.deepEqual(answered, ["a", "b"]);
+  assert.equal(connection.pendingReplyBytes, 0, "nothing held after the close");
 });

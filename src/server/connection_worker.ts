@@ -20,6 +20,8 @@ import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts"
 const log = getLogger(["likes", "server", "worker"]);
 /** How long a stopping Worker waits for clients to take their last replies. */
 const FINISH_TIMEOUT_MS = 3000;
+/** Pause before accepting again after `accept()` failed (for example out of file descriptors). */
+const ACCEPT_RETRY_MS = 100;
 const connections = new Set<Connection>();
 const served = new Set<Promise<void>>();
 let listener: Deno.Listener | undefined;
@@ -69,52 +71,111 @@ async function start(
   workerIndex = index;
   log.debug(`worker ${index} listening on ${settings.hostname}:${port}`);
   sweeper = setInterval(
-    () => dropIdle(settings.idleTimeoutMs),
-    Math.min(1000, settings.idleTimeoutMs / 4),
+    () => sweep(settings.idleTimeoutMs, settings.writeTimeoutMs),
+    Math.min(1000, settings.idleTimeoutMs / 4, settings.writeTimeoutMs / 4),
   );
   post({ kind: "listening", port });
-  acceptLoop(listener, table, respond, { ...settings, ...(durability ? { durability } : {}) });
+  acceptLoop(listener, table, respond, {
+    ...settings,
+    maxPendingReplyBytes: settings.replyBufferBytes,
+    ...(durability ? { durability } : {}),
+  });
+}
+
+/** What the accept loop needs besides the listener. */
+interface AcceptSettings extends ConnectionOptions {
+  readonly maxConnections: number;
+}
+
+const REFUSED = new TextEncoder().encode("ERR too many connections\n");
+const invalidLog = getLogger(["likes", "server", "invalid"]);
+
+/** Tells a client over the connection cap why it is refused, and closes it (never blocks). */
+function refuse(conn: Deno.Conn, peer: string, open: number, max: number): void {
+  invalidLog.warn(
+    `Refused connection from ${peer}: too many connections (${open} open, max ${max})`,
+  );
+  const timer = setTimeout(() => closeQuietly(conn), 1000);
+  conn.write(REFUSED).catch(() => {}).finally(() => {
+    clearTimeout(timer);
+    closeQuietly(conn);
+  });
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
 }
 
 async function acceptLoop(
   server: Deno.Listener,
   table: LikesTable,
   respond: ReturnType<typeof createResponder>,
-  settings: ConnectionOptions,
+  settings: AcceptSettings,
 ): Promise<void> {
-  try {
-    for await (const conn of server) {
-      const remote = conn.remoteAddr as Deno.NetAddr;
-      const peer = `${remote.hostname}:${remote.port}`;
-      try {
-        (conn as Deno.TcpConn).setNoDelay(true);
-      } catch {
-        // The client already left; serve() will notice.
-      }
-      const connection = new Connection(conn, peer, respond, settings);
-      accepted++;
-      connections.add(connection);
-      table.count("connectionsAccepted");
-      table.count("connectionsOpen");
-      const done: Promise<void> = connection.serve()
-        .catch((error) => log.error(`connection ${peer} failed: ${error}`))
-        .finally(() => {
-          connections.delete(connection);
-          served.delete(done);
-          table.count("connectionsOpen", -1);
-        });
-      served.add(done);
+  while (true) {
+    let conn: Deno.Conn;
+    try {
+      conn = await server.accept();
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource) return; // the listener was closed: stopping
+      // For example EMFILE (out of file descriptors): keep the listener, try again shortly.
+      log.error(`accept failed: ${error}; accepting again in ${ACCEPT_RETRY_MS} ms`);
+      await delay(ACCEPT_RETRY_MS);
+      continue;
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BadResource)) log.error(`accept failed: ${error}`);
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const peer = `${remote.hostname}:${remote.port}`;
+    table.count("connectionsAccepted");
+    const open = table.openConnection(settings.maxConnections);
+    if (open < 0) {
+      table.count("connectionsRefused");
+      refuse(conn, peer, -open, settings.maxConnections);
+      continue;
+    }
+    try {
+      (conn as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // The client already left; serve() will notice.
+    }
+    const connection = new Connection(conn, peer, respond, settings);
+    accepted++;
+    connections.add(connection);
+    const done: Promise<void> = connection.serve()
+      .catch((error) => log.error(`connection ${peer} failed: ${error}`))
+      .finally(() => {
+        connections.delete(connection);
+        served.delete(done);
+        table.closeConnection();
+      });
+    served.add(done);
   }
 }
 
-function dropIdle(idleTimeoutMs: number): void {
+/**
+ * Once per sweep: closes a connection whose reply has been stuck in a write for the write
+ * timeout (the client stopped reading), and finishes — once — a connection with nothing to do
+ * (no bytes in, no replies out, no write in progress) for the idle timeout.
+ */
+function sweep(idleTimeoutMs: number, writeTimeoutMs: number): void {
   const now = Date.now();
   for (const connection of connections) {
-    if (now - connection.lastActivity >= idleTimeoutMs) {
-      getLogger(["likes", "server", "invalid"]).warn(
+    if (connection.closed) continue;
+    const writing = connection.writeStalledSince;
+    if (writing > 0 && now - writing >= writeTimeoutMs) {
+      invalidLog.warn(
+        `Connection from ${connection.peer} closed: it took no replies for ${
+          writeTimeoutMs / 1000
+        } s (${connection.pendingReplyBytes} bytes of replies waiting); what it sent before was counted`,
+      );
+      connection.close();
+    } else if (
+      writing === 0 && !connection.finishing && now - connection.lastActivity >= idleTimeoutMs
+    ) {
+      invalidLog.warn(
         `Idle connection from ${connection.peer} dropped after ${
           idleTimeoutMs / 1000
         } s without data`,

@@ -10,12 +10,18 @@
 import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
 import { type DataDir, openDataDir } from "./data_dir.ts";
 import { JournalRing } from "./journal_ring.ts";
 import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
 import { LikesTable } from "./likes_table.ts";
 import { recover, type Recovered } from "./recovery.ts";
 import { WorkerPool } from "./worker_pool.ts";
+
+/** How long a write to a client may stay stuck before its connection is closed, in ms. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
+/** Open connections (all Workers together) past which new ones are refused. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
@@ -44,6 +50,15 @@ export interface ServeLikesOptions {
   readonly pauseMs?: number;
   /** Silence after which a connection is dropped, in ms. @default {30000} */
   readonly idleTimeoutMs?: number;
+  /** A write to a client stuck this long closes its connection, in ms. @default {5000} */
+  readonly writeTimeoutMs?: number;
+  /**
+   * Replies buffered per connection, in bytes, past which the server stops reading from that
+   * client until they drain. @default {65536}
+   */
+  readonly replyBufferBytes?: number;
+  /** Open connections past which new ones get `ERR too many connections`. @default {10000} */
+  readonly maxConnections?: number;
   /** How many distinct clients the table holds. @default {16384} */
   readonly maxClients?: number;
   /** Called once if a connection Worker or the journal writer fails after start-up. */
@@ -93,6 +108,9 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     maxLineBytes = DEFAULT_MAX_LINE_BYTES,
     pauseMs = 50,
     idleTimeoutMs = 30_000,
+    writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
+    replyBufferBytes = DEFAULT_REPLY_BUFFER_BYTES,
+    maxConnections = DEFAULT_MAX_CONNECTIONS,
     maxClients,
     onFatal = () => {},
   } = options;
@@ -145,6 +163,9 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       maxLineBytes,
       pauseMs,
       idleTimeoutMs,
+      writeTimeoutMs,
+      replyBufferBytes,
+      maxConnections,
       logFile,
       workers,
       startedAt: Date.now(),

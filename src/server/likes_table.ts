@@ -49,7 +49,8 @@ export type Counter =
   | "duplicates"
   | "rejected"
   | "connectionsAccepted"
-  | "connectionsOpen";
+  | "connectionsOpen"
+  | "connectionsRefused";
 
 /** Longest client name the table stores, in bytes (ASCII). */
 export const MAX_NAME_BYTES = 64;
@@ -63,7 +64,10 @@ const COUNTERS: Record<Counter, number> = {
   rejected: 4,
   connectionsAccepted: 5,
   connectionsOpen: 6,
+  connectionsRefused: 7,
 };
+/** Header slot: how many clients the table holds. */
+const CLIENTS = 8;
 
 const EMPTY = 0;
 const CLAIMING = 1;
@@ -195,6 +199,24 @@ export class LikesTable {
     Atomics.add(this.#header, COUNTERS[counter], BigInt(delta));
   }
 
+  /**
+   * Counts a new open connection unless `max` are open already (across every Worker).
+   *
+   * @returns The number now open, or minus the number open when the connection is refused.
+   */
+  openConnection(max: number): number {
+    const slot = COUNTERS.connectionsOpen;
+    const open = Number(Atomics.add(this.#header, slot, 1n)) + 1;
+    if (open <= max) return open;
+    Atomics.sub(this.#header, slot, 1n);
+    return -(open - 1);
+  }
+
+  /** Counts a connection opened by {@linkcode LikesTable.openConnection} as closed. */
+  closeConnection(): void {
+    Atomics.sub(this.#header, COUNTERS.connectionsOpen, 1n);
+  }
+
   /** Reads a statistics counter. */
   counter(counter: Counter): number {
     return Number(Atomics.load(this.#header, COUNTERS[counter]));
@@ -279,6 +301,39 @@ export class LikesTable {
     return { total: this.total(), clients };
   }
 
+  /** How many clients the table holds. */
+  clientCount(): number {
+    return Number(Atomics.load(this.#header, CLIENTS));
+  }
+
+  /**
+   * The `limit` clients with the most likes (ties in name order): what `STATS` lists, bounded
+   * however many clients there are.
+   */
+  topClients(limit: number): Record<string, number> {
+    const all: [string, number][] = [];
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      if (Atomics.load(this.#states, slot) !== READY) continue;
+      all.push([this.#readName(slot), Number(Atomics.load(this.#counts, slot))]);
+    }
+    if (all.length > limit) {
+      all.sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+      all.length = limit;
+    }
+    return Object.fromEntries(all);
+  }
+
+  /** Likes counted for each of `names` the table holds (unknown names are left out). */
+  countsOf(names: readonly string[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const name of names) {
+      if (name.length === 0 || name.length > MAX_NAME_BYTES) continue;
+      const slot = this.#slotOf(name, false);
+      if (slot >= 0) counts[name] = Number(Atomics.load(this.#counts, slot));
+    }
+    return counts;
+  }
+
   /** The client's slot; else, if `create`, a new one (`FULL` when none is left), or `NOT_FOUND`. */
   #slotOf(name: string, create = true): number {
     const cached = this.#slots.get(name);
@@ -297,6 +352,7 @@ export class LikesTable {
         state = Atomics.compareExchange(this.#states, slot, EMPTY, CLAIMING);
         if (state === EMPTY) {
           this.#writeName(slot, name, hash);
+          Atomics.add(this.#header, CLIENTS, 1n);
           Atomics.store(this.#states, slot, READY);
           Atomics.notify(this.#states, slot);
           return this.#remember(name, slot);

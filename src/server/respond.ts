@@ -21,7 +21,7 @@ import {
   parseRequest,
   ProtocolError,
 } from "../protocol/grammar.ts";
-import { formatStats } from "../protocol/stats.ts";
+import { formatStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
 import type { ApplyResult, LikesTable } from "./likes_table.ts";
 
 /** What a responder needs besides the frame. */
@@ -142,9 +142,11 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     return acknowledgeDurable ? { text: CLASSIC_ACK, durableAt: result.record } : ACK_NOW;
   }
 
-  function stats(): Reply {
+  function stats(names: readonly string[]): Reply {
     return now(formatStats({
-      ...table.snapshot(),
+      total: table.total(),
+      clients: names.length === 0 ? table.topClients(STATS_MAX_CLIENTS) : table.countsOf(names),
+      clientCount: table.clientCount(),
       messages: {
         accepted: table.counter("accepted"),
         duplicates: table.counter("duplicates"),
@@ -153,6 +155,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
       connections: {
         open: table.counter("connectionsOpen"),
         accepted: table.counter("connectionsAccepted"),
+        refused: table.counter("connectionsRefused"),
       },
       workers,
       uptimeSeconds: Math.round((clock() - startedAt) / 100) / 10,
@@ -179,7 +182,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
         ? classic(request, frame, peer)
         : request.kind === "keyed"
         ? keyed(request, frame, peer)
-        : stats();
+        : stats(request.clients);
     } catch (error) {
       if (error instanceof ProtocolError) return reject(error.message, error.input, peer);
       throw error;

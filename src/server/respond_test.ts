@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Frame, Terminator } from "../protocol/framing.ts";
-import { parseStats } from "../protocol/stats.ts";
+import { parseStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
 import { JournalRing } from "./journal_ring.ts";
 import { LikesTable } from "./likes_table.ts";
 import { createResponder } from "./respond.ts";
@@ -86,18 +86,49 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
   respond(frame("LikesServer2 5"), "p");
   respond(frame("bogus"), "p");
   table.count("connectionsAccepted");
-  table.count("connectionsOpen");
+  table.openConnection(10);
   now = 3_500;
   const { memory, ...stats } = parseStats(respond(frame("STATS"), "p").text);
   assert.ok((memory?.rss ?? 0) > 1_000_000, "the process's resident memory");
   assert.deepEqual(stats, {
     total: 5,
     clients: { LikesServer2: 5 },
+    clientCount: 1,
     messages: { accepted: 1, duplicates: 0, rejected: 1 },
-    connections: { open: 1, accepted: 1 },
+    connections: { open: 1, accepted: 1, refused: 0 },
     workers: 3,
     uptimeSeconds: 2.5,
   });
+});
+
+Deno.test("createResponder() lists at most STATS_MAX_CLIENTS clients, the ones with the most likes, or exactly those asked for", () => {
+  const table = LikesTable.create({ maxClients: 4096 });
+  const respond = createResponder(table);
+  const clients = STATS_MAX_CLIENTS + 500;
+  for (let i = 0; i < clients; i++) {
+    table.applyKeyed(`c${i}`, 1, i % 40);
+  }
+  const top = parseStats(respond(frame("STATS"), "p").text);
+  assert.equal(top.clientCount, clients);
+  const listed = Object.values(top.clients);
+  assert.equal(listed.length, STATS_MAX_CLIENTS);
+  const cutoff = Array.from({ length: clients }, (_, i) => i % 40).sort((a, b) => b - a)[
+    STATS_MAX_CLIENTS - 1
+  ]!;
+  assert.equal(Math.min(...listed), cutoff, "only the clients with the most likes are listed");
+  const asked = parseStats(respond(frame("STATS c7 c1234 nobody"), "p").text);
+  assert.deepEqual(asked.clients, { c7: 7, c1234: 1234 % 40 });
+  assert.equal(asked.total, top.total);
+});
+
+Deno.test("LikesTable.openConnection() counts open connections up to a cap, across attached copies", () => {
+  const table = LikesTable.create({ maxClients: 4 });
+  const other = LikesTable.attach(table.buffer);
+  assert.deepEqual([table.openConnection(2), other.openConnection(2)], [1, 2]);
+  assert.equal(other.openConnection(2), -2, "refused: two are open");
+  table.closeConnection();
+  assert.equal(other.openConnection(2), 2);
+  assert.equal(table.counter("connectionsOpen"), 2);
 });
 
 Deno.test("createResponder() reports a full client table as an error, not a crash", () => {

@@ -16,7 +16,9 @@ import {
 } from "../cli.ts";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
 import { FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT_MS } from "./likes_service.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -32,6 +34,9 @@ export interface ServerConfig {
   readonly maxLikes: number;
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly replyBufferBytes: number;
+  readonly maxConnections: number;
   readonly pauseMs: number;
   readonly maxClients: number;
   readonly dataDir: string;
@@ -113,6 +118,28 @@ function flags(cpus: number): Flag[] {
       help: "drop a connection silent this long",
     },
     {
+      name: "write-timeout",
+      type: "string",
+      value: "SECONDS",
+      default: String(DEFAULT_WRITE_TIMEOUT_MS / 1000),
+      help: "close a connection whose client takes no replies this long",
+    },
+    {
+      name: "reply-buffer-bytes",
+      type: "string",
+      value: "N",
+      default: String(DEFAULT_REPLY_BUFFER_BYTES),
+      help:
+        "replies held per connection; past it the server stops reading that client until they drain",
+    },
+    {
+      name: "max-connections",
+      type: "string",
+      value: "N",
+      default: String(DEFAULT_MAX_CONNECTIONS),
+      help: "open connections; past it a new one gets ERR too many connections",
+    },
+    {
       name: "pause",
       type: "string",
       value: "SECONDS",
@@ -157,6 +184,15 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
     maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 0, max: 1_000_000_000 }),
     maxLineBytes: parseInteger("max-line-bytes", s["max-line-bytes"]!, { min: 64, max: 65536 }),
     idleTimeoutMs: parseSeconds("idle-timeout", s["idle-timeout"]!, { min: 0.05 }),
+    writeTimeoutMs: parseSeconds("write-timeout", s["write-timeout"]!, { min: 0.05 }),
+    replyBufferBytes: parseInteger("reply-buffer-bytes", s["reply-buffer-bytes"]!, {
+      min: 64,
+      max: 1 << 30,
+    }),
+    maxConnections: parseInteger("max-connections", s["max-connections"]!, {
+      min: 1,
+      max: 1_000_000,
+    }),
     pauseMs: parseSeconds("pause", s.pause!, { min: 0.001, max: 10 }),
     maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: 1 << 22 }),
     dataDir: s["data-dir"]!,

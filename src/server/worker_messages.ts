@@ -20,6 +20,12 @@ export interface WorkerSettings {
   readonly pauseMs: number;
   /** Silence after which a connection is dropped, in ms. */
   readonly idleTimeoutMs: number;
+  /** A write to a client stuck this long closes its connection, in ms. */
+  readonly writeTimeoutMs: number;
+  /** Replies buffered per connection before it stops reading, in bytes. */
+  readonly replyBufferBytes: number;
+  /** Open connections across all Workers past which new ones are refused. */
+  readonly maxConnections: number;
   /** The server log file each Worker appends to. */
   readonly logFile: string;
   /** Number of Workers, reported by `STATS`. */
