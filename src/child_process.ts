@@ -26,6 +26,30 @@ export function spawnDeno(
   }).spawn();
 }
 
+/**
+ * Joins paths into one permission list (`--allow-write=A,B`).
+ *
+ * @throws {RangeError} If a path holds a comma, which would split it and widen the grant.
+ *
+ * @example
+ * ```ts
+ * import { grantList } from "./child_process.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(grantList(["/tmp/a", "/tmp/b"]), "/tmp/a,/tmp/b");
+ * assert.throws(() => grantList(["/tmp/a,/etc"]), RangeError);
+ * ```
+ */
+export function grantList(paths: readonly string[]): string {
+  for (const path of paths) {
+    if (path.includes(",")) {
+      throw new RangeError(
+        `Cannot grant access to ${JSON.stringify(path)} as a permission list is comma-separated`,
+      );
+    }
+  }
+  return paths.join(",");
+}
+
 /** Calls `onText` with each decoded chunk of `stream` until it ends. */
 export async function forEachText(
   stream: ReadableStream<Uint8Array>,

@@ -34,7 +34,9 @@ export class UsageError extends Error {
 export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this help and exit" };
 
 /**
- * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and positionals.
+ * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and positionals. A
+ * leading `--` is skipped: `deno task likes -- --id 3` passes it on (Deno 2.9), and it is the
+ * usual way to separate a task's flags from a script's.
  *
  * @returns The string values (defaults filled in) and boolean values by flag name.
  * @throws {UsageError} On an unknown flag, a missing value or a positional argument.
@@ -51,7 +53,8 @@ export function parseFlags(
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
+    const rest = args[0] === "--" ? args.slice(1) : [...args];
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
@@ -136,6 +139,23 @@ export function parseHost(flag: string, text: string): string {
   if (!/^[A-Za-z0-9.-]{1,253}$/.test(text)) {
     throw new UsageError(
       `--${flag} must be an IPv4 address or host name: current value is ${JSON.stringify(text)}`,
+    );
+  }
+  return text;
+}
+
+/**
+ * Checks a directory flag whose value ends up in a permission grant (`--allow-write=A,B`): Deno's
+ * grant lists are comma-separated, so a comma would split the path and widen the grant.
+ *
+ * @throws {UsageError} If it is empty or holds a comma.
+ */
+export function parsePath(flag: string, text: string): string {
+  if (text === "" || text.includes(",")) {
+    throw new UsageError(
+      `--${flag} must be a path without commas (Deno's permission lists are comma-separated): current value is ${
+        JSON.stringify(text)
+      }`,
     );
   }
   return text;

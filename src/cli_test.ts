@@ -5,6 +5,7 @@ import {
   parseFlags,
   parseHost,
   parseInteger,
+  parsePath,
   parseSeconds,
   UsageError,
 } from "./cli.ts";
@@ -31,6 +32,21 @@ Deno.test("parseFlags() rejects unknown flags, positionals and missing values", 
   assert.throws(() => parseFlags(["extra"], flags), UsageError);
   assert.throws(() => parseFlags(["--port"], flags), UsageError);
   assert.throws(() => parseFlags(["--json=yes"], flags), UsageError);
+});
+
+Deno.test("parseFlags() skips a leading -- (deno task passes it on), and only a leading one", () => {
+  assert.deepEqual(parseFlags(["--", "--port", "3"], flags).strings, { port: "3" });
+  assert.deepEqual(parseFlags(["--"], flags).strings, { port: "4242" });
+  assert.throws(() => parseFlags(["--port=3", "--", "x"], flags), UsageError);
+});
+
+Deno.test("parsePath() refuses a comma, which would split a permission grant", () => {
+  assert.equal(parsePath("log-dir", "/tmp/logs"), "/tmp/logs");
+  assert.throws(
+    () => parsePath("log-dir", "/tmp/a,/etc"),
+    (e) => e instanceof UsageError && /--log-dir must be a path without commas/.test(e.message),
+  );
+  assert.throws(() => parsePath("data-dir", ""), UsageError);
 });
 
 Deno.test("formatUsage() lists every flag with its default", () => {

@@ -11,6 +11,7 @@ import {
   parseHost,
   parseInteger,
   parseIntervals,
+  parsePath,
   parseSeconds,
 } from "./cli.ts";
 import { DEFAULT_MAX_LIKES, type Protocol, PROTOCOLS } from "./protocol/grammar.ts";
@@ -115,7 +116,7 @@ export function parseLikesRunFlags(
     durationMs: parseSeconds("duration", s.duration!, { min: 0 }),
     ...parseIntervals(s["min-interval"]!, s["max-interval"]!),
     maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 1, max: 1_000_000_000 }),
-    logDir: s["log-dir"]!,
+    logDir: parsePath("log-dir", s["log-dir"]!),
     seed: s.seed === undefined ? seed : parseInteger("seed", s.seed, { min: 0, max: 4294967295 }),
     seeded: s.seed !== undefined,
     protocol: parseChoice("protocol", s.protocol!, PROTOCOLS),

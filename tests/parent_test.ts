@@ -32,7 +32,11 @@ Deno.test("parent.ts with 10 short-lived LikesServers converges and writes the s
   const report: RunReport = JSON.parse(run.stdout);
   assert.equal(report.converged, true, report.verdict);
   assert.match(report.verdict, /^CONVERGED: all 10 LikesServers/);
-  assert.equal(report.children.length, 10);
+  assert.deepEqual(
+    report.children.map((c) => c.name),
+    Array.from({ length: 10 }, (_, i) => `LikesServer${i}`),
+    "numbered from 0, as in the seed exercise",
+  );
   assert.equal(report.seed, 42);
   const s = await stats(server.port);
   for (const child of report.children) {
@@ -82,7 +86,7 @@ Deno.test("parent.ts with 10 short-lived LikesServers converges and writes the s
   const primary = await readLines(server.logFile);
   assert.ok(
     primary.some((l) =>
-      new RegExp(`LIKE LikesServer1-${report.runId} 1 \\d+ counted client=\\d+ total=\\d+$`).test(l)
+      new RegExp(`LIKE LikesServer0-${report.runId} 1 \\d+ counted client=\\d+ total=\\d+$`).test(l)
     ),
   );
 });
@@ -103,7 +107,7 @@ Deno.test("parent.ts with --protocol classic converges when nothing fails", asyn
   assert.match(run.stdout, /^verdict: CONVERGED: all 3 LikesServers/m);
   assert.equal(run.stderr, "", "in a pipe the parent shows no progress line");
   const s = await stats(server.port);
-  assert.deepEqual(Object.keys(s.clients).sort(), ["LikesServer1", "LikesServer2", "LikesServer3"]);
+  assert.deepEqual(Object.keys(s.clients).sort(), ["LikesServer0", "LikesServer1", "LikesServer2"]);
 });
 
 Deno.test("parent.ts exits 1 with NOT CONVERGED when no server answers", async () => {
@@ -120,7 +124,7 @@ Deno.test("parent.ts exits 1 with NOT CONVERGED when no server answers", async (
   assert.equal(run.code, 1);
   const report: RunReport = JSON.parse(run.stdout);
   assert.equal(report.converged, false);
-  assert.match(report.verdict, /^NOT CONVERGED: LikesServer1 exit 1, acknowledged 0 of \d+/);
+  assert.match(report.verdict, /^NOT CONVERGED: LikesServer0 exit 1, acknowledged 0 of \d+/);
   assert.match(report.server.error ?? "", /ConnectionRefused/);
 });
 

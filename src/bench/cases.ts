@@ -98,7 +98,7 @@ export interface CaseOptions {
   readonly quick: boolean;
   /** Include Redis cases. */
   readonly redis: boolean;
-  /** Include idealsrv and likesload cases. */
+  /** Include idealsrv and likesload cases (only two in the short set). */
   readonly reference: boolean;
 }
 
@@ -128,7 +128,10 @@ export function benchCases(options: CaseOptions): BenchCase[] {
   const idle = options.quick ? 1000 : 10_000;
   cases.push(makeCase("idle", idle, safe));
   if (options.redis && !options.quick) cases.push(makeCase("idle", idle, redisOff));
-  if (options.reference) {
+  if (options.reference && options.quick) {
+    cases.push(makeCase("persistent", 100, safe, { driver: "likesload" }));
+    cases.push(makeCase("persistent", 100, { kind: "ideal" }, { driver: "likesload" }));
+  } else if (options.reference) {
     cases.push(makeCase("persistent", 10, { kind: "ideal" }));
     cases.push(makeCase("persistent", 100, { kind: "ideal" }));
     cases.push(makeCase("pipeline", 10, { kind: "ideal" }, { depth: 16 }));

@@ -11,6 +11,7 @@ import { forEachText } from "../child_process.ts";
 import { delay } from "../delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
 import { generateLoad, holdIdleConnections } from "./load_generator.ts";
+import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import {
   redisAvailable,
@@ -40,10 +41,9 @@ const FLAGS: Flag[] = [
     help: "run only the cases whose id contains TEXT",
   },
   {
-    name: "reference",
-    type: "string",
-    value: "DIR",
-    help: "DIR holds likesload and idealsrv (sh ../shared/tools/build.sh DIR): also run them",
+    name: "no-reference",
+    type: "boolean",
+    help: "skip the C reference tools (likesload, idealsrv; built into .tools/ with gcc)",
   },
   { name: "no-redis", type: "boolean", help: "skip Redis even if redis-server is installed" },
 ];
@@ -66,11 +66,10 @@ function progress(line: string): void {
   Deno.stderr.writeSync(encoder.encode(tty ? `\r\x1b[2K${line}` : `${line}\n`));
 }
 
-async function startTarget(
-  c: BenchCase,
-  dir: string,
-  reference: string | undefined,
-): Promise<Target> {
+/** Paths of the built reference tools, when the run uses them. */
+type ToolPaths = { readonly likesload: string; readonly idealsrv: string } | undefined;
+
+async function startTarget(c: BenchCase, dir: string, tools: ToolPaths): Promise<Target> {
   const workers = navigator.hardwareConcurrency || 1;
   switch (c.server.kind) {
     case "likes":
@@ -82,7 +81,7 @@ async function startTarget(
     case "redis":
       return await startRedisTarget({ dir, persistence: c.server.persistence });
     case "ideal":
-      return await startIdealTarget(`${reference}/idealsrv`);
+      return await startIdealTarget(tools!.idealsrv);
   }
 }
 
@@ -110,7 +109,7 @@ function sampleMemory(target: Target): { stop: () => Promise<number | null> } {
   };
 }
 
-async function runLikesload(c: BenchCase, port: number, durationMs: number, reference: string) {
+async function runLikesload(c: BenchCase, port: number, durationMs: number, likesload: string) {
   const args = [
     "--port",
     String(port),
@@ -124,7 +123,7 @@ async function runLikesload(c: BenchCase, port: number, durationMs: number, refe
     "random",
     ...(c.depth ? ["--depth", String(c.depth)] : []),
   ];
-  const child = new Deno.Command(`${reference}/likesload`, {
+  const child = new Deno.Command(likesload, {
     args,
     stdout: "piped",
     stderr: "null",
@@ -158,10 +157,10 @@ async function runCase(
   c: BenchCase,
   durationMs: number,
   warmupMs: number,
-  reference: string | undefined,
+  tools: ToolPaths,
 ): Promise<CaseResult> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-bench-" });
-  const target = await startTarget(c, dir, reference);
+  const target = await startTarget(c, dir, tools);
   try {
     if (c.mode === "idle") {
       const before = await target.rss();
@@ -190,7 +189,7 @@ async function runCase(
     }
     const memory = sampleMemory(target);
     const load = c.driver === "likesload"
-      ? await runLikesload(c, target.port, durationMs, reference!)
+      ? await runLikesload(c, target.port, durationMs, tools!.likesload)
       : await generateLoad({
         port: target.port,
         mode: c.mode,
@@ -241,20 +240,27 @@ export async function runBench(args: readonly string[]): Promise<number> {
     : 5000;
   const warmupMs = quick ? 300 : 1000;
   const redis = !b["no-redis"] && await redisAvailable();
-  const reference = s.reference;
-  let cases = benchCases({ quick, redis, reference: reference !== undefined });
+  const reference = b["no-reference"] ? null : await ensureReferenceTools();
+  const tools = reference?.ok ? reference : undefined;
+  let cases = benchCases({ quick, redis, reference: tools !== undefined });
   if (s.only) cases = cases.filter((c) => c.id.includes(s.only!));
   const started = Date.now();
   progress(
     `bench: ${cases.length} case(s), ${durationMs / 1000} s each${
       redis ? ", with Redis" : ", Redis not installed"
-    }${reference ? `, reference tools from ${reference}` : ""}`,
+    }${
+      reference === null
+        ? ""
+        : reference.ok
+        ? `, reference tools in ${TOOLS_DIR}`
+        : `, reference tools skipped (${reference.reason})`
+    }`,
   );
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(encoder.encode("\n"));
   const results: CaseResult[] = [];
   for (const [i, c] of cases.entries()) {
     progress(`bench [${i + 1}/${cases.length}] ${c.load} · ${serverLabel(c.server)} · ${c.driver}`);
-    results.push(await runCase(c, durationMs, warmupMs, reference));
+    results.push(await runCase(c, durationMs, warmupMs, tools));
   }
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(encoder.encode("\n"));
   const machine =

@@ -34,7 +34,13 @@ export async function startLikesTarget(options: {
   const server = await startServer({
     logDir: options.dir,
     workers: options.workers,
-    args: [`--fsync=${options.fsync}`, "--idle-timeout=600", "--max-clients=65536"],
+    // Room for the 10,000 idle connections of that case, plus the STATS asking about them.
+    args: [
+      `--fsync=${options.fsync}`,
+      "--idle-timeout=600",
+      "--max-clients=65536",
+      "--max-connections=12000",
+    ],
   });
   return {
     name: `likes ${options.fsync}`,
@@ -155,7 +161,7 @@ async function redisMemory(port: number): Promise<number | null> {
   return null;
 }
 
-/** The C reference server `idealsrv` at `path` (built from shared/tools). */
+/** The C reference server `idealsrv` at `path` (built by `reference_tools.ts`). */
 export async function startIdealTarget(path: string): Promise<Target> {
   const port = freePort();
   const child = new Deno.Command(path, {

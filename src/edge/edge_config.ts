@@ -31,7 +31,7 @@ const FLAGS: Flag[] = [
     name: "id",
     type: "string",
     value: "N",
-    default: "1",
+    default: "0",
     help: "this LikesServer's number N (logs to <log-dir>/LikesServer<N>)",
   },
   {

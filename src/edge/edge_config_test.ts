@@ -4,8 +4,8 @@ import { edgeUsage, parseEdgeConfig } from "./edge_config.ts";
 
 Deno.test("parseEdgeConfig() gives the seed defaults", () => {
   assert.deepEqual(parseEdgeConfig([], "abc", 9), {
-    id: 1,
-    clientId: "LikesServer1-abc",
+    id: 0,
+    clientId: "LikesServer0-abc",
     host: "127.0.0.1",
     port: 4242,
     durationMs: 300_000,

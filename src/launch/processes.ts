@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachText, spawnDeno } from "../child_process.ts";
+import { forEachText, grantList, spawnDeno } from "../child_process.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -63,13 +63,13 @@ export interface ServerProcess extends AsyncDisposable {
 export function serverArgs(options: StartServerOptions): string[] {
   const { logDir, port = 0, workers = 2, args = [] } = options;
   const dataDir = options.dataDir ?? `${logDir}/data`;
-  const allowWrite = options.allowWrite ?? `${logDir}/PrimaryLikesLog,${dataDir}`;
+  const allowWrite = options.allowWrite ?? grantList([`${logDir}/PrimaryLikesLog`, dataDir]);
   return [
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
     port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
-    `--allow-read=${PROJECT.src},${dataDir}`,
+    `--allow-read=${grantList([PROJECT.src, dataDir])}`,
     `--allow-write=${allowWrite}`,
     PROJECT.server,
     `--port=${port}`,
@@ -175,7 +175,7 @@ export function parentArgs(options: ParentRunOptions): string[] {
     `--config=${PROJECT.config}`,
     `--allow-net=127.0.0.1:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
     "--allow-run=deno",
-    `--allow-write=${logDir}/ParentProcessStatus`,
+    `--allow-write=${grantList([`${logDir}/ParentProcessStatus`])}`,
     PROJECT.parent,
     `--port=${port}`,
     `--log-dir=${logDir}`,
@@ -199,7 +199,7 @@ export function runnerArgs(
     `--config=${PROJECT.config}`,
     "--allow-net=127.0.0.1",
     "--allow-run=deno",
-    `--allow-write=${logDir}`,
+    `--allow-write=${grantList([logDir])}`,
     PROJECT[entry],
     `--log-dir=${logDir}`,
     ...args,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Flag, parseInteger, parseIntervals, parseSeconds } from "../cli.ts";
+import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli.ts";
 import { onStopSignal } from "../signals.ts";
 import { parentArgs } from "./processes.ts";
 
@@ -116,7 +116,9 @@ export async function prepareRun(
   const seed = s.seed === undefined
     ? undefined
     : parseInteger("seed", s.seed, { min: 0, max: 4294967295 });
-  const logDir = s["log-dir"] ?? await Deno.makeTempDir({ dir: "/tmp", prefix });
+  const logDir = s["log-dir"] === undefined
+    ? await Deno.makeTempDir({ dir: "/tmp", prefix })
+    : parsePath("log-dir", s["log-dir"]);
   await Deno.mkdir(logDir, { recursive: true });
   return {
     children,

@@ -100,7 +100,7 @@ export async function runParent(
   const clientIdOf = (id: number) =>
     config.protocol === "keyed" ? `LikesServer${id}-${runId}` : `LikesServer${id}`;
   /** The server is asked for these clients by name: it may hold thousands of others. */
-  const childClientIds = Array.from({ length: config.children }, (_, i) => clientIdOf(i + 1));
+  const childClientIds = Array.from({ length: config.children }, (_, id) => clientIdOf(id));
   const outcomes = new Map<number, ChildOutcome>();
   const ended: Promise<void>[] = [];
   let exited = 0;
@@ -138,8 +138,7 @@ export async function runParent(
     serverUp: server.up,
     serverTotal: server.total,
     serverClients: server.clients,
-    children: Array.from({ length: config.children }, (_, i) => {
-      const id = i + 1;
+    children: Array.from({ length: config.children }, (_, id) => {
       const name = `LikesServer${id}`;
       const child = children.get(id);
       const outcome = outcomes.get(id);
@@ -170,7 +169,8 @@ export async function runParent(
     }
   })();
 
-  for (let id = 1; id <= config.children && !stopping.signal.aborted; id++) {
+  // Numbered from 0, as in the seed exercise: LikesServer0 … LikesServer<N-1>.
+  for (let id = 0; id < config.children && !stopping.signal.aborted; id++) {
     const name = `LikesServer${id}`;
     const spec = {
       id,
@@ -228,7 +228,7 @@ export async function runParent(
         runtimeMs,
       });
     }));
-    if (id < config.children) await delay(config.staggerMs, stopping.signal);
+    if (id < config.children - 1) await delay(config.staggerMs, stopping.signal);
   }
 
   const allEnded = Promise.all(ended);

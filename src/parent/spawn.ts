@@ -7,7 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachLine, spawnDeno } from "../child_process.ts";
+import { forEachLine, grantList, spawnDeno } from "../child_process.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
 import type { Protocol } from "../protocol/grammar.ts";
 
@@ -57,7 +57,7 @@ export function childArgs(spec: ChildSpec): string[] {
     "--no-prompt",
     `--config=${PROJECT_CONFIG}`,
     `--allow-net=${spec.host}:${spec.port}`,
-    `--allow-write=${spec.logDir}/LikesServer${spec.id}`,
+    `--allow-write=${grantList([`${spec.logDir}/LikesServer${spec.id}`])}`,
     LIKES_SERVER_SCRIPT,
     `--id=${spec.id}`,
     `--client-id=${spec.clientId}`,

@@ -12,6 +12,7 @@ import {
   parseFlags,
   parseHost,
   parseInteger,
+  parsePath,
   parseSeconds,
 } from "../cli.ts";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
@@ -180,7 +181,7 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
     host: parseHost("host", s.host!),
     port: parseInteger("port", s.port!, { min: 0, max: 65535 }),
     workers: parseInteger("workers", s.workers!, { min: 1, max: 256 }),
-    logDir: s["log-dir"]!,
+    logDir: parsePath("log-dir", s["log-dir"]!),
     maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 0, max: 1_000_000_000 }),
     maxLineBytes: parseInteger("max-line-bytes", s["max-line-bytes"]!, { min: 64, max: 65536 }),
     idleTimeoutMs: parseSeconds("idle-timeout", s["idle-timeout"]!, { min: 0.05 }),
@@ -195,7 +196,7 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
     }),
     pauseMs: parseSeconds("pause", s.pause!, { min: 0.001, max: 10 }),
     maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: 1 << 22 }),
-    dataDir: s["data-dir"]!,
+    dataDir: parsePath("data-dir", s["data-dir"]!),
     fsync: parseChoice("fsync", s.fsync!, FSYNC_MODES),
     snapshotEvery: parseInteger("snapshot-every", s["snapshot-every"]!, { min: 1 }),
   });
