@@ -53,6 +53,7 @@ Deno.test("parseParentConfig() rejects bad values", async (t) => {
     [["--protocol=x"], /--protocol/],
     [["--seed=-3"], /--seed/],
     [["--nope"], /Unknown option/],
+    [["--log-dir=/tmp/x,/home"], /--log-dir must be a path without commas/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

@@ -68,6 +68,8 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--fsync=sometimes"], /--fsync must be always or batch or never/],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
+    [["--log-dir=/tmp/a,/etc"], /--log-dir must be a path without commas/],
+    [["--data-dir=data,/etc"], /--data-dir must be a path without commas/],
     [["--max-connections=0"], /--max-connections must be a whole number from 1/],
     [["--reply-buffer-bytes=8"], /--reply-buffer-bytes must be a whole number from 64/],
     [["--verbose"], /Unknown option '--verbose'/],
