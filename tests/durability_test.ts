@@ -1,7 +1,8 @@
 /**
  * Durability with real server processes: an ACK survives kill -9, keyed retries after a restart
- * are not counted again, damaged journals recover every complete record, and an unusable data
- * directory stops the server before it listens.
+ * are not counted again, a damaged journal tail ends the log where the damage starts (and the
+ * client's retries fill it in), damage in an older segment stops the start unless `--repair`, and
+ * an unusable data directory stops the server before it listens.
  */
 
 import assert from "node:assert/strict";
@@ -77,7 +78,7 @@ Deno.test("an acknowledged like survives kill -9, and keyed retries after the re
   );
 });
 
-Deno.test("a torn journal tail and a flipped byte lose only the damaged record", async () => {
+Deno.test("a torn tail or a flipped byte ends the log there, and the client's retries are counted once", async () => {
   await using dir = await tempDir();
   const original = `${dir.path}/original`;
   {
@@ -120,7 +121,7 @@ Deno.test("a torn journal tail and a flipped byte lose only the damaged record",
   const tornLog = await readLines(`${dir.path}/PrimaryLikesLog`);
   assert.ok(
     tornLog.some((l) =>
-      / WARNING .*recovery: journal-\d+\.log: torn tail of 46 bytes \(an incomplete record\); discarded$/
+      / WARNING .*recovery: journal-\d+\.log: a torn record of 46 bytes at byte 2784; the log ends there \(an unsynced tail\): 46 bytes discarded$/
         .test(l)
     ),
   );
@@ -135,22 +136,58 @@ Deno.test("a torn journal tail and a flipped byte lose only the damaged record",
     await using server = await startServer({ logDir: dir.path, dataDir: flipped, workers: 1 });
     assert.equal(
       (await stats(server.port)).clients.t,
-      sum(1, 30) - likesOf(10),
-      "every other record is kept",
+      sum(1, 9),
+      "the log ends before the damaged record: the last segment may hold an unsynced tail",
     );
-    assert.match(
-      (await sendKeyed(server.port, "t", 31, 31))[0]!,
-      /^ACK seq=31 /,
-      "the server keeps working",
-    );
+    // The client resends what it had not seen acknowledged; here, everything from seq 1.
+    const replies = await sendKeyed(server.port, "t", 1, 31);
+    assert.ok(replies.slice(0, 9).every((r) => r.endsWith(" dup")), "1..9 were kept");
+    assert.ok(replies.slice(9).every((r) => !r.endsWith(" dup")), "10..31 are counted now");
+    assert.equal((await stats(server.port)).clients.t, sum(1, 31), "each exactly once");
     await server.stop();
   }
   const flippedLog = await readLines(`${dir.path}/PrimaryLikesLog`);
   assert.ok(
     flippedLog.some((l) =>
-      /recovery: journal-\d+\.log: record at byte 864 fails its checksum; skipped$/.test(l)
+      /recovery: journal-\d+\.log: a record that fails its checksum at byte 864; the log ends there \(an unsynced tail\): 2016 bytes discarded$/
+        .test(l)
     ),
   );
+});
+
+Deno.test("damage in an older journal segment stops the start, unless --repair skips it", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/data`;
+  await Deno.mkdir(dataDir);
+  const now = Date.now();
+  const segment = (from: number, to: number) => {
+    const bytes = new Uint8Array((to - from + 1) * RECORD_BYTES);
+    const view = new DataView(bytes.buffer);
+    for (let seq = from; seq <= to; seq++) {
+      const record = { kind: "keyed" as const, name: "old", seq, likes: likesOf(seq) };
+      encodeRecord(bytes, view, (seq - from) * RECORD_BYTES, record, 0, now);
+    }
+    return bytes;
+  };
+  const first = segment(1, 10);
+  first[4 * RECORD_BYTES + 60]! ^= 0x04; // seq 5, in a segment that was flushed before segment 2
+  await Deno.writeFile(`${dataDir}/${segmentName(1)}`, first);
+  await Deno.writeFile(`${dataDir}/${segmentName(2)}`, segment(11, 20));
+  const port = freePort();
+  const refused = await runDeno(serverArgs({ logDir: dir.path, dataDir, port }), 20_000);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /^error: Cannot recover .*\/data: journal-000000000001\.log holds a record that fails its checksum at byte 384, in a segment that was fully flushed \(damage, not a crash\); start with --repair to skip it and lose its likes$/m,
+  );
+  assert.equal(refused.stdout, "", "it never listened");
+  await using server = await startServer({ logDir: dir.path, dataDir, args: ["--repair"] });
+  assert.equal(
+    (await stats(server.port)).clients.old,
+    sum(1, 20) - likesOf(5),
+    "with --repair only the damaged record is lost",
+  );
+  assert.match((await sendKeyed(server.port, "old", 21, 21))[0]!, /^ACK seq=21 /);
 });
 
 Deno.test("an unusable data directory stops the server with a clear error before it listens", async (t) => {
@@ -205,7 +242,8 @@ Deno.test("a restart recovers a journal of a million likes exactly", async () =>
   let at = 0;
   for (let seq = 1; seq <= perClient; seq++) {
     for (let c = 0; c < clients; c++, at += RECORD_BYTES) {
-      encodeRecord(bytes, view, at, { kind: "keyed", name: `bulk-${c}`, seq, likes: 40 }, 0, 0);
+      const record = { kind: "keyed" as const, name: `bulk-${c}`, seq, likes: 40 };
+      encodeRecord(bytes, view, at, record, 0, Date.now());
     }
   }
   await Deno.writeFile(`${dataDir}/${segmentName(1)}`, bytes);

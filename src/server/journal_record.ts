@@ -6,7 +6,7 @@
  * ```
  * offset size field
  *      0    4 crc32 of bytes 4..95
- *      4    1 kind: 1 classic, 2 keyed
+ *      4    1 kind: 1 classic, 2 keyed, 3 expire (the client's state was forgotten)
  *      5    1 name length (1..64)
  *      6    2 reserved (0)
  *      8    4 likes
@@ -27,11 +27,14 @@ export const RECORD_BYTES = 96;
 export const RECORD_NAME_BYTES = 64;
 
 /** Record kinds. */
-export const KIND = { classic: 1, keyed: 2 } as const;
+export const KIND = { classic: 1, keyed: 2, expire: 3 } as const;
 
-/** One journaled message. */
+/**
+ * One journaled event: a counted message (`classic`, `keyed`), or a client whose state was
+ * forgotten after its time-to-live (`expire`, with seq and likes 0).
+ */
 export interface JournalRecord {
-  readonly kind: "classic" | "keyed";
+  readonly kind: "classic" | "keyed" | "expire";
   readonly name: string;
   /** The keyed sequence number (0 for classic). */
   readonly seq: number;
@@ -74,6 +77,11 @@ export function encodeRecord(
   view.setUint32(offset, crc32(bytes, offset + 4, offset + RECORD_BYTES), true);
 }
 
+/** When an encoded record was written (ms since the epoch): when its client was last seen. */
+export function recordTime(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, RECORD_BYTES).getFloat64(88, true);
+}
+
 /** The table slot hint of an encoded record (for the writer's shadow state). */
 export function recordSlot(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, RECORD_BYTES).getUint32(12, true);
@@ -93,15 +101,10 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord | null {
   const kind = view.getUint8(4);
   const length = view.getUint8(5);
   const seq = view.getFloat64(16, true);
-  if ((kind !== KIND.classic && kind !== KIND.keyed) || length < 1 || length > RECORD_NAME_BYTES) {
-    return null;
-  }
+  const kinds = ["classic", "keyed", "expire"] as const;
+  const named = kinds[kind - 1];
+  if (named === undefined || length < 1 || length > RECORD_NAME_BYTES) return null;
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
   const name = String.fromCharCode(...bytes.subarray(24, 24 + length));
-  return {
-    kind: kind === KIND.keyed ? "keyed" : "classic",
-    name,
-    seq,
-    likes: view.getUint32(8, true),
-  };
+  return { kind: named, name, seq, likes: view.getUint32(8, true) };
 }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { crc32 } from "./crc32.ts";
-import { decodeRecord, encodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  type JournalRecord,
+  RECORD_BYTES,
+  recordTime,
+} from "./journal_record.ts";
 
 function encoded(record: JournalRecord): Uint8Array {
   const bytes = new Uint8Array(RECORD_BYTES);
@@ -17,7 +23,7 @@ Deno.test("crc32() matches the standard check value", () => {
 Deno.test("property: encodeRecord() and decodeRecord() round-trip", () => {
   fc.assert(
     fc.property(
-      fc.constantFrom("classic" as const, "keyed" as const),
+      fc.constantFrom("classic" as const, "keyed" as const, "expire" as const),
       fc.stringMatching(/^[A-Za-z0-9._:@-]{1,64}$/),
       fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
       fc.nat({ max: 0xffffffff }),
@@ -42,6 +48,13 @@ Deno.test("property: any single flipped bit makes decodeRecord() return null", (
       assert.equal(decodeRecord(copy), null);
     }),
     { numRuns: 768 },
+  );
+});
+
+Deno.test("recordTime() reads when the record was written", () => {
+  assert.equal(
+    recordTime(encoded({ kind: "expire", name: "c", seq: 0, likes: 0 })),
+    1_700_000_000_000,
   );
 });
 

@@ -128,11 +128,31 @@ export class JournalRing {
       Atomics.wait(this.#header, TAIL, tail, 50);
       tail = Atomics.load(this.#header, TAIL);
     }
+    this.#fill(index, record, slot);
+    return Number(index);
+  }
+
+  /**
+   * Appends a record if the ring has room right now, without waiting; returns its index, or -1
+   * when the ring is full. For the thread that also drains the ring, which must never wait on it.
+   */
+  tryAppend(record: JournalRecord, slot: number): number {
+    let index = Atomics.load(this.#header, HEAD);
+    while (true) {
+      if (index - Atomics.load(this.#header, TAIL) >= this.#capacity) return -1;
+      const seen = Atomics.compareExchange(this.#header, HEAD, index, index + 1n);
+      if (seen === index) break; // reserved
+      index = seen;
+    }
+    this.#fill(index, record, slot);
+    return Number(index);
+  }
+
+  #fill(index: bigint, record: JournalRecord, slot: number): void {
     const at = Number(index) & this.#mask;
     encodeRecord(this.#data, this.#view, at * RECORD_BYTES, record, slot, Date.now());
     Atomics.store(this.#ready, at, index + 1n);
     if (Atomics.load(this.#header, CONSUMER_WAITING) === 1n) Atomics.notify(this.#ready, at);
-    return Number(index);
   }
 
   /**

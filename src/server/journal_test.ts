@@ -6,6 +6,7 @@ import { JournalRing } from "./journal_ring.ts";
 import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
 import { LikesTable } from "./likes_table.ts";
 import { recover } from "./recovery.ts";
+import { crc32 } from "./crc32.ts";
 import { formatSnapshot, parseSnapshot } from "./snapshot.ts";
 
 const log = getLogger(["likes", "test"]);
@@ -15,10 +16,13 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
-function records(list: JournalRecord[]): Uint8Array {
+/** When the hand-made records below were written. */
+const T = 1_700_000_000_000;
+
+function records(list: JournalRecord[], time = T): Uint8Array {
   const bytes = new Uint8Array(list.length * RECORD_BYTES);
   const view = new DataView(bytes.buffer);
-  list.forEach((r, i) => encodeRecord(bytes, view, i * RECORD_BYTES, r, 0, 0));
+  list.forEach((r, i) => encodeRecord(bytes, view, i * RECORD_BYTES, r, 0, time));
   return bytes;
 }
 
@@ -32,7 +36,7 @@ async function withJournal<T>(
   const recovered = await recover(dir);
   const ring = JournalRing.create({ capacity: 64 });
   const table = LikesTable.create({ maxClients: 64, journal: ring });
-  const slots = new Map([...recovered.clients].map(([name, s]) => [name, table.restore(name, s)]));
+  const slots = table.restoreAll(recovered.clients, recovered.total);
   const writer = await JournalWriter.start(ring, recovered, slots, { dir, log, ...options });
   try {
     return await use(table, ring, writer);
@@ -70,7 +74,7 @@ Deno.test("parseSnapshot() rejects damaged snapshots", () => {
     segment: 2,
     total: 3,
     records: 1,
-    clients: new Map([["c", { count: 3, lastSeq: 1, lastLikes: 3 }]]),
+    clients: new Map([["c", { count: 3, lastSeq: 1, lastLikes: 3, lastSeen: T }]]),
   });
   assert.ok(parseSnapshot(text));
   assert.equal(
@@ -82,7 +86,24 @@ Deno.test("parseSnapshot() rejects damaged snapshots", () => {
   assert.equal(parseSnapshot(""), null);
 });
 
-Deno.test("recover() keeps every complete record and reports a torn tail and a corrupt record", async () => {
+Deno.test("parseSnapshot() still reads a format-1 snapshot, its clients seen at load time", () => {
+  const body = JSON.stringify({
+    format: "likes-snapshot/1",
+    segment: 1,
+    total: 3,
+    records: 1,
+    clients: [["c", 3, 1, 3]],
+  });
+  const crc = crc32(new TextEncoder().encode(body)).toString(16).padStart(8, "0");
+  assert.deepEqual(parseSnapshot(`${body}\n${crc}\n`, T)?.clients.get("c"), {
+    count: 3,
+    lastSeq: 1,
+    lastLikes: 3,
+    lastSeen: T,
+  });
+});
+
+Deno.test("recover() ends the log at the first corrupt record of the last segment, and cuts the file there", async () => {
   await using dir = await tempDir();
   const bytes = records([
     { kind: "keyed", name: "a", seq: 1, likes: 5 },
@@ -91,23 +112,95 @@ Deno.test("recover() keeps every complete record and reports a torn tail and a c
     { kind: "keyed", name: "b", seq: 1, likes: 2 },
   ]);
   bytes[2 * RECORD_BYTES + 30]! ^= 0xff; // flip a byte inside the third record
+  const path = `${dir.path}/${segmentName(1)}`;
+  await Deno.writeFile(path, bytes);
+  const state = await recover(dir.path);
+  assert.equal(state.total, 12, "the fourth record, after the corrupt one, is not counted");
+  assert.deepEqual(Object.fromEntries(state.clients), {
+    a: { count: 5, lastSeq: 1, lastLikes: 5, lastSeen: T },
+    LikesServer1: { count: 7, lastSeq: 0, lastLikes: 0, lastSeen: T },
+  });
+  assert.equal(state.replayed, 2);
+  assert.deepEqual(state.problems, [
+    `${
+      segmentName(1)
+    }: a record that fails its checksum at byte 192; the log ends there (an unsynced tail): 192 bytes discarded`,
+  ]);
+  assert.equal(state.nextSegment, 2);
+  assert.equal((await Deno.stat(path)).size, 192, "the discarded tail is cut off the file");
+  const again = await recover(dir.path);
+  assert.deepEqual([again.total, again.problems], [12, []], "a second recovery finds a clean log");
+});
+
+Deno.test("recover() discards a torn tail, and does not count a record whose predecessor never reached the disk", async () => {
+  await using dir = await tempDir();
+  // The unsynced tail reached the disk out of order: seq 3 of client c is missing, seq 4 is there.
+  const bytes = records([
+    { kind: "keyed", name: "c", seq: 1, likes: 1 },
+    { kind: "keyed", name: "c", seq: 2, likes: 2 },
+    { kind: "keyed", name: "c", seq: 4, likes: 8 },
+    { kind: "keyed", name: "d", seq: 1, likes: 3 },
+  ]);
   const torn = new Uint8Array(bytes.length + 40);
   torn.set(bytes);
   torn.set(bytes.subarray(0, 40), bytes.length); // 40 bytes of a fifth record
   await Deno.writeFile(`${dir.path}/${segmentName(1)}`, torn);
   const state = await recover(dir.path);
-  assert.equal(state.total, 14);
-  assert.deepEqual(Object.fromEntries(state.clients), {
-    a: { count: 5, lastSeq: 1, lastLikes: 5 },
-    LikesServer1: { count: 7, lastSeq: 0, lastLikes: 0 },
-    b: { count: 2, lastSeq: 1, lastLikes: 2 },
-  });
-  assert.equal(state.replayed, 3);
+  assert.deepEqual(state.clients.get("c"), { count: 3, lastSeq: 2, lastLikes: 2, lastSeen: T });
+  assert.equal(state.total, 6, "seq 4 is not counted: c retries seq 3 and then 4");
   assert.deepEqual(state.problems, [
-    `${segmentName(1)}: record at byte 192 fails its checksum; skipped`,
-    `${segmentName(1)}: torn tail of 40 bytes (an incomplete record); discarded`,
+    `${
+      segmentName(1)
+    }: a torn record of 40 bytes at byte 384; the log ends there (an unsynced tail): 40 bytes discarded`,
+    `client "c": 1 keyed record(s) after a missing seq not counted`,
   ]);
-  assert.equal(state.nextSegment, 2);
+});
+
+Deno.test("recover() refuses corruption in an older, fully flushed segment unless told to repair", async () => {
+  await using dir = await tempDir();
+  const older = records([
+    { kind: "keyed", name: "c", seq: 1, likes: 1 },
+    { kind: "keyed", name: "c", seq: 2, likes: 2 },
+    { kind: "keyed", name: "c", seq: 3, likes: 4 },
+  ]);
+  older[RECORD_BYTES + 50]! ^= 0x01; // seq 2 is damaged
+  await Deno.writeFile(`${dir.path}/${segmentName(1)}`, older);
+  await Deno.writeFile(
+    `${dir.path}/${segmentName(2)}`,
+    records([{ kind: "keyed", name: "c", seq: 4, likes: 8 }]),
+  );
+  await assert.rejects(
+    recover(dir.path),
+    (e) =>
+      e instanceof DataDirError &&
+      e.message ===
+        `Cannot recover ${dir.path}: ${
+          segmentName(1)
+        } holds a record that fails its checksum at byte 96, in a segment that was fully flushed (damage, not a crash); start with --repair to skip it and lose its likes`,
+  );
+  const repaired = await recover(dir.path, { repair: true });
+  assert.deepEqual(repaired.clients.get("c"), { count: 13, lastSeq: 4, lastLikes: 8, lastSeen: T });
+  assert.deepEqual(repaired.problems, [
+    `${
+      segmentName(1)
+    }: a record that fails its checksum at byte 96 skipped (--repair); its likes are lost`,
+  ]);
+  assert.equal((await Deno.stat(`${dir.path}/${segmentName(1)}`)).size, 3 * RECORD_BYTES, "kept");
+});
+
+Deno.test("recover() replays an expired client away, keeping its likes in the total", async () => {
+  await using dir = await tempDir();
+  await Deno.writeFile(
+    `${dir.path}/${segmentName(1)}`,
+    records([
+      { kind: "keyed", name: "c", seq: 1, likes: 4 },
+      { kind: "expire", name: "c", seq: 0, likes: 0 },
+      { kind: "keyed", name: "c", seq: 1, likes: 2 }, // a new client under the same name
+    ]),
+  );
+  const state = await recover(dir.path);
+  assert.equal(state.total, 6);
+  assert.deepEqual(state.clients.get("c"), { count: 2, lastSeq: 1, lastLikes: 2, lastSeen: T });
 });
 
 Deno.test("recover() starts from the newest valid snapshot and falls back to the older one", async () => {
@@ -117,7 +210,7 @@ Deno.test("recover() starts from the newest valid snapshot and falls back to the
       segment,
       total: count,
       records: 1,
-      clients: new Map([["c", { count, lastSeq: 1, lastLikes: count }]]),
+      clients: new Map([["c", { count, lastSeq: 1, lastLikes: count, lastSeen: T }]]),
     });
   await Deno.writeTextFile(`${dir.path}/${snapshotName(2)}`, snapshot(2, 10));
   await Deno.writeFile(
@@ -133,7 +226,7 @@ Deno.test("recover() starts from the newest valid snapshot and falls back to the
   assert.equal(state.snapshot, 2);
   assert.deepEqual(state.segments, [2, 3]);
   assert.equal(state.total, 15);
-  assert.deepEqual(state.clients.get("c"), { count: 15, lastSeq: 3, lastLikes: 1 });
+  assert.deepEqual(state.clients.get("c"), { count: 15, lastSeq: 3, lastLikes: 1, lastSeen: T });
   assert.match(state.problems[0]!, /snapshot-000000000003\.json is damaged/);
   assert.equal(state.nextSegment, 4);
 });
@@ -187,7 +280,25 @@ Deno.test("JournalWriter rotates segments and snapshots, and keeps only what rec
   const state = await recover(dir.path);
   assert.equal(state.total, 35);
   assert.equal(state.replayed, 0, "the final snapshot covers everything");
-  assert.deepEqual(state.clients.get("k"), { count: 35, lastSeq: 35, lastLikes: 1 });
+  const { lastSeen, ...k } = state.clients.get("k")!;
+  assert.deepEqual(k, { count: 35, lastSeq: 35, lastLikes: 1 });
+  assert.ok(Math.abs(lastSeen - Date.now()) < 60_000, "last seen when its records were written");
+});
+
+Deno.test("JournalWriter journals expiry: a restart forgets the client and keeps its likes", async () => {
+  await using dir = await tempDir();
+  await withJournal(dir.path, {}, async (table, ring) => {
+    table.applyKeyed("gone", 1, 4);
+    const kept = table.applyKeyed("kept", 1, 2);
+    assert.deepEqual(table.expireIdle(Date.now() + 2000).sort(), ["gone", "kept"]);
+    const again = table.applyKeyed("kept", 1, 3); // a new client under an old name
+    assert.ok(kept.status === "applied" && again.status === "applied");
+    await untilDurable(ring, again.record);
+  });
+  const state = await recover(dir.path);
+  assert.equal(state.total, 9);
+  assert.deepEqual([...state.clients.keys()], ["kept"]);
+  assert.equal(state.clients.get("kept")!.count, 3);
 });
 
 for (const fsync of ["always", "never"] as const) {

@@ -219,18 +219,26 @@ export class JournalWriter {
       const at = i * RECORD_BYTES;
       const slot = view.getUint32(at + 12, true);
       const likes = view.getUint32(at + 8, true);
+      const kind = view.getUint8(at + 4);
+      if (kind === KIND.expire) {
+        // The client's slot is free again; its likes stay in the total.
+        this.#shadow[slot] = undefined;
+        continue;
+      }
+      const time = view.getFloat64(at + 88, true);
       let client = this.#shadow[slot];
       if (!client) {
         const length = Math.min(view.getUint8(at + 5), RECORD_NAME_BYTES);
         const name = String.fromCharCode(...bytes.subarray(at + 24, at + 24 + length));
-        client = { name, count: 0, lastSeq: 0, lastLikes: 0 };
+        client = { name, count: 0, lastSeq: 0, lastLikes: 0, lastSeen: time };
         this.#shadow[slot] = client;
       }
-      if (view.getUint8(at + 4) === KIND.keyed) {
+      if (kind === KIND.keyed) {
         client.lastSeq = view.getFloat64(at + 16, true);
         client.lastLikes = likes;
       }
       client.count += likes;
+      if (time > client.lastSeen) client.lastSeen = time;
       this.#total += likes;
     }
   }
@@ -255,6 +263,7 @@ export class JournalWriter {
           count: client.count,
           lastSeq: client.lastSeq,
           lastLikes: client.lastLikes,
+          lastSeen: client.lastSeen,
         });
       }
     }

@@ -11,17 +11,26 @@ import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { type DataDir, openDataDir } from "./data_dir.ts";
+import { type DataDir, DataDirError, openDataDir } from "./data_dir.ts";
 import { JournalRing } from "./journal_ring.ts";
 import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
 import { LikesTable } from "./likes_table.ts";
 import { recover, type Recovered } from "./recovery.ts";
+import type { ClientState } from "./snapshot.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */
 export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
 /** Open connections (all Workers together) past which new ones are refused. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** How long a client's state is kept after its last message, in ms (7 days). */
+export const DEFAULT_CLIENT_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** How often idle clients are looked for: a quarter of the TTL, from 0.1 s to 1 minute. */
+function expiryInterval(ttlMs: number): number {
+  return Math.min(60_000, Math.max(100, ttlMs / 4));
+}
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
@@ -59,8 +68,18 @@ export interface ServeLikesOptions {
   readonly replyBufferBytes?: number;
   /** Open connections past which new ones get `ERR too many connections`. @default {10000} */
   readonly maxConnections?: number;
-  /** How many distinct clients the table holds. @default {16384} */
+  /** How many distinct clients the table holds at once. @default {16384} */
   readonly maxClients?: number;
+  /**
+   * A client whose last message is older than this is forgotten (its likes stay in the total),
+   * checked at start and then regularly, in ms. @default {604800000} (7 days)
+   */
+  readonly clientTtlMs?: number;
+  /**
+   * Skip corrupt records in older journal segments instead of refusing to start (their likes
+   * are lost). @default {false}
+   */
+  readonly repair?: boolean;
   /** Called once if a connection Worker or the journal writer fails after start-up. */
   readonly onFatal?: (error: Error) => void;
 }
@@ -111,7 +130,9 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
     replyBufferBytes = DEFAULT_REPLY_BUFFER_BYTES,
     maxConnections = DEFAULT_MAX_CONNECTIONS,
-    maxClients,
+    maxClients = 16384,
+    clientTtlMs = DEFAULT_CLIENT_TTL_MS,
+    repair = false,
     onFatal = () => {},
   } = options;
   if (!Number.isInteger(workers) || workers < 1) {
@@ -122,31 +143,36 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
   const log = getLogger(["likes", "server", "lifecycle"]);
   let dir: DataDir | undefined;
   let writer: JournalWriter | undefined;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
   try {
     let journal: JournalRing | undefined;
     let recovered: Recovered | null = null;
-    const slots = new Map<string, number>();
     if (dataDir !== undefined) {
       dir = await openDataDir(dataDir);
       const started = performance.now();
-      recovered = await recover(dataDir);
+      recovered = await recover(dataDir, { repair });
       for (const problem of recovered.problems) log.warn(`recovery: ${problem}`);
+      const expired = forgetIdle(recovered.clients, Date.now() - clientTtlMs);
       log.info(
         `recovered ${recovered.clients.size} client(s), total ${recovered.total} likes from ${
           recovered.snapshot === null ? "no snapshot" : `snapshot ${recovered.snapshot}`
         } and ${recovered.replayed} journal record(s) in ${
           (performance.now() - started).toFixed(0)
-        } ms (${dataDir}, fsync ${fsync})`,
+        } ms (${dataDir}, fsync ${fsync})${
+          expired > 0 ? `; forgot ${expired} client(s) idle longer than --client-ttl` : ""
+        }`,
       );
+      if (recovered.clients.size > maxClients) {
+        throw new DataDirError(
+          `Cannot start: ${dataDir} holds ${recovered.clients.size} clients active within --client-ttl, but --max-clients is ${maxClients}; start with --max-clients ${recovered.clients.size} or more`,
+        );
+      }
       journal = JournalRing.create();
     }
-    const table = LikesTable.create({
-      ...(maxClients === undefined ? {} : { maxClients }),
-      ...(journal ? { journal } : {}),
-    });
-    for (const [name, state] of recovered?.clients ?? []) {
-      slots.set(name, table.restore(name, state));
-    }
+    const table = LikesTable.create({ maxClients, ...(journal ? { journal } : {}) });
+    const slots = recovered
+      ? table.restoreAll(recovered.clients, recovered.total)
+      : new Map<string, number>();
     if (journal && recovered && dataDir !== undefined) {
       writer = await JournalWriter.start(journal, recovered, slots, {
         dir: dataDir,
@@ -171,9 +197,20 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       startedAt: Date.now(),
       acknowledgeDurable: journal !== undefined && fsync !== "never",
     }, { onFatal });
+    sweeper = setInterval(() => {
+      const expired = table.expireIdle(Date.now() - clientTtlMs);
+      if (expired.length > 0) {
+        log.info(
+          `forgot ${expired.length} client(s) idle longer than --client-ttl (${
+            clientTtlMs / 1000
+          } s): ${expired.slice(0, 5).join(", ")}${expired.length > 5 ? ", …" : ""}`,
+        );
+      }
+    }, expiryInterval(clientTtlMs));
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
+        clearInterval(sweeper);
         try {
           await pool.stop();
           await writer?.stop();
@@ -193,8 +230,21 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       [Symbol.asyncDispose]: stop,
     };
   } catch (error) {
+    clearInterval(sweeper);
     await writer?.stop().catch(() => {});
     dir?.release();
     throw error;
   }
+}
+
+/** Removes the clients last seen before `cutoff` (ms since the epoch); returns how many. */
+function forgetIdle(clients: Map<string, ClientState>, cutoff: number): number {
+  let forgotten = 0;
+  for (const [name, client] of clients) {
+    if (client.lastSeen < cutoff) {
+      clients.delete(name);
+      forgotten++;
+    }
+  }
+  return forgotten;
 }

@@ -69,7 +69,7 @@ Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports ga
   );
 });
 
-Deno.test("LikesTable reports full when every slot is taken, and keeps serving known clients", () => {
+Deno.test("LikesTable reports full at maxClients exactly, and keeps serving known clients", () => {
   const table = LikesTable.create({ maxClients: 4 });
   for (const name of ["a", "b", "c", "d"]) {
     assert.equal(table.applyClassic(name, 1).status, "applied");
@@ -82,9 +82,10 @@ Deno.test("LikesTable reports full when every slot is taken, and keeps serving k
 
 Deno.test("LikesTable.attach() sees the same state through a second view", () => {
   const table = LikesTable.create({ maxClients: 100 });
-  assert.equal(table.capacity, 128);
+  assert.equal(table.maxClients, 100);
   table.applyKeyed("edge", 1, 3);
   const other = LikesTable.attach(table.buffer);
+  assert.equal(other.maxClients, 100);
   assert.deepEqual(other.applyKeyed("edge", 1, 3), {
     status: "duplicate",
     client: 3,
@@ -114,6 +115,7 @@ Deno.test("LikesTable counters add up", () => {
 Deno.test("LikesTable.create() validates maxClients", () => {
   assert.throws(() => LikesTable.create({ maxClients: 0 }), RangeError);
   assert.throws(() => LikesTable.create({ maxClients: 1.5 }), RangeError);
+  assert.throws(() => LikesTable.create({ maxClients: 2 ** 21 + 1 }), RangeError);
 });
 
 Deno.test("property: keyed messages in any order with repeats count each seq once", () => {
@@ -180,10 +182,14 @@ Deno.test("LikesTable journals counted messages, keyed ones in seq order, and po
   ]);
 });
 
-Deno.test("LikesTable.restore() puts back a recovered client, whose old seqs are then duplicates", () => {
+Deno.test("LikesTable.restoreAll() puts back recovered clients and total; old seqs are then duplicates", () => {
   const table = LikesTable.create({ maxClients: 4 });
-  table.restore("k", { count: 10, lastSeq: 4, lastLikes: 2 });
-  table.restore("LikesServer2", { count: 5, lastSeq: 0, lastLikes: 0 });
+  const seen = Date.now();
+  const slots = table.restoreAll([
+    ["k", { count: 10, lastSeq: 4, lastLikes: 2, lastSeen: seen }],
+    ["LikesServer2", { count: 5, lastSeq: 0, lastLikes: 0, lastSeen: seen }],
+  ], 15);
+  assert.deepEqual([...slots.keys()], ["k", "LikesServer2"]);
   assert.deepEqual(table.snapshot(), { total: 15, clients: { k: 10, LikesServer2: 5 } });
   assert.deepEqual(table.applyKeyed("k", 4, 2), {
     status: "duplicate",
@@ -198,7 +204,114 @@ Deno.test("LikesTable.restore() puts back a recovered client, whose old seqs are
     total: 16,
     record: -1,
   });
+  const one = { count: 1, lastSeq: 0, lastLikes: 0, lastSeen: seen };
   const full = LikesTable.create({ maxClients: 1 });
-  full.restore("a", { count: 1, lastSeq: 0, lastLikes: 0 });
-  assert.throws(() => full.restore("b", { count: 1, lastSeq: 0, lastLikes: 0 }), RangeError);
+  assert.throws(() => full.restoreAll([["a", one], ["b", one]], 2), RangeError);
+  const expiredLikes = LikesTable.create({ maxClients: 1 });
+  expiredLikes.restoreAll([["a", one]], 50);
+  assert.equal(expiredLikes.total(), 50, "the total keeps likes of clients no longer held");
+});
+
+/** A clock the test moves by hand. */
+function manualClock(
+  start = 1_700_000_000_000,
+): { now: () => number; advance: (ms: number) => void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => (now += ms) };
+}
+
+Deno.test("LikesTable.expireIdle() forgets idle clients, keeps their likes in the total, and frees their room", () => {
+  const clock = manualClock();
+  const journal = JournalRing.create({ capacity: 64 });
+  const table = LikesTable.create({ maxClients: 2, journal, clock: clock.now });
+  const other = LikesTable.attach(table.buffer, journal, clock.now); // a second Worker's view
+  assert.equal(table.applyKeyed("old", 1, 5).status, "applied");
+  clock.advance(10_000);
+  assert.equal(other.applyKeyed("busy", 1, 7).status, "applied");
+  assert.deepEqual(table.applyKeyed("new", 1, 1), { status: "full" }, "two clients already");
+  assert.deepEqual(table.expireIdle(clock.now() - 5_000), ["old"]);
+  assert.equal(table.clientCount(), 1);
+  assert.equal(table.counter("expired"), 1);
+  assert.deepEqual(table.snapshot(), { total: 12, clients: { busy: 7 } });
+  // The room is usable again, from any view; the other view's cached "old" is stale and noticed.
+  assert.equal(other.applyKeyed("new", 1, 1).status, "applied");
+  assert.deepEqual(other.applyKeyed("old", 2, 1), { status: "gap", expected: 1 }, "forgotten");
+  assert.equal(table.applyKeyed("busy", 1, 7).status, "duplicate", "the active client remains");
+  assert.deepEqual(table.snapshot(), { total: 13, clients: { busy: 7, new: 1 } });
+  const batch = journal.take(64);
+  const kinds = Array.from(
+    { length: batch.count },
+    (_, i) => decodeRecord(batch.bytes.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))?.kind,
+  );
+  assert.deepEqual(kinds, ["keyed", "keyed", "expire", "keyed"]);
+});
+
+Deno.test("LikesTable.expireIdle() stops, without waiting, when the journal ring is full", () => {
+  const clock = manualClock();
+  const journal = JournalRing.create({ capacity: 2 });
+  const table = LikesTable.create({ maxClients: 4, journal, clock: clock.now });
+  table.applyClassic("a", 1);
+  table.applyClassic("b", 1);
+  clock.advance(60_000);
+  assert.deepEqual(table.expireIdle(clock.now()), [], "no room for an expire record");
+  assert.equal(table.clientCount(), 2);
+  journal.take(2);
+  assert.deepEqual(table.expireIdle(clock.now()).sort(), ["a", "b"]);
+});
+
+Deno.test("property: any mix of applies and expiries across two views matches a simple model", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            op: fc.constant("apply" as const),
+            who: fc.nat({ max: 11 }),
+            view: fc.nat({ max: 1 }),
+          }),
+          fc.record({ op: fc.constant("tick" as const), seconds: fc.nat({ max: 5 }) }),
+          fc.record({ op: fc.constant("expire" as const), idle: fc.nat({ max: 6 }) }),
+        ),
+        { maxLength: 120 },
+      ),
+      (ops) => {
+        const clock = manualClock();
+        const maxClients = 6;
+        const table = LikesTable.create({ maxClients, clock: clock.now });
+        const views = [table, LikesTable.attach(table.buffer, undefined, clock.now)];
+        const model = new Map<string, { count: number; seq: number; seen: number }>();
+        let total = 0;
+        for (const step of ops) {
+          if (step.op === "tick") clock.advance(step.seconds * 1000);
+          else if (step.op === "expire") {
+            const cutoff = clock.now() - step.idle * 1000;
+            const expected = [...model].filter(([, c]) => c.seen < Math.floor(cutoff / 1000))
+              .map(([name]) => name).sort();
+            assert.deepEqual(views[0]!.expireIdle(cutoff).sort(), expected);
+            for (const name of expected) model.delete(name);
+          } else {
+            const name = `c${step.who}`;
+            const known = model.get(name);
+            const seq = (known?.seq ?? 0) + 1;
+            const result = views[step.view]!.applyKeyed(name, seq, 2);
+            if (!known && model.size >= maxClients) {
+              assert.deepEqual(result, { status: "full" });
+              continue;
+            }
+            assert.equal(result.status, "applied");
+            model.set(name, {
+              count: (known?.count ?? 0) + 2,
+              seq,
+              seen: Math.floor(clock.now() / 1000),
+            });
+            total += 2;
+          }
+        }
+        const clients = Object.fromEntries([...model].map(([name, c]) => [name, c.count]));
+        for (const view of views) assert.deepEqual(view.snapshot(), { total, clients });
+        assert.equal(table.clientCount(), model.size);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -1,20 +1,28 @@
 /**
  * Recovery: rebuild the counting state from the newest valid snapshot plus the journal segments
- * after it. Records are checked one by one: a torn tail (a crash mid-write) or a record with a bad
- * checksum is reported and skipped, and every complete record is kept.
+ * after it, by the rule the live server applies.
+ *
+ * - A keyed record counts only if its seq is the client's last one plus 1 (a record after a gap
+ *   is not counted: the message it follows never became durable, so neither was it acknowledged).
+ * - The last segment may end in a tail that was written but not flushed when the server died; a
+ *   power loss can leave it partly on disk and out of order. So its first torn or corrupt record
+ *   is the end of the log: it and everything after it are discarded, and the file is cut there.
+ * - An older segment was flushed completely before the next one began, so a corrupt record there
+ *   is damage, not a crash: recovery refuses to start unless told to `repair`, which skips such
+ *   records (their likes are lost) and accepts the sequence gaps they leave.
  *
  * @module
  */
 
 import { DataDirError, listDataFiles, segmentName, snapshotName } from "./data_dir.ts";
-import { decodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+import { decodeRecord, type JournalRecord, RECORD_BYTES, recordTime } from "./journal_record.ts";
 import { type ClientState, parseSnapshot } from "./snapshot.ts";
 
 /** The state recovered from a data directory. */
 export interface Recovered {
   /** Client name → state. */
   readonly clients: Map<string, ClientState>;
-  /** Likes counted for everyone. */
+  /** Likes counted for everyone (expired clients' likes included). */
   total: number;
   /** Records applied since the data directory was created. */
   records: number;
@@ -30,37 +38,67 @@ export interface Recovered {
   readonly nextSegment: number;
 }
 
+/** Options for {@linkcode recover}. */
+export interface RecoverOptions {
+  /**
+   * Skip corrupt records in older segments (and accept the sequence gaps they leave) instead of
+   * refusing to start. @default {false}
+   */
+  readonly repair?: boolean;
+  /** Clock, for clients of old snapshots that did not record when they were last seen. */
+  readonly now?: number;
+}
+
+/** What {@linkcode applyRecord} did with a record. */
+export type Applied = "counted" | "duplicate" | "gap" | "expired";
+
 /**
- * Applies one journal record to `state` (the same rule the live server uses, so that replay is
- * exact): keyed records count once per (client, seq); classic ones always.
+ * Applies one journal record to `state` by the rule the live server uses, so that replay is exact:
+ * a keyed record counts once, and only as its client's next seq; classic ones always count; an
+ * `expire` record forgets the client (its likes stay in the total). With `acceptGaps` (repair),
+ * a keyed record after a gap is counted too.
  *
- * @returns Whether it was counted.
+ * @param time When the record was written (ms since the epoch): its client's last-seen time.
+ * @returns What it did; a `gap` record was not counted.
  */
 export function applyRecord(
   state: { clients: Map<string, ClientState>; total: number },
   record: JournalRecord,
-): boolean {
+  time = 0,
+  acceptGaps = false,
+): Applied {
+  if (record.kind === "expire") {
+    state.clients.delete(record.name);
+    return "expired";
+  }
   let client = state.clients.get(record.name);
   if (!client) {
-    client = { count: 0, lastSeq: 0, lastLikes: 0 };
+    client = { count: 0, lastSeq: 0, lastLikes: 0, lastSeen: time };
     state.clients.set(record.name, client);
   }
   if (record.kind === "keyed") {
-    if (record.seq <= client.lastSeq) return false;
+    if (record.seq <= client.lastSeq) return "duplicate";
+    if (record.seq !== client.lastSeq + 1 && !acceptGaps) {
+      if (client.lastSeq === 0 && client.count === 0) state.clients.delete(record.name);
+      return "gap";
+    }
     client.lastSeq = record.seq;
     client.lastLikes = record.likes;
   }
   client.count += record.likes;
+  client.lastSeen = Math.max(client.lastSeen, time);
   state.total += record.likes;
-  return true;
+  return "counted";
 }
 
 /**
- * Reads a data directory (already locked by the caller).
+ * Reads a data directory (already locked by the caller); cuts a torn tail off the last segment.
  *
- * @throws {DataDirError} If snapshots exist but none is readable, so counts would be lost.
+ * @throws {DataDirError} If snapshots exist but none is readable, so counts would be lost; or if
+ *   an older segment holds a corrupt record and `repair` is not set.
  */
-export async function recover(dir: string): Promise<Recovered> {
+export async function recover(dir: string, options: RecoverOptions = {}): Promise<Recovered> {
+  const { repair = false, now = Date.now() } = options;
   const { segments, snapshots } = await listDataFiles(dir);
   const problems: string[] = [];
   const state: Recovered = {
@@ -76,7 +114,7 @@ export async function recover(dir: string): Promise<Recovered> {
   let from = 0;
   let snapshot: number | null = null;
   for (const n of [...snapshots].reverse()) {
-    const data = parseSnapshot(await Deno.readTextFile(`${dir}/${snapshotName(n)}`));
+    const data = parseSnapshot(await Deno.readTextFile(`${dir}/${snapshotName(n)}`), now);
     if (data && data.segment === n) {
       for (const [name, client] of data.clients) state.clients.set(name, { ...client });
       state.total = data.total;
@@ -93,28 +131,59 @@ export async function recover(dir: string): Promise<Recovered> {
     );
   }
   const replay = segments.filter((n) => n >= from);
+  const gaps = new Map<string, number>();
   for (const n of replay) {
-    const bytes = await Deno.readFile(`${dir}/${segmentName(n)}`);
-    const whole = bytes.length - (bytes.length % RECORD_BYTES);
-    for (let offset = 0; offset < whole; offset += RECORD_BYTES) {
-      const record = decodeRecord(bytes.subarray(offset, offset + RECORD_BYTES));
-      if (!record) {
-        problems.push(`${segmentName(n)}: record at byte ${offset} fails its checksum; skipped`);
+    const path = `${dir}/${segmentName(n)}`;
+    const last = n === replay[replay.length - 1];
+    const bytes = await Deno.readFile(path);
+    let end = bytes.length; // where the log ends in this segment
+    for (let offset = 0; offset < bytes.length; offset += RECORD_BYTES) {
+      const whole = offset + RECORD_BYTES <= bytes.length;
+      const record = whole ? decodeRecord(bytes.subarray(offset, offset + RECORD_BYTES)) : null;
+      if (record) {
+        const time = recordTime(bytes.subarray(offset, offset + RECORD_BYTES));
+        const applied = applyRecord(state, record, time, repair);
+        if (applied === "gap") gaps.set(record.name, (gaps.get(record.name) ?? 0) + 1);
+        state.records++;
+        state.replayed++;
         continue;
       }
-      applyRecord(state, record);
-      state.records++;
-      state.replayed++;
+      const what = whole
+        ? `a record that fails its checksum at byte ${offset}`
+        : `a torn record of ${bytes.length - offset} bytes at byte ${offset}`;
+      if (last) {
+        end = offset;
+        problems.push(
+          `${segmentName(n)}: ${what}; the log ends there (an unsynced tail): ${
+            bytes.length - offset
+          } bytes discarded`,
+        );
+        break;
+      }
+      if (!repair) {
+        throw new DataDirError(
+          `Cannot recover ${dir}: ${
+            segmentName(n)
+          } holds ${what}, in a segment that was fully flushed (damage, not a crash); start with --repair to skip it and lose its likes`,
+        );
+      }
+      problems.push(`${segmentName(n)}: ${what} skipped (--repair); its likes are lost`);
     }
-    if (whole < bytes.length) {
-      problems.push(
-        `${segmentName(n)}: torn tail of ${
-          bytes.length - whole
-        } bytes (an incomplete record); discarded`,
-      );
-    }
+    if (end < bytes.length) await cutAt(path, end);
     state.segments.push(n);
   }
-  const last = Math.max(0, snapshot ?? 0, ...segments);
-  return { ...state, snapshot, nextSegment: last + 1 };
+  for (const [name, count] of gaps) {
+    problems.push(
+      `client ${JSON.stringify(name)}: ${count} keyed record(s) after a missing seq not counted`,
+    );
+  }
+  const lastFile = Math.max(0, snapshot ?? 0, ...segments);
+  return { ...state, snapshot, nextSegment: lastFile + 1 };
+}
+
+/** Cuts a segment at `length` bytes and flushes that, so the discarded tail cannot come back. */
+async function cutAt(path: string, length: number): Promise<void> {
+  using file = await Deno.open(path, { read: true, write: true });
+  await file.truncate(length);
+  await file.syncData();
 }

@@ -91,6 +91,10 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
   } = options;
   const after = (record: number) => (acknowledgeDurable ? record : -1);
 
+  /** Temporary: idle clients are forgotten after --client-ttl, and their room is reused. */
+  const tableFull = () =>
+    `client table full (${table.maxClients} clients); retry later, idle clients are forgotten`;
+
   function reject(reason: string, input: string, peer: string): Reply {
     table.count("rejected");
     invalidLog.warn(`Invalid data ${input} from ${peer}: ${reason}`);
@@ -128,14 +132,14 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
           peer,
         );
       case "full":
-        return reject(`client table full (${table.capacity} clients)`, quoted(frame), peer);
+        return reject(tableFull(), quoted(frame), peer);
     }
   }
 
   function classic(request: ClassicRequest, frame: Frame, peer: string): Reply {
     const result = table.applyClassic(request.client, request.likes);
     if (result.status !== "applied") {
-      return reject(`client table full (${table.capacity} clients)`, quoted(frame), peer);
+      return reject(tableFull(), quoted(frame), peer);
     }
     table.count("accepted");
     messageLog.info(`${request.client} ${request.likes} total=${result.total}`);

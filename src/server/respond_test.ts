@@ -134,8 +134,9 @@ Deno.test("LikesTable.openConnection() counts open connections up to a cap, acro
 Deno.test("createResponder() reports a full client table as an error, not a crash", () => {
   const respond = createResponder(LikesTable.create({ maxClients: 1 }));
   assert.equal(respond(frame("LikesServer1 1"), "p").text, "ACK");
-  assert.equal(respond(frame("LikesServer2 1"), "p").text, "ERR client table full (1 clients)");
-  assert.equal(respond(frame("LIKE x 1 1"), "p").text, "ERR client table full (1 clients)");
+  const full = "ERR client table full (1 clients); retry later, idle clients are forgotten";
+  assert.equal(respond(frame("LikesServer2 1"), "p").text, full);
+  assert.equal(respond(frame("LIKE x 1 1"), "p").text, full);
 });
 
 Deno.test("createResponder() holds ACKs for durable records only when asked to, and never ERR or STATS", () => {

@@ -68,6 +68,8 @@ export async function runServer(config: ServerConfig): Promise<number> {
       replyBufferBytes: config.replyBufferBytes,
       maxConnections: config.maxConnections,
       maxClients: config.maxClients,
+      clientTtlMs: config.clientTtlMs,
+      repair: config.repair,
       dataDir: config.dataDir,
       fsync: config.fsync,
       snapshotEvery: config.snapshotEvery,

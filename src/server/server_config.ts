@@ -19,7 +19,12 @@ import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
 import { FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT_MS } from "./likes_service.ts";
+import {
+  DEFAULT_CLIENT_TTL_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_WRITE_TIMEOUT_MS,
+} from "./likes_service.ts";
+import { MAX_CLIENTS_LIMIT } from "./likes_table.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -40,6 +45,8 @@ export interface ServerConfig {
   readonly maxConnections: number;
   readonly pauseMs: number;
   readonly maxClients: number;
+  readonly clientTtlMs: number;
+  readonly repair: boolean;
   readonly dataDir: string;
   readonly fsync: FsyncMode;
   readonly snapshotEvery: number;
@@ -152,7 +159,19 @@ function flags(cpus: number): Flag[] {
       type: "string",
       value: "N",
       default: "16384",
-      help: "distinct client names the server can count",
+      help: "distinct client names the server holds at once",
+    },
+    {
+      name: "client-ttl",
+      type: "string",
+      value: "SECONDS",
+      default: String(DEFAULT_CLIENT_TTL_MS / 1000),
+      help: "forget a client silent this long (7 days; its likes stay in the total)",
+    },
+    {
+      name: "repair",
+      type: "boolean",
+      help: "start even if an older journal segment is damaged, skipping its bad records",
     },
   ];
 }
@@ -195,7 +214,12 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
       max: 1_000_000,
     }),
     pauseMs: parseSeconds("pause", s.pause!, { min: 0.001, max: 10 }),
-    maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: 1 << 22 }),
+    maxClients: parseInteger("max-clients", s["max-clients"]!, { min: 1, max: MAX_CLIENTS_LIMIT }),
+    clientTtlMs: parseSeconds("client-ttl", s["client-ttl"]!, {
+      min: 0.1,
+      max: 10 * 365 * 24 * 3600,
+    }),
+    repair: booleans.repair ?? false,
     dataDir: parsePath("data-dir", s["data-dir"]!),
     fsync: parseChoice("fsync", s.fsync!, FSYNC_MODES),
     snapshotEvery: parseInteger("snapshot-every", s["snapshot-every"]!, { min: 1 }),

@@ -18,6 +18,8 @@ export interface ClientState {
   lastSeq: number;
   /** Likes that last sequence number carried. */
   lastLikes: number;
+  /** When a message from it was last applied (ms since the epoch), for `--client-ttl`. */
+  lastSeen: number;
 }
 
 /** What a snapshot holds. */
@@ -32,7 +34,9 @@ export interface SnapshotData {
   readonly clients: ReadonlyMap<string, Readonly<ClientState>>;
 }
 
-const FORMAT = "likes-snapshot/1";
+const FORMAT = "likes-snapshot/2";
+/** The format before clients carried their last-seen time; still read. */
+const FORMAT_1 = "likes-snapshot/1";
 const encoder = new TextEncoder();
 
 /**
@@ -42,7 +46,7 @@ const encoder = new TextEncoder();
  * ```ts
  * import { formatSnapshot, parseSnapshot } from "./snapshot.ts";
  * import assert from "node:assert/strict";
- * const data = { segment: 3, total: 5, records: 2, clients: new Map([["c", { count: 5, lastSeq: 2, lastLikes: 1 }]]) };
+ * const data = { segment: 3, total: 5, records: 2, clients: new Map([["c", { count: 5, lastSeq: 2, lastLikes: 1, lastSeen: 1_700_000_000_000 }]]) };
  * assert.deepEqual(parseSnapshot(formatSnapshot(data)), data);
  * ```
  */
@@ -52,7 +56,9 @@ export function formatSnapshot(data: SnapshotData): string {
     segment: data.segment,
     total: data.total,
     records: data.records,
-    clients: [...data.clients].map(([name, s]) => [name, s.count, s.lastSeq, s.lastLikes]),
+    clients: [...data.clients].map((
+      [name, s],
+    ) => [name, s.count, s.lastSeq, s.lastLikes, s.lastSeen]),
   });
   return `${body}\n${crc32(encoder.encode(body)).toString(16).padStart(8, "0")}\n`;
 }
@@ -61,8 +67,11 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** Parses a snapshot file; returns `null` if it is damaged or not a snapshot. */
-export function parseSnapshot(text: string): SnapshotData | null {
+/**
+ * Parses a snapshot file; returns `null` if it is damaged or not a snapshot. Clients of a
+ * format-1 snapshot (which did not record it) count as last seen at `now`.
+ */
+export function parseSnapshot(text: string, now: number = Date.now()): SnapshotData | null {
   const [body, sum] = text.split("\n");
   if (body === undefined || sum === undefined) return null;
   if (crc32(encoder.encode(body)).toString(16).padStart(8, "0") !== sum) return null;
@@ -73,18 +82,25 @@ export function parseSnapshot(text: string): SnapshotData | null {
     return null;
   }
   const v = value as Record<string, unknown>;
-  if (v.format !== FORMAT || !isCount(v.segment) || !isCount(v.total) || !isCount(v.records)) {
+  const fields = v.format === FORMAT ? 5 : v.format === FORMAT_1 ? 4 : 0;
+  if (fields === 0 || !isCount(v.segment) || !isCount(v.total) || !isCount(v.records)) {
     return null;
   }
   if (!Array.isArray(v.clients)) return null;
   const clients = new Map<string, ClientState>();
   for (const entry of v.clients) {
     if (
-      !Array.isArray(entry) || typeof entry[0] !== "string" || !entry.slice(1, 4).every(isCount)
+      !Array.isArray(entry) || entry.length !== fields || typeof entry[0] !== "string" ||
+      !entry.slice(1).every(isCount)
     ) {
       return null;
     }
-    clients.set(entry[0], { count: entry[1], lastSeq: entry[2], lastLikes: entry[3] });
+    clients.set(entry[0], {
+      count: entry[1],
+      lastSeq: entry[2],
+      lastLikes: entry[3],
+      lastSeen: fields === 5 ? entry[4] : now,
+    });
   }
   return { segment: v.segment, total: v.total, records: v.records, clients };
 }
