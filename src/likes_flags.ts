@@ -13,8 +13,16 @@ import {
   parseIntervals,
   parsePath,
   parseSeconds,
+  UsageError,
 } from "./cli.ts";
-import { DEFAULT_MAX_LIKES, type Protocol, PROTOCOLS } from "./protocol/grammar.ts";
+import { ACK_MODES, type AckMode } from "./protocol/classic_reply.ts";
+import {
+  CONNECTION_PATTERNS,
+  type ConnectionPattern,
+  DEFAULT_MAX_LIKES,
+  type Protocol,
+  PROTOCOLS,
+} from "./protocol/grammar.ts";
 
 /** Validated LikesServer behaviour (times in ms). */
 export interface LikesRunConfig {
@@ -29,8 +37,25 @@ export interface LikesRunConfig {
   /** True when `--seed` was given (else `seed` is fresh). */
   readonly seeded: boolean;
   readonly protocol: Protocol;
+  /** What acknowledges a classic message. */
+  readonly ack: AckMode;
+  /** A new connection per message, or one for all. */
+  readonly connection: ConnectionPattern;
+  /** Whether a classic message that got no answer is sent again (it may then count twice). */
+  readonly retry: RetryPolicy;
+  /** How long to wait for a reply (or a connection). */
+  readonly replyTimeoutMs: number;
   readonly drainMs: number;
 }
+
+/**
+ * `safe`: resend a classic message only if it cannot have reached the server; `ambiguous`: also
+ * after no answer (it may then be counted twice). Keyed messages are always resent: the server
+ * counts a (client, seq) once.
+ */
+export const RETRY_POLICIES = ["safe", "ambiguous"] as const;
+/** One of {@linkcode RETRY_POLICIES}. */
+export type RetryPolicy = typeof RETRY_POLICIES[number];
 
 /** The shared flags, with the seed exercise's defaults. */
 export const LIKES_RUN_FLAGS: readonly Flag[] = [
@@ -89,7 +114,37 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     value: "keyed|classic",
     default: "keyed",
     help:
-      "keyed: counted exactly once; classic: LikesServer<N> <likes>, one connection per message, retries may count twice",
+      "keyed: LIKE <client> <seq> <likes>, counted exactly once; classic: LikesServer<N> <likes>, for any server written for the exercise",
+  },
+  {
+    name: "ack",
+    type: "string",
+    value: "prefix|any|none",
+    default: "prefix",
+    help:
+      "classic: what acknowledges a message: a reply starting with ACK, any reply but ERR, or none expected (delivered = acknowledged)",
+  },
+  {
+    name: "connection",
+    type: "string",
+    value: "per-message|persistent",
+    help:
+      "a new connection per message (default for classic, as the seed's clients do) or one for all (default for keyed)",
+  },
+  {
+    name: "retry",
+    type: "string",
+    value: "safe|ambiguous",
+    default: "safe",
+    help:
+      "classic: resend only what cannot have reached the server, or also what got no answer (may count twice)",
+  },
+  {
+    name: "reply-timeout",
+    type: "string",
+    value: "SECONDS",
+    default: "2",
+    help: "wait this long for a connection or a reply",
   },
   {
     name: "drain",
@@ -110,6 +165,13 @@ export function parseLikesRunFlags(
   s: Readonly<Record<string, string>>,
   seed: number,
 ): LikesRunConfig {
+  const protocol = parseChoice("protocol", s.protocol!, PROTOCOLS);
+  const ack = parseChoice("ack", s.ack!, ACK_MODES);
+  if (protocol === "keyed" && ack !== "prefix") {
+    throw new UsageError(
+      `--ack ${ack} applies to --protocol classic only: keyed replies are checked for their seq`,
+    );
+  }
   return {
     host: parseHost("host", s.host!),
     port: parseInteger("port", s.port!, { min: 1, max: 65535 }),
@@ -119,7 +181,13 @@ export function parseLikesRunFlags(
     logDir: parsePath("log-dir", s["log-dir"]!),
     seed: s.seed === undefined ? seed : parseInteger("seed", s.seed, { min: 0, max: 4294967295 }),
     seeded: s.seed !== undefined,
-    protocol: parseChoice("protocol", s.protocol!, PROTOCOLS),
+    protocol,
+    ack,
+    connection: s.connection === undefined
+      ? (protocol === "keyed" ? "persistent" : "per-message")
+      : parseChoice("connection", s.connection, CONNECTION_PATTERNS),
+    retry: parseChoice("retry", s.retry!, RETRY_POLICIES),
+    replyTimeoutMs: parseSeconds("reply-timeout", s["reply-timeout"]!, { min: 0.01 }),
     drainMs: parseSeconds("drain", s.drain!, { min: 0 }),
   };
 }

@@ -22,6 +22,8 @@ export interface ChildSnapshot {
   readonly generated: number;
   /** Likes the server acknowledged to it so far. */
   readonly acknowledged: number;
+  /** Likes it sent without an answer (classic; not sent again). */
+  readonly unanswered: number;
 }
 
 /** The whole run at one moment. */

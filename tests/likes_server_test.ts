@@ -57,7 +57,9 @@ Deno.test("likes_server.ts keeps unacknowledged likes until the server appears, 
   assert.equal((await stats(server.port)).clients["late-5"], report.generated);
   const log = await readLines(`${dir.path}/LikesServer5`);
   assert.ok(
-    log.some((l) => /→ no reply \(ConnectionRefused: .*\); \d+ likes kept, retry \d+ in/.test(l)),
+    log.some((l) =>
+      /→ no connection \(ConnectionRefused: .*\); \d+ likes kept, retry \d+ in/.test(l)
+    ),
   );
   assert.ok(log.some((l) => /reached the server again after \d+ failed attempt/.test(l)));
 });
@@ -77,7 +79,7 @@ Deno.test("likes_server.ts exits 1 when its likes stay unacknowledged after the 
   const log = await readLines(`${dir.path}/LikesServer6`);
   assert.match(
     log.at(-1)!,
-    /finished: generated \d+, acknowledged 0, unacknowledged \d+ → exit 1$/,
+    /finished: generated \d+, acknowledged 0, sent without an answer 0, failed \d+ → exit 1$/,
   );
 });
 

@@ -5,7 +5,15 @@
 import assert from "node:assert/strict";
 import { parentArgs, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { type DenoRun, freePort, readLines, runDeno, stats, tempDir } from "./_helpers.ts";
+import {
+  type DenoRun,
+  exchange,
+  freePort,
+  readLines,
+  runDeno,
+  stats,
+  tempDir,
+} from "./_helpers.ts";
 
 const SHORT = [
   "--stagger=0.05",
@@ -102,12 +110,36 @@ Deno.test("parent.ts with --protocol classic converges when nothing fails", asyn
   assert.equal(run.code, 0, run.stderr + run.stdout);
   assert.match(
     run.stdout,
-    /^LikesServer\s+pid\s+exit\s+seconds\s+generated\s+acknowledged\s+counted\s+converged$/m,
+    /^LikesServer\s+pid\s+exit\s+seconds\s+generated\s+acknowledged\s+no answer\s+counted\s+converged$/m,
   );
   assert.match(run.stdout, /^verdict: CONVERGED: all 3 LikesServers/m);
   assert.equal(run.stderr, "", "in a pipe the parent shows no progress line");
   const s = await stats(server.port);
   assert.deepEqual(Object.keys(s.clients).sort(), ["LikesServer0", "LikesServer1", "LikesServer2"]);
+});
+
+Deno.test("parent.ts finds its children's counts on a server holding over a thousand bigger clients", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer({ logDir: dir.path, workers: 1 });
+  // 1,200 earlier clients with 840 likes each: a plain STATS lists none of this run's children.
+  const earlier = [];
+  for (let seq = 1; seq <= 20; seq++) {
+    for (let c = 0; c < 1200; c++) earlier.push(`LIKE earlier-${c} ${seq} 42\n`);
+  }
+  const replies = await exchange(server.port, earlier.join(""), {
+    halfClose: true,
+    timeoutMs: 20_000,
+  });
+  assert.equal(replies.split("\n").filter((l) => l.startsWith("ACK")).length, 24_000);
+  const run = await runParent(server.port, dir.path, ["--children=3", "--json", ...SHORT]);
+  assert.equal(run.code, 0, run.stderr);
+  const report: RunReport = JSON.parse(run.stdout);
+  assert.equal(report.converged, true, report.verdict);
+  const top = await stats(server.port);
+  for (const child of report.children) {
+    assert.equal(child.counted, child.generated);
+    assert.equal(top.clients[child.clientId], undefined, `${child.name} is not in a plain STATS`);
+  }
 });
 
 Deno.test("parent.ts exits 1 with NOT CONVERGED when no server answers", async () => {

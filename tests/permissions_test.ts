@@ -53,7 +53,7 @@ Deno.test("server.ts with its narrow grants serves on exactly its granted port",
 });
 
 Deno.test("a LikesServer child gets net to one host:port and write to its own log file only", () => {
-  const args = childArgs({
+  const spec = {
     id: 3,
     clientId: "LikesServer3-r",
     host: "127.0.0.1",
@@ -65,13 +65,23 @@ Deno.test("a LikesServer child gets net to one host:port and write to its own lo
     maxLikes: 42,
     seed: 1,
     protocol: "keyed",
+    ack: "prefix",
+    connection: "persistent",
+    retry: "safe",
+    replyTimeoutMs: 2000,
     drainMs: 0,
-  });
+  } as const;
+  const args = childArgs(spec);
   const grants = args.filter((a) => a.startsWith("--allow") || a === "-A");
   assert.deepEqual(grants, [
     "--allow-net=127.0.0.1:4242",
     "--allow-write=/var/tmp/run/LikesServer3",
   ]);
+  assert.throws(
+    () => childArgs({ ...spec, logDir: "/var/tmp/run,/etc" }),
+    RangeError,
+    "a comma would split the grant",
+  );
 });
 
 Deno.test("no deno.json task uses -A or an unscoped --allow-* flag", async () => {

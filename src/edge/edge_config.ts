@@ -20,7 +20,6 @@ import { MAX_CLIENT_ID_LENGTH } from "../protocol/grammar.ts";
 export interface EdgeConfig extends LikesRunConfig {
   readonly id: number;
   readonly clientId: string;
-  readonly replyTimeoutMs: number;
   readonly maxBackoffMs: number;
   readonly reportJson: boolean;
   readonly quiet: boolean;
@@ -41,13 +40,6 @@ const FLAGS: Flag[] = [
     help: "key for the keyed protocol (default LikesServer<N>-<random>)",
   },
   ...LIKES_RUN_FLAGS,
-  {
-    name: "reply-timeout",
-    type: "string",
-    value: "SECONDS",
-    default: "2",
-    help: "wait this long for a reply before retrying",
-  },
   {
     name: "max-backoff",
     type: "string",
@@ -101,7 +93,6 @@ export function parseEdgeConfig(
     id,
     clientId,
     ...parseLikesRunFlags(s, seed),
-    replyTimeoutMs: parseSeconds("reply-timeout", s["reply-timeout"]!, { min: 0.01 }),
     maxBackoffMs: parseSeconds("max-backoff", s["max-backoff"]!, { min: 0.01 }),
     reportJson: b["report-json"] ?? false,
     quiet: b.quiet ?? false,

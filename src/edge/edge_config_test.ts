@@ -16,6 +16,9 @@ Deno.test("parseEdgeConfig() gives the seed defaults", () => {
     seed: 9,
     seeded: false,
     protocol: "keyed",
+    ack: "prefix",
+    connection: "persistent",
+    retry: "safe",
     drainMs: 10_000,
     replyTimeoutMs: 2000,
     maxBackoffMs: 2000,
@@ -55,6 +58,26 @@ Deno.test("parseEdgeConfig() reads short, fractional settings", () => {
   assert.equal(config.quiet, true);
 });
 
+Deno.test("parseEdgeConfig() reads how to talk to a classic server", () => {
+  const classic = parseEdgeConfig(["--protocol=classic"], "x", 0);
+  assert.ok(classic !== "help");
+  assert.deepEqual(
+    [classic.ack, classic.connection, classic.retry],
+    ["prefix", "per-message", "safe"],
+    "per message by default, as the seed's clients connect",
+  );
+  const persistent = parseEdgeConfig(
+    ["--protocol=classic", "--ack=any", "--connection=persistent", "--retry=ambiguous"],
+    "x",
+    0,
+  );
+  assert.ok(persistent !== "help");
+  assert.deepEqual(
+    [persistent.ack, persistent.connection, persistent.retry],
+    ["any", "persistent", "ambiguous"],
+  );
+});
+
 Deno.test("parseEdgeConfig() rejects inconsistent or bad values", async (t) => {
   const cases: [string[], RegExp][] = [
     [["--min-interval=3", "--max-interval=1"], /must not exceed --max-interval/],
@@ -63,6 +86,10 @@ Deno.test("parseEdgeConfig() rejects inconsistent or bad values", async (t) => {
     [["--port=0"], /--port/],
     [["--max-likes=0"], /--max-likes/],
     [["--duration=-1"], /--duration/],
+    [["--ack=any"], /--ack any applies to --protocol classic only/],
+    [["--protocol=classic", "--ack=yes"], /--ack must be prefix or any or none/],
+    [["--connection=pooled"], /--connection must be per-message or persistent/],
+    [["--retry=always"], /--retry must be safe or ambiguous/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {

@@ -1,7 +1,9 @@
 /**
  * What one LikesServer still owes the primary: likes generated but not yet acknowledged, and the
  * one message in flight. A message that failed is sent again unchanged (same seq, same likes), so
- * the server can recognise a retry; new likes wait for the next message. Pure state, no I/O.
+ * the server can recognise a retry; new likes wait for the next message. A message that went out
+ * but got no answer, which cannot be retried safely (a classic message has no key), is given up:
+ * its likes are counted apart, as sent without an answer. Pure state, no I/O.
  *
  * @module
  */
@@ -38,6 +40,7 @@ export class PendingLikes {
   readonly #max: number;
   #generated = 0;
   #acknowledged = 0;
+  #unanswered = 0;
   #waiting = 0;
   #fresh = false;
   #lastSeq = 0;
@@ -64,9 +67,14 @@ export class PendingLikes {
     return this.#acknowledged;
   }
 
-  /** Likes generated but not yet acknowledged (in flight or waiting). */
+  /** Likes sent in messages that got no answer and were given up (the server may have them). */
+  get unanswered(): number {
+    return this.#unanswered;
+  }
+
+  /** Likes still owed: generated, neither acknowledged nor given up (in flight or waiting). */
   get unacknowledged(): number {
-    return this.#generated - this.#acknowledged;
+    return this.#generated - this.#acknowledged - this.#unanswered;
   }
 
   /** The message sent and not yet acknowledged, if any. */
@@ -106,6 +114,17 @@ export class PendingLikes {
   acknowledge(seq: number): boolean {
     if (this.#inFlight?.seq !== seq) return false;
     this.#acknowledged += this.#inFlight.likes;
+    this.#inFlight = null;
+    return true;
+  }
+
+  /**
+   * Gives up the message `seq`, which was sent but got no answer: its likes count as sent without
+   * an answer and are not sent again; the next message carries new likes only.
+   */
+  giveUp(seq: number): boolean {
+    if (this.#inFlight?.seq !== seq) return false;
+    this.#unanswered += this.#inFlight.likes;
     this.#inFlight = null;
     return true;
   }

@@ -74,3 +74,19 @@ Deno.test("property: with failures and retries, acknowledged catches up with gen
     ),
   );
 });
+
+Deno.test("PendingLikes.giveUp() sets a message's likes apart as sent without an answer, never resent", () => {
+  const state = new PendingLikes({ maxPerMessage: 10 });
+  state.add(15);
+  assert.deepEqual(state.next(), { seq: 1, likes: 10 });
+  assert.equal(state.giveUp(2), false, "only the message in flight");
+  assert.equal(state.giveUp(1), true);
+  assert.deepEqual(
+    [state.acknowledged, state.unanswered, state.unacknowledged, state.generated],
+    [0, 10, 5, 15],
+  );
+  assert.deepEqual(state.next(), { seq: 2, likes: 5 }, "the rest goes in a new message");
+  state.acknowledge(2);
+  assert.equal(state.settled, true);
+  assert.equal(state.acknowledged + state.unanswered, state.generated);
+});

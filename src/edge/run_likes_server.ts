@@ -1,7 +1,9 @@
 /**
  * One LikesServer's life: generate a random batch every min..max interval for the duration, send
- * what is owed (retrying unacknowledged likes with bounded backoff), drain for a bounded time,
- * and exit 0 only if every like was acknowledged.
+ * what is owed (retrying unacknowledged likes with bounded backoff when that is safe), drain for a
+ * bounded time, and exit 0 only if every like was acknowledged. A classic message that went out
+ * but got no acknowledgement is not sent again (unless `--retry ambiguous`): a classic server
+ * cannot tell a retry from a new message. Its likes are reported as sent without an answer.
  *
  * @module
  */
@@ -10,12 +12,12 @@ import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
 import type { EdgeReport } from "../protocol/edge_report.ts";
-import { formatClassic, formatKeyed, parseReply } from "../protocol/grammar.ts";
+import { formatClassic, formatKeyed } from "../protocol/grammar.ts";
 import { type Random, randomBetween, randomInt, seededRandom } from "../random.ts";
 import { onStopSignal } from "../signals.ts";
 import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
-import { Sender } from "./sender.ts";
+import { createSender, describeError } from "./sender.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {
@@ -35,11 +37,6 @@ export interface RunLikesServerOptions {
 }
 
 const encoder = new TextEncoder();
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
 
 /** Runs one LikesServer until its lifetime and drain end (or SIGINT/SIGTERM); returns the exit code. */
 export async function runLikesServer(
@@ -64,7 +61,7 @@ export async function runLikesServer(
       ? `no permission; run deno with --allow-write=${logFile}`
       : error instanceof Deno.errors.NotFound
       ? `the directory ${config.logDir} does not exist`
-      : describe(error);
+      : describeError(error);
     Deno.stderr.writeSync(encoder.encode(`error: Cannot write ${logFile}: ${why}\n`));
     return 1;
   }
@@ -89,6 +86,7 @@ export async function runLikesServer(
       phase,
       generated: state.generated,
       acknowledged: state.acknowledged,
+      unanswered: state.unanswered,
       unacknowledged: state.unacknowledged,
       connected,
     };
@@ -101,9 +99,12 @@ export async function runLikesServer(
   };
 
   const seconds = (ms: number) => `${Math.round(ms) / 1000} s`;
+  const classicTerms = config.protocol === "classic"
+    ? `, --ack ${config.ack}, --retry ${config.retry}`
+    : "";
   lifecycle.info(
     `${name} started: client id ${config.clientId}, server ${config.host}:${config.port}, ` +
-      `${config.protocol} protocol, lifetime ${
+      `${config.protocol} protocol, ${config.connection} connection${classicTerms}, lifetime ${
         seconds(config.durationMs)
       }, a batch of 0..${config.maxLikes} ` +
       `likes every ${seconds(config.minIntervalMs)}..${
@@ -143,12 +144,17 @@ export async function runLikesServer(
     notify();
   })();
 
-  using sender = new Sender({
+  using sender = createSender({
     hostname: config.host,
     port: config.port,
     connectTimeoutMs: config.replyTimeoutMs,
     replyTimeoutMs: config.replyTimeoutMs,
-  }, config.protocol);
+    protocol: config.protocol,
+    connection: config.connection,
+    ack: config.ack,
+  });
+  // A keyed message can always be sent again: the server counts a (client, seq) once.
+  const resendUnanswered = config.protocol === "keyed" || config.retry === "ambiguous";
   let backoffMs = 0;
   let failures = 0;
   while (true) {
@@ -162,28 +168,32 @@ export async function runLikesServer(
     const line = config.protocol === "keyed"
       ? formatKeyed(config.clientId, message.seq, message.likes)
       : formatClassic(config.id, message.likes);
-    let problem: string;
-    try {
-      const replyLine = await sender.exchange(line);
-      const reply = parseReply(replyLine);
-      if (reply.ok && (reply.ack === null || reply.ack.seq === message.seq)) {
-        state.acknowledge(message.seq);
-        exchanges.info(`sent "${line}" → "${replyLine}"`);
-        if (failures > 0) {
-          lifecycle.info(`${name} reached the server again after ${failures} failed attempt(s)`);
-        }
-        failures = 0;
-        backoffMs = 0;
-        connected = true;
-        sendReport();
-        continue;
+    const outcome = await sender.exchange(line, message.seq);
+    if (outcome.kind === "acknowledged") {
+      state.acknowledge(message.seq);
+      exchanges.info(`sent "${line}" → "${outcome.reply}"`);
+      if (failures > 0) {
+        lifecycle.info(`${name} reached the server again after ${failures} failed attempt(s)`);
       }
-      problem = `"${replyLine}"`;
-    } catch (error) {
-      problem = `no reply (${describe(error)})`;
+      failures = 0;
+      backoffMs = 0;
+      connected = true;
+      sendReport();
+      continue;
     }
+    if (outcome.kind === "unanswered" && !resendUnanswered) {
+      // The server may have counted it: sending it again could count it twice.
+      state.giveUp(message.seq);
+      connected = true;
+      exchanges.warn(
+        `sent "${line}" → ${outcome.why}; ${message.likes} likes counted as sent without an answer, not sent again (--retry ambiguous would, and may count them twice)`,
+      );
+      sendReport();
+      continue;
+    }
+    const problem = outcome.kind === "rejected" ? `"${outcome.reply}"` : outcome.why;
     failures++;
-    connected = false;
+    connected = outcome.kind !== "unsent";
     backoffMs = Math.min(config.maxBackoffMs, backoffMs === 0 ? 100 : backoffMs * 2);
     const wait = Math.min(backoffMs * (0.5 + jitter() / 2), Math.max(0, drainDeadline - clock()));
     exchanges.warn(
@@ -198,9 +208,9 @@ export async function runLikesServer(
   await generator;
 
   phase = "done";
-  const ok = state.settled;
+  const ok = state.settled && state.unanswered === 0;
   lifecycle.info(
-    `${name} finished: generated ${state.generated}, acknowledged ${state.acknowledged}, unacknowledged ${state.unacknowledged} → exit ${
+    `${name} finished: generated ${state.generated}, acknowledged ${state.acknowledged}, sent without an answer ${state.unanswered}, failed ${state.unacknowledged} → exit ${
       ok ? 0 : 1
     }`,
   );

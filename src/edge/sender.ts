@@ -1,45 +1,52 @@
 /**
- * How a LikesServer puts one message on the wire: keyed messages over one persistent connection
- * (reconnecting after a failure), classic messages one connection each, as classic clients do.
+ * How a LikesServer puts one message on the wire and what came of it. Keyed messages go to our
+ * own servers (over one persistent connection by default); classic messages go to any server
+ * written for the exercise, read the way classic clients read (see `classic_sender.ts`).
  *
  * @module
  */
 
-import { LineClient, type LineClientOptions, requestOnce } from "../protocol/line_client.ts";
-import type { Protocol } from "../protocol/grammar.ts";
+import type { AckMode } from "../protocol/classic_reply.ts";
+import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
+import { ClassicSender } from "./classic_sender.ts";
+import { KeyedSender } from "./keyed_sender.ts";
 
-/** Sends one request line and returns the reply line. */
-export class Sender implements Disposable {
-  readonly #options: LineClientOptions;
-  readonly #protocol: Protocol;
-  #client: LineClient | undefined;
+/** What came of sending one message. */
+export type Outcome =
+  /** The server acknowledged it. */
+  | { readonly kind: "acknowledged"; readonly reply: string }
+  /** The server refused it (`ERR…`) and counted nothing: sending it again is safe. */
+  | { readonly kind: "rejected"; readonly reply: string }
+  /** Nothing reached the server (it could not be reached, or the write failed): safe to resend. */
+  | { readonly kind: "unsent"; readonly why: string }
+  /** It was sent but not acknowledged: the server may have counted it, or not. */
+  | { readonly kind: "unanswered"; readonly why: string };
 
-  /** Creates a sender; nothing connects until the first {@linkcode Sender.exchange}. */
-  constructor(options: LineClientOptions, protocol: Protocol) {
-    this.#options = options;
-    this.#protocol = protocol;
-  }
+/** Sends messages one at a time. */
+export interface Sender extends Disposable {
+  /** Sends `line` (the message `seq`) and says what came of it; never throws. */
+  exchange(line: string, seq: number): Promise<Outcome>;
+}
 
-  /**
-   * Sends `line` and resolves to the reply line.
-   *
-   * @throws On connection failure or timeout; the next call reconnects.
-   */
-  async exchange(line: string): Promise<string> {
-    if (this.#protocol === "classic") return await requestOnce(this.#options, line);
-    if (!this.#client || this.#client.closed) {
-      this.#client = await LineClient.connect(this.#options);
-    }
-    return await this.#client.request(line);
-  }
+/** Where and how a sender talks. */
+export interface SenderOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  readonly replyTimeoutMs: number;
+  readonly protocol: Protocol;
+  readonly connection: ConnectionPattern;
+  /** What acknowledges a classic message. */
+  readonly ack: AckMode;
+}
 
-  /** Closes the persistent connection, if any. */
-  close(): void {
-    this.#client?.close();
-  }
+/** The sender for `options.protocol`; nothing connects before the first exchange. */
+export function createSender(options: SenderOptions): Sender {
+  return options.protocol === "keyed" ? new KeyedSender(options) : new ClassicSender(options);
+}
 
-  /** Same as {@linkcode Sender.close}. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
+/** A short description of a failure, for log lines. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
 }

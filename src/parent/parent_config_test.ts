@@ -16,6 +16,10 @@ Deno.test("parseParentConfig() gives the seed exercise's defaults", () => {
     seed: 5,
     seeded: false,
     protocol: "keyed",
+    ack: "prefix",
+    connection: "persistent",
+    retry: "safe",
+    replyTimeoutMs: 2000,
     drainMs: 10_000,
     json: false,
     viewPort: null,
@@ -42,6 +46,7 @@ Deno.test("parseParentConfig() takes fractional seconds and a seed", () => {
   assert.equal(config.seeded, true);
   assert.equal(config.json, true);
   assert.equal(config.protocol, "classic");
+  assert.equal(config.connection, "per-message", "classic clients connect per message");
   assert.equal(config.viewPort, 0);
 });
 

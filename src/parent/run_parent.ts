@@ -11,13 +11,21 @@ import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
+import { ProtocolError } from "../protocol/grammar.ts";
+import { ReplyTimeoutError } from "../protocol/line_client.ts";
 import { fetchStats, StatsPoller } from "../protocol/stats_client.ts";
 import type { RunSnapshot } from "../run_snapshot.ts";
 import { childSeed } from "../random.ts";
 import { exitCodeFor, onStopSignal } from "../signals.ts";
 import type { ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
-import { buildReport, type ChildOutcome, formatReport, type RunReport } from "./run_report.ts";
+import {
+  buildReport,
+  type ChildOutcome,
+  formatReport,
+  NO_STATS,
+  type RunReport,
+} from "./run_report.ts";
 import { type RunningChild, spawnChild } from "./spawn.ts";
 
 /** Where the parent writes its status log, given its log directory. */
@@ -49,6 +57,44 @@ const encoder = new TextEncoder();
 function terminalProgress(): ((line: string) => void) | null {
   if (!Deno.stderr.isTerminal()) return null;
   return (line) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+}
+
+/** What the server said it counted, or why it could not say. */
+interface Counts {
+  readonly total: number | null;
+  readonly clients: Readonly<Record<string, number>>;
+  readonly error: string | null;
+  /** False when a classic server answered, but not with STATS. */
+  readonly hasStats: boolean;
+}
+
+/**
+ * Asks the server for the children's counts. A connection failure is tried again (the server may
+ * be restarting); with the classic protocol, a reply that is not STATS, a close or a silence means
+ * a classic server without STATS, and is not tried again.
+ */
+async function readCounts(config: ParentConfig, names: readonly string[]): Promise<Counts> {
+  let error = "";
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const stats = await fetchStats({
+        hostname: config.host,
+        port: config.port,
+        connectTimeoutMs: config.replyTimeoutMs,
+        replyTimeoutMs: config.replyTimeoutMs,
+      }, names);
+      return { total: stats.total, clients: stats.clients, error: null, hasStats: true };
+    } catch (failure) {
+      error = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+      const answered = failure instanceof ProtocolError ||
+        failure instanceof ReplyTimeoutError || failure instanceof Deno.errors.UnexpectedEof;
+      if (answered && config.protocol === "classic") {
+        return { total: null, clients: {}, error, hasStats: false };
+      }
+      if (attempt < 3) await delay(200 * attempt);
+    }
+  }
+  return { total: null, clients: {}, error, hasStats: true };
 }
 
 /** Runs the whole ParentProcess; resolves to its exit code (0 only if every child converged). */
@@ -150,6 +196,7 @@ export async function runParent(
         exitCode: outcome?.exitCode ?? null,
         generated: child?.latest?.generated ?? 0,
         acknowledged: child?.latest?.acknowledged ?? 0,
+        unanswered: child?.latest?.unanswered ?? 0,
       };
     }),
     verdict,
@@ -184,6 +231,10 @@ export async function runParent(
       maxLikes: config.maxLikes,
       seed: childSeed(config.seed, id),
       protocol: config.protocol,
+      ack: config.ack,
+      connection: config.connection,
+      retry: config.retry,
+      replyTimeoutMs: config.replyTimeoutMs,
       drainMs: config.drainMs,
     };
     let child: RunningChild;
@@ -199,6 +250,7 @@ export async function runParent(
         signal: null,
         generated: 0,
         acknowledged: 0,
+        unanswered: 0,
         counted: null,
         runtimeMs: 0,
       });
@@ -224,6 +276,7 @@ export async function runParent(
         signal: status.signal,
         generated: child.latest?.generated ?? 0,
         acknowledged: child.latest?.acknowledged ?? 0,
+        unanswered: child.latest?.unanswered ?? 0,
         counted: null,
         runtimeMs,
       });
@@ -261,43 +314,35 @@ export async function runParent(
     progress("\n");
   }
 
-  let serverTotal: number | null = null;
-  let serverError: string | null = null;
-  let counts: Readonly<Record<string, number>> = {};
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      const stats = await fetchStats({ hostname: config.host, port: config.port }, childClientIds);
-      serverTotal = stats.total;
-      counts = stats.clients;
-      serverError = null;
-      break;
-    } catch (error) {
-      serverError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (attempt < 3) await delay(200 * attempt);
-    }
-  }
+  const counts = await readCounts(config, childClientIds);
   const report: RunReport = buildReport({
     runId,
     seed: config.seed,
     address,
     children: [...outcomes.entries()].sort(([a], [b]) => a - b).map(([, o]) => ({
       ...o,
-      counted: serverTotal === null ? null : counts[o.clientId] ?? 0,
+      counted: counts.total === null ? null : counts.clients[o.clientId] ?? 0,
     })),
-    serverTotal,
-    serverError,
+    serverTotal: counts.total,
+    serverError: counts.error,
+    serverHasStats: counts.hasStats,
     interrupted,
   });
+  if (!counts.hasStats) log.warn(`${NO_STATS}: ${counts.error}`);
   for (const row of report.children) {
     log.info(
-      `${row.name}: generated ${row.generated}, acknowledged ${row.acknowledged}, counted ${
-        row.counted ?? "?"
+      `${row.name}: generated ${row.generated}, acknowledged ${row.acknowledged}, sent without an answer ${row.unanswered}, counted ${
+        row.counted ?? (counts.hasStats ? "?" : "n/a")
       } → ${row.converged ? "converged" : "NOT converged"}`,
     );
   }
   log.info(`verdict: ${report.verdict}`);
   if (observe) {
-    Object.assign(server, { up: serverTotal !== null, total: serverTotal, clients: counts });
+    Object.assign(server, {
+      up: counts.total !== null || !counts.hasStats,
+      total: counts.total,
+      clients: counts.clients,
+    });
     observe(snapshot(report.verdict, report.converged));
   }
   print(config.json ? `${JSON.stringify(report)}\n` : formatReport(report));

@@ -9,7 +9,9 @@
 import { fileURLToPath } from "node:url";
 import { forEachLine, grantList, spawnDeno } from "../child_process.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
-import type { Protocol } from "../protocol/grammar.ts";
+import type { AckMode } from "../protocol/classic_reply.ts";
+import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
+import type { RetryPolicy } from "../likes_flags.ts";
 
 /** What one child is asked to do. */
 export interface ChildSpec {
@@ -27,6 +29,10 @@ export interface ChildSpec {
   readonly maxLikes: number;
   readonly seed: number;
   readonly protocol: Protocol;
+  readonly ack: AckMode;
+  readonly connection: ConnectionPattern;
+  readonly retry: RetryPolicy;
+  readonly replyTimeoutMs: number;
   readonly drainMs: number;
 }
 
@@ -46,7 +52,8 @@ const seconds = (ms: number) => String(ms / 1000);
  * import { childArgs } from "./spawn.ts";
  * import assert from "node:assert/strict";
  * const args = childArgs({ id: 3, clientId: "LikesServer3-r", host: "127.0.0.1", port: 4242, logDir: "/tmp",
- *   durationMs: 1000, minIntervalMs: 100, maxIntervalMs: 200, maxLikes: 42, seed: 1, protocol: "keyed", drainMs: 0 });
+ *   durationMs: 1000, minIntervalMs: 100, maxIntervalMs: 200, maxLikes: 42, seed: 1, protocol: "keyed",
+ *   ack: "prefix", connection: "persistent", retry: "safe", replyTimeoutMs: 2000, drainMs: 0 });
  * assert.ok(args.includes("--allow-net=127.0.0.1:4242"));
  * assert.ok(args.includes("--allow-write=/tmp/LikesServer3"));
  * ```
@@ -70,6 +77,10 @@ export function childArgs(spec: ChildSpec): string[] {
     `--max-likes=${spec.maxLikes}`,
     `--seed=${spec.seed}`,
     `--protocol=${spec.protocol}`,
+    `--ack=${spec.ack}`,
+    `--connection=${spec.connection}`,
+    `--retry=${spec.retry}`,
+    `--reply-timeout=${seconds(spec.replyTimeoutMs)}`,
     `--drain=${seconds(spec.drainMs)}`,
     "--report-json",
     "--quiet",

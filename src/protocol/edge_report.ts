@@ -17,7 +17,12 @@ export interface EdgeReport {
   readonly generated: number;
   /** Likes the server acknowledged so far. */
   readonly acknowledged: number;
-  /** Likes generated but not yet acknowledged. */
+  /**
+   * Likes sent in classic messages that got no acknowledgement and were not sent again (a retry
+   * could count twice): the server may or may not have counted them.
+   */
+  readonly unanswered: number;
+  /** Likes generated, neither acknowledged nor sent without an answer: still owed. */
   readonly unacknowledged: number;
   /** Whether the last exchange with the server succeeded. */
   readonly connected: boolean;
@@ -37,7 +42,7 @@ function isCount(value: unknown): value is number {
  * import { parseEdgeReport } from "./edge_report.ts";
  * import assert from "node:assert/strict";
  * assert.equal(parseEdgeReport("hello"), null);
- * const line = '{"id":1,"clientId":"c","phase":"done","generated":3,"acknowledged":3,"unacknowledged":0,"connected":true}';
+ * const line = '{"id":1,"clientId":"c","phase":"done","generated":3,"acknowledged":3,"unanswered":0,"unacknowledged":0,"connected":true}';
  * assert.equal(parseEdgeReport(line)?.generated, 3);
  * ```
  */
@@ -51,7 +56,8 @@ export function parseEdgeReport(line: string): EdgeReport | null {
   if (typeof value !== "object" || value === null) return null;
   const r = value as Record<string, unknown>;
   const ok = isCount(r.id) && typeof r.clientId === "string" && PHASES.has(r.phase as string) &&
-    isCount(r.generated) && isCount(r.acknowledged) && isCount(r.unacknowledged) &&
+    isCount(r.generated) && isCount(r.acknowledged) && isCount(r.unanswered) &&
+    isCount(r.unacknowledged) &&
     typeof r.connected === "boolean";
   return ok ? (value as EdgeReport) : null;
 }

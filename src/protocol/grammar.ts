@@ -23,6 +23,11 @@ export const PROTOCOLS = ["keyed", "classic"] as const;
 /** One of {@linkcode PROTOCOLS}. */
 export type Protocol = typeof PROTOCOLS[number];
 
+/** One connection for every message, or a new one for each (as the seed's clients do). */
+export const CONNECTION_PATTERNS = ["per-message", "persistent"] as const;
+/** One of {@linkcode CONNECTION_PATTERNS}. */
+export type ConnectionPattern = typeof CONNECTION_PATTERNS[number];
+
 /** A classic message: `LikesServer<N> <likes>`; it has no key, so a retry counts again. */
 export interface ClassicRequest {
   readonly kind: "classic";

@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_MAX_LINE_BYTES } from "./framing.ts";
+import { ProtocolError } from "./grammar.ts";
 import { LineClient, type LineClientOptions } from "./line_client.ts";
 import { parseStats, type Stats } from "./stats.ts";
 
@@ -97,7 +98,10 @@ export class StatsPoller implements Disposable {
     this.#names = names;
   }
 
-  /** One round of `STATS` requests. */
+  /**
+   * One round of `STATS` requests. A server that answers with something else, or closes without
+   * answering (a classic server), is up, with no counts.
+   */
   async poll(): Promise<StatsSample> {
     try {
       if (!this.#client || this.#client.closed) {
@@ -105,9 +109,10 @@ export class StatsPoller implements Disposable {
       }
       const stats = await requestStats(this.#client, this.#names);
       return { up: true, total: stats.total, clients: stats.clients };
-    } catch {
+    } catch (error) {
       this.#client?.close();
-      return { up: false, total: null, clients: {} };
+      const answered = error instanceof ProtocolError || error instanceof Deno.errors.UnexpectedEof;
+      return { up: answered, total: null, clients: {} };
     }
   }
 

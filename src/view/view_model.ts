@@ -18,8 +18,10 @@ export interface ViewRow {
   readonly acknowledged: number;
   /** What the server counted for it (`null` until the server answered). */
   readonly counted: number | null;
-  /** Generated but not yet acknowledged. */
+  /** Generated, not yet acknowledged, still to be sent. */
   readonly pending: number;
+  /** Sent without an answer and not sent again (classic): the server may have them. */
+  readonly unanswered: number;
 }
 
 /** The time series, one point per snapshot: seconds since the start and the three totals. */
@@ -81,7 +83,8 @@ export class ViewModel {
       generated: c.generated,
       acknowledged: c.acknowledged,
       counted: snapshot.serverTotal === null ? null : snapshot.serverClients[c.clientId] ?? 0,
-      pending: c.generated - c.acknowledged,
+      pending: c.generated - c.acknowledged - c.unanswered,
+      unanswered: c.unanswered,
     }));
     const generated = rows.reduce((n, r) => n + r.generated, 0);
     const acknowledged = rows.reduce((n, r) => n + r.acknowledged, 0);

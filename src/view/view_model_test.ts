@@ -16,6 +16,7 @@ function child(
     exitCode: state === "exited" ? 0 : null,
     generated,
     acknowledged,
+    unanswered: 0,
   };
 }
 
@@ -69,6 +70,7 @@ Deno.test("ViewModel turns snapshots into totals, rows, a gap and a series", () 
     acknowledged: 8,
     counted: 7,
     pending: 2,
+    unanswered: 0,
   });
   assert.deepEqual(model.series(), {
     t: [0.25],

@@ -69,9 +69,9 @@ try {
   const shown = await page.evaluate(`(() => {
     const text = (id) => document.getElementById(id).textContent.trim();
     const rows = [...document.querySelectorAll("#rows tbody tr")].map((tr) => {
-      const [name, pid, status, generated, acknowledged, counted, pending] =
+      const [name, pid, status, generated, acknowledged, counted, pending, unanswered] =
         [...tr.querySelectorAll("td")].map((td) => td.textContent.trim());
-      return { name, pid, status, generated, acknowledged, counted, pending };
+      return { name, pid, status, generated, acknowledged, counted, pending, unanswered };
     });
     return {
       title: document.querySelector("h1").textContent,

@@ -78,6 +78,7 @@ function render(state) {
         number(r.acknowledged),
         number(r.counted),
         number(r.pending),
+        number(r.unanswered),
       ]
     ) {
       const td = document.createElement("td");

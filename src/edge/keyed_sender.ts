@@ -1,0 +1,53 @@
+/**
+ * Keyed messages (`LIKE <client> <seq> <likes>`) to our own servers, whose replies are lines:
+ * over one persistent connection (reconnecting after a failure) or one connection each.
+ *
+ * @module
+ */
+
+import { parseReply, ProtocolError } from "../protocol/grammar.ts";
+import { LineClient } from "../protocol/line_client.ts";
+import { describeError, type Outcome, type Sender, type SenderOptions } from "./sender.ts";
+
+/** Sends keyed messages; an ACK counts only if it names the seq sent. */
+export class KeyedSender implements Sender {
+  readonly #options: SenderOptions;
+  #client: LineClient | undefined;
+
+  /** Creates the sender; nothing connects until the first exchange. */
+  constructor(options: SenderOptions) {
+    this.#options = options;
+  }
+
+  /** Sends `line` and says what came of it. */
+  async exchange(line: string, seq: number): Promise<Outcome> {
+    if (!this.#client || this.#client.closed) {
+      try {
+        this.#client = await LineClient.connect(this.#options);
+      } catch (error) {
+        return { kind: "unsent", why: `no connection (${describeError(error)})` };
+      }
+    }
+    const client = this.#client;
+    try {
+      const reply = await client.request(line);
+      if (this.#options.connection === "per-message") client.close();
+      try {
+        const parsed = parseReply(reply);
+        if (!parsed.ok) return { kind: "rejected", reply };
+        if (parsed.ack === null || parsed.ack.seq === seq) return { kind: "acknowledged", reply };
+        return { kind: "unanswered", why: `"${reply}" acknowledges another seq` };
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return { kind: "unanswered", why: `"${reply}" is not an acknowledgement` };
+      }
+    } catch (error) {
+      return { kind: "unanswered", why: `no reply (${describeError(error)})` };
+    }
+  }
+
+  /** Closes the connection, if any. */
+  [Symbol.dispose](): void {
+    this.#client?.close();
+  }
+}
