@@ -62,7 +62,9 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   const parentStatus = await parent.status;
   const serverStatus = await server.stop("SIGTERM");
   say(
-    `server stopped (exit ${serverStatus.code}); logs: ${run.logDir}/{PrimaryLikesLog,ParentProcessStatus,LikesServer0..${run.children - 1}}`,
+    `server stopped (exit ${serverStatus.code}); logs: ${run.logDir}/{PrimaryLikesLog,ParentProcessStatus,LikesServer0..${
+      run.children - 1
+    }}`,
   );
   if (serverStatus.code !== 0) return 1;
   return parentStatus.code;

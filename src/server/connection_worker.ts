@@ -129,13 +129,13 @@ async function acceptLoop(
     }
     const remote = conn.remoteAddr as Deno.NetAddr;
     const peer = `${remote.hostname}:${remote.port}`;
-    table.count("connectionsAccepted");
     const open = table.openConnection(settings.maxConnections);
     if (open < 0) {
       table.count("connectionsRefused");
       refuse(conn, peer, -open, settings.maxConnections);
       continue;
     }
+    table.count("connectionsAccepted");
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch {

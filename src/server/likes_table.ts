@@ -398,9 +398,10 @@ export class LikesTable {
 
   /**
    * Forgets every client last seen before `cutoff` (ms since the epoch): its slot is freed, an
-   * `expire` record is journaled, its likes stay in the total. A client whose message is being
-   * applied right now is not expired. Never waits for room in the journal (it may run on the
-   * thread that drains it): when the ring is full it stops, and a later call goes on.
+   * `expire` record is journaled, its likes stay in the total. Never waits for a client's lock
+   * (a client whose message is being applied right now is not idle) nor for room in the journal:
+   * it may run on the thread that drains the journal, for which a Worker holding a client's lock
+   * may be waiting. When the ring is full it stops, and a later call goes on.
    *
    * @returns The names of the clients expired.
    */
@@ -412,7 +413,7 @@ export class LikesTable {
       for (let slot = 0; slot < this.#capacity; slot++) {
         if (Atomics.load(this.#states, slot) !== READY) continue;
         if (Atomics.load(this.#lastSeen, slot) >= before) continue;
-        this.#lock(slot);
+        if (!this.#tryLock(slot)) continue; // busy: not idle
         try {
           if (Atomics.load(this.#states, slot) !== READY) continue;
           if (Atomics.load(this.#lastSeen, slot) >= before) continue;
@@ -625,6 +626,11 @@ export class LikesTable {
 
   #unlock(slot: number): void {
     this.#release(this.#locks, slot);
+  }
+
+  /** Takes a client's lock only if it is free right now. */
+  #tryLock(slot: number): boolean {
+    return Atomics.compareExchange(this.#locks, slot, UNLOCKED, LOCKED) === UNLOCKED;
   }
 
   #acquire(locks: Int32Array, at: number): void {
