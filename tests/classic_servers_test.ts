@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parentArgs, PROJECT } from "../src/launch/processes.ts";
+import { likesServerArgs, parentArgs } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { closeQuietly, readLines, runDeno, tempDir, writeAll } from "./_helpers.ts";
 
@@ -201,24 +201,23 @@ Deno.test("parent.ts against a server that answers something else: sent without 
 Deno.test("likes_server.ts --retry ambiguous resends what got no answer, so a classic server counts it again", async () => {
   await using dir = await tempDir();
   await using server = new FakeClassicServer("answers-1");
-  const run = await runDeno([
-    "run",
-    "--no-prompt",
-    `--config=${PROJECT.config}`,
-    `--allow-net=127.0.0.1:${server.port}`,
-    `--allow-write=${dir.path}`,
-    PROJECT.likesServer,
-    `--port=${server.port}`,
-    `--log-dir=${dir.path}`,
-    "--protocol=classic",
-    "--retry=ambiguous",
-    "--duration=0.2",
-    "--min-interval=0.05",
-    "--max-interval=0.05",
-    "--max-backoff=0.05",
-    "--drain=0.5",
-    "--quiet",
-  ], 30_000);
+  const run = await runDeno(
+    likesServerArgs({
+      port: server.port,
+      logDir: dir.path,
+      args: [
+        "--protocol=classic",
+        "--retry=ambiguous",
+        "--duration=0.2",
+        "--min-interval=0.05",
+        "--max-interval=0.05",
+        "--max-backoff=0.05",
+        "--drain=0.5",
+        "--quiet",
+      ],
+    }),
+    30_000,
+  );
   assert.equal(run.code, 1, "nothing was ever acknowledged");
   const log = await readLines(`${dir.path}/LikesServer0`);
   const first = /sent "(LikesServer0 \d+)" → "1" is not an acknowledgement/.exec(

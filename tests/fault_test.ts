@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { forEachText, spawnDeno } from "../src/child_process.ts";
-import { PROJECT, startServer } from "../src/launch/processes.ts";
+import { likesServerArgs, startServer } from "../src/launch/processes.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { type Random, randomInt, seededRandom } from "../src/random.ts";
 import { closeQuietly, LineConn, stats, tempDir, writeAll } from "./_helpers.ts";
@@ -117,26 +117,22 @@ Deno.test("a reply lost after the server counted the like is retried and not cou
   await using server = await startServer({ logDir: dir.path, workers: 2 });
   const proxy = replyDroppingProxy(server.port, 0.2, seededRandom(5));
   try {
-    const edge = spawnDeno([
-      "run",
-      "--no-prompt",
-      `--config=${PROJECT.config}`,
-      `--allow-net=127.0.0.1:${proxy.port}`,
-      `--allow-write=${dir.path}`,
-      PROJECT.likesServer,
-      `--port=${proxy.port}`,
-      `--log-dir=${dir.path}`,
-      "--id=4",
-      "--client-id=lossy-4",
-      "--duration=2",
-      "--min-interval=0.02",
-      "--max-interval=0.05",
-      "--max-backoff=0.1",
-      "--reply-timeout=0.5",
-      "--drain=20",
-      "--report-json",
-      "--quiet",
-    ]);
+    const edge = spawnDeno(likesServerArgs({
+      port: proxy.port,
+      logDir: dir.path,
+      args: [
+        "--id=4",
+        "--client-id=lossy-4",
+        "--duration=2",
+        "--min-interval=0.02",
+        "--max-interval=0.05",
+        "--max-backoff=0.1",
+        "--reply-timeout=0.5",
+        "--drain=20",
+        "--report-json",
+        "--quiet",
+      ],
+    }));
     let out = "";
     const [status] = await Promise.all([
       edge.status,

@@ -4,25 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT, startServer } from "../src/launch/processes.ts";
+import { likesServerArgs, startServer } from "../src/launch/processes.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { freePort, readLines, stats, tempDir } from "./_helpers.ts";
 
 function likesServer(port: number, logDir: string, args: string[]) {
   return new Deno.Command("deno", {
-    args: [
-      "run",
-      "--no-prompt",
-      `--config=${PROJECT.config}`,
-      `--allow-net=127.0.0.1:${port}`,
-      `--allow-write=${logDir}`,
-      PROJECT.likesServer,
-      `--port=${port}`,
-      `--log-dir=${logDir}`,
-      "--report-json",
-      "--quiet",
-      ...args,
-    ],
+    args: likesServerArgs({ port, logDir, args: ["--report-json", "--quiet", ...args] }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

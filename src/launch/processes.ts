@@ -184,6 +184,31 @@ export function parentArgs(options: ParentRunOptions): string[] {
   ];
 }
 
+/** Flags of one LikesServer run by hand (or by a test), as `likes_server.ts` takes them. */
+export interface LikesServerRunOptions {
+  readonly port: number;
+  /** Where its log file goes (all of it is granted). */
+  readonly logDir: string;
+  /** More flags, e.g. `["--id=3", "--duration=1"]`. @default {[]} */
+  readonly args?: readonly string[];
+}
+
+/** The `deno` arguments for one LikesServer with the narrowest permissions that work. */
+export function likesServerArgs(options: LikesServerRunOptions): string[] {
+  const { port, logDir, args = [] } = options;
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    `--allow-net=127.0.0.1:${port}`,
+    `--allow-write=${grantList([logDir])}`,
+    PROJECT.likesServer,
+    `--port=${port}`,
+    `--log-dir=${logDir}`,
+    ...args,
+  ];
+}
+
 /**
  * The `deno` arguments for `demo.ts` or `chaos.ts` with the grants of their tasks, writing into
  * `logDir` instead of all of /tmp.
