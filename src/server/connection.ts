@@ -14,8 +14,10 @@
  *   (`maxPendingReplyBytes`, checked after every message): past the cap the connection stops
  *   reading from that client until its replies drain, so a client that sends without reading
  *   cannot make the server buffer without bound;
- * - a write in progress reports since when ({@linkcode Connection.writeStalledSince}), so the
- *   Worker's sweeper can close a client that stopped reading (`--write-timeout`).
+ * - the Worker's sweeper asks how long the write in progress has made no progress
+ *   ({@linkcode Connection.writeStalledFor}), to close a client that stopped reading
+ *   (`--write-timeout`), and since when the connection has had nothing to do
+ *   ({@linkcode Connection.idleSince}). Neither reads a clock per message.
  *
  * @module
  */
@@ -57,7 +59,7 @@ export interface ConnectionOptions {
    * drain. Buffered replies never exceed this plus one reply. @default {65536}
    */
   readonly maxPendingReplyBytes?: number;
-  /** Clock for idle and write tracking. @default {Date.now} */
+  /** Clock for idle tracking (read once per chunk read). @default {Date.now} */
   readonly clock?: () => number;
   /** Holds replies until the journal records they depend on are durable. @default {none} */
   readonly durability?: Durability;
@@ -117,7 +119,12 @@ export class Connection {
   #writing: Promise<void> = Promise.resolve();
   /** Bytes handed to the writer and not yet written. */
   #pendingBytes = 0;
-  #writeStartedAt = 0;
+  /** Bytes written so far, and whether a write is in progress. */
+  #written = 0;
+  #writeInProgress = false;
+  /** What the sweeper last saw: the bytes written then, and when it saw them. */
+  #stallWritten = -1;
+  #stallSince = 0;
   /** Why replies can no longer be sent (the client is gone), or `null`. */
   #replyFailure: string | null = null;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -171,12 +178,17 @@ export class Connection {
     return this.#peer;
   }
 
-  /**
-   * When bytes last arrived or replies were last written (or the connection opened), by the
-   * clock: a connection busy answering is not idle.
-   */
+  /** When the last chunk read was answered (or the connection opened), by the clock. */
   get lastActivity(): number {
     return this.#lastActivity;
+  }
+
+  /**
+   * Since when the connection has had nothing to do — no chunk being answered, no write in
+   * progress — by the clock; 0 while it is busy or once closed.
+   */
+  get idleSince(): number {
+    return this.#closed || this.#midChunk || this.#writeInProgress ? 0 : this.#lastActivity;
   }
 
   /** True once {@linkcode Connection.finish} was called (for example by the idle sweeper). */
@@ -199,9 +211,22 @@ export class Connection {
     return this.#pendingBytes + this.#replies.length;
   }
 
-  /** When the write in progress started, by the clock; 0 when none is, or once closed. */
-  get writeStalledSince(): number {
-    return this.#closed ? 0 : this.#writeStartedAt;
+  /**
+   * How long the write in progress has made no progress, as seen by a caller that asks now and
+   * then with the time (the Worker's sweeper): 0 when no write is in progress, when bytes were
+   * written since the last call, or once closed. Precise to the interval between calls.
+   */
+  writeStalledFor(now: number): number {
+    if (this.#closed || !this.#writeInProgress) {
+      this.#stallWritten = -1;
+      return 0;
+    }
+    if (this.#stallWritten !== this.#written) {
+      this.#stallWritten = this.#written;
+      this.#stallSince = now;
+      return 0;
+    }
+    return now - this.#stallSince;
   }
 
   /**
@@ -228,7 +253,6 @@ export class Connection {
           break;
         }
         // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
-        this.#lastActivity = this.#clock();
         clearTimeout(this.#pauseTimer);
         this.#midChunk = true;
         for (let offset = 0; offset < n;) {
@@ -236,6 +260,7 @@ export class Connection {
           await this.#sendReplies(); // past the reply cap, the rest of the chunk waits for this
         }
         this.#midChunk = false;
+        this.#lastActivity = this.#clock();
         if (this.#afterChunk) {
           this.#afterChunk();
           this.#afterChunk = undefined;
@@ -321,9 +346,12 @@ export class Connection {
     try {
       if (this.#replyFailure !== null || this.#closed) return;
       if (durableAt >= 0) await this.#durability?.until(durableAt);
-      this.#writeStartedAt = this.#clock() || 1;
-      await writeAll(this.#conn, data);
-      this.#lastActivity = this.#clock();
+      this.#writeInProgress = true;
+      for (let at = 0; at < data.length;) {
+        const n = await this.#conn.write(data.subarray(at));
+        at += n;
+        this.#written += n;
+      }
     } catch (error) {
       if (!this.#closed && !isDisconnect(error)) {
         log.error(`${this.#peer}: writing replies failed: ${error}`);
@@ -332,15 +360,10 @@ export class Connection {
         ? "the connection was closed"
         : `the client stopped taking replies (${describe(error)})`;
     } finally {
-      this.#writeStartedAt = 0;
+      this.#writeInProgress = false;
       this.#pendingBytes -= data.length;
     }
   }
-}
-
-async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) written += await conn.write(data.subarray(written));
 }
 
 /** True for the errors a socket raises when the peer or the server closed it. */

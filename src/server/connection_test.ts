@@ -211,7 +211,9 @@ Deno.test("Connection stops reading while its replies exceed the cap, and resume
   await tick(10);
   assert.ok(answered.length < 200, `stopped reading: ${answered.length} of 200 answered`);
   assert.ok(connection.pendingReplyBytes <= cap + 9, `${connection.pendingReplyBytes} bytes held`);
-  assert.ok(connection.writeStalledSince > 0, "a write is in progress");
+  assert.equal(connection.writeStalledFor(1000), 0, "the first look sees a write in progress");
+  assert.equal(connection.writeStalledFor(1700), 700, "and no progress 700 ms later");
+  assert.equal(connection.idleSince, 0, "busy, not idle");
   conn.release();
   await tick(20);
   assert.equal(answered.length, 200, "all answered once the client read");

@@ -164,17 +164,17 @@ function sweep(idleTimeoutMs: number, writeTimeoutMs: number): void {
   const now = Date.now();
   for (const connection of connections) {
     if (connection.closed) continue;
-    const writing = connection.writeStalledSince;
-    if (writing > 0 && now - writing >= writeTimeoutMs) {
+    if (connection.writeStalledFor(now) >= writeTimeoutMs) {
       invalidLog.warn(
         `Connection from ${connection.peer} closed: it took no replies for ${
           writeTimeoutMs / 1000
         } s (${connection.pendingReplyBytes} bytes of replies waiting); what it sent before was counted`,
       );
       connection.close();
-    } else if (
-      writing === 0 && !connection.finishing && now - connection.lastActivity >= idleTimeoutMs
-    ) {
+      continue;
+    }
+    const idleSince = connection.idleSince;
+    if (idleSince > 0 && !connection.finishing && now - idleSince >= idleTimeoutMs) {
       invalidLog.warn(
         `Idle connection from ${connection.peer} dropped after ${
           idleTimeoutMs / 1000
