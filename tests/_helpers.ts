@@ -159,6 +159,23 @@ export function stats(port: number): ReturnType<typeof fetchStats> {
   return fetchStats({ port });
 }
 
+/**
+ * Polls `check` every 50 ms until it is true.
+ *
+ * @throws {Error} Naming `what` if it is still false after `timeoutMs`.
+ */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 8000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The lines of a text file. */
 export async function readLines(path: string): Promise<string[]> {
   return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");

@@ -16,6 +16,7 @@ import {
   readUntil,
   stats,
   tempDir,
+  until,
   writeAll,
 } from "./_helpers.ts";
 
@@ -24,14 +25,6 @@ async function fillClients(port: number, count: number): Promise<void> {
   const lines = Array.from({ length: count }, (_, i) => `LIKE c${i} 1 1\n`).join("");
   const reply = await exchange(port, lines, { halfClose: true, timeoutMs: 10_000 });
   assert.equal(reply.split("\n").filter((l) => l.startsWith("ACK")).length, count);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test("server.ts disconnects a client that takes no replies, once, and keeps serving others", async () => {

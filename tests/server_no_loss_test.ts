@@ -6,21 +6,9 @@
 
 import assert from "node:assert/strict";
 import { startServer } from "../src/launch/processes.ts";
-import { bytes, closeQuietly, readLines, stats, tempDir, writeAll } from "./_helpers.ts";
+import { bytes, closeQuietly, readLines, stats, tempDir, until, writeAll } from "./_helpers.ts";
 
 const MESSAGES = 3000;
-
-/** Polls `STATS` until `client` has `expected` likes (or the time is up); returns the last count. */
-async function waitForCount(port: number, client: string, expected: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  let counted = 0;
-  while (Date.now() < deadline) {
-    counted = (await stats(port)).clients[client] ?? 0;
-    if (counted === expected) return counted;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return counted;
-}
 
 /** Reads until `count` bytes arrived or EOF (fails the test on a timeout). */
 async function readBytes(conn: Deno.Conn, count: number): Promise<number> {
@@ -63,7 +51,12 @@ Deno.test("server.ts counts and logs every message that arrived, however the cli
         } finally {
           closeQuietly(conn);
         }
-        assert.equal(await waitForCount(server.port, client, MESSAGES + 2), MESSAGES + 2);
+        let counted = 0;
+        await until(`${client} has ${MESSAGES + 2} likes (it has ${counted})`, async () => {
+          counted = (await stats(server.port)).clients[client] ?? 0;
+          return counted === MESSAGES + 2;
+        }).catch(() => {});
+        assert.equal(counted, MESSAGES + 2, "every message that arrived was counted");
       },
     );
   }
