@@ -71,6 +71,14 @@ export type InputEnd = "open" | "eof" | "reset" | "closed";
 const encoder = new TextEncoder();
 const log = getLogger(["likes", "server", "connection"]);
 
+/** How many parts of one chunk are answered before the event loop gets a turn. */
+const YIELD_EVERY_PARTS = 8;
+
+/** Resolves on a later turn of the event loop, after pending I/O was handled. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** The bytes of the most common reply batches, encoded once. */
 const COMMON_REPLIES = new Map(
   ["ACK\n", "ACK\r\n", "ACK", "ACK\0"].map((r) => [r, encoder.encode(r)]),
@@ -125,6 +133,8 @@ export class Connection {
   /** What the sweeper last saw: the bytes written then, and when it saw them. */
   #stallWritten = -1;
   #stallSince = 0;
+  /** The idle stamp the sweeper saw last time (0: it saw the connection busy). */
+  #idleSeen = 0;
   /** Why replies can no longer be sent (the client is gone), or `null`. */
   #replyFailure: string | null = null;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -212,6 +222,22 @@ export class Connection {
   }
 
   /**
+   * How long the connection has had nothing to do, as seen by a caller that asks now and then
+   * with the time (the Worker's sweeper): 0 while it is busy, and 0 the first time it is seen
+   * idle since its last activity. Only a second look counts, because between two timer runs the
+   * event loop reads whatever arrived: a client whose message waits while the Worker is busy is
+   * not taken for idle.
+   */
+  idleFor(now: number): number {
+    const since = this.idleSince;
+    if (since === 0 || since !== this.#idleSeen) {
+      this.#idleSeen = since;
+      return 0;
+    }
+    return now - since;
+  }
+
+  /**
    * How long the write in progress has made no progress, as seen by a caller that asks now and
    * then with the time (the Worker's sweeper): 0 when no write is in progress, when bytes were
    * written since the last call, or once closed. Precise to the interval between calls.
@@ -255,9 +281,13 @@ export class Connection {
         // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
         clearTimeout(this.#pauseTimer);
         this.#midChunk = true;
-        for (let offset = 0; offset < n;) {
+        for (let offset = 0, parts = 1; offset < n; parts++) {
           offset += this.#decoder.push(buffer.subarray(offset, n), this.#emit);
           await this.#sendReplies(); // past the reply cap, the rest of the chunk waits for this
+          // A write that completes at once does not pass through the event loop: a chunk of
+          // costly requests (hundreds of pipelined STATS) would hold the Worker from its other
+          // clients. So every few parts, let the event loop turn.
+          if (offset < n && parts % YIELD_EVERY_PARTS === 0) await nextTurn();
         }
         this.#midChunk = false;
         this.#lastActivity = this.#clock();

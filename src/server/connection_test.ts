@@ -214,6 +214,7 @@ Deno.test("Connection stops reading while its replies exceed the cap, and resume
   assert.equal(connection.writeStalledFor(1000), 0, "the first look sees a write in progress");
   assert.equal(connection.writeStalledFor(1700), 700, "and no progress 700 ms later");
   assert.equal(connection.idleSince, 0, "busy, not idle");
+  assert.equal(connection.idleFor(5000), 0);
   conn.release();
   await tick(20);
   assert.equal(answered.length, 200, "all answered once the client read");
@@ -248,4 +249,20 @@ Deno.test("Connection.close() ends a connection whose client takes no replies", 
   await done;
   assert.deepEqual(answered, ["a", "b"]);
   assert.equal(connection.pendingReplyBytes, 0, "nothing held after the close");
+});
+
+Deno.test("Connection.idleFor() counts idle time only from the second look at the same idle stamp", async () => {
+  let now = 100;
+  const conn = new MemoryConn();
+  const connection = new Connection(conn, "mem", echo, { clock: () => now });
+  const done = connection.serve();
+  assert.equal(connection.idleFor(200), 0, "the first look only notes it");
+  assert.equal(connection.idleFor(400), 300, "the second look sees it idle since 100");
+  now = 450;
+  conn.push("x\n"); // activity between two looks
+  await tick(5);
+  assert.equal(connection.idleFor(500), 0, "a new stamp: look again");
+  assert.equal(connection.idleFor(900), 450);
+  conn.end();
+  await done;
 });

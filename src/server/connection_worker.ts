@@ -158,7 +158,8 @@ async function acceptLoop(
 /**
  * Once per sweep: closes a connection whose reply has been stuck in a write for the write
  * timeout (the client stopped reading), and finishes — once — a connection with nothing to do
- * (no bytes in, no replies out, no write in progress) for the idle timeout.
+ * (no bytes in, no replies out, no write in progress) for the idle timeout. Both are judged over
+ * two sweeps, so a Worker that was busy does not blame its clients.
  */
 function sweep(idleTimeoutMs: number, writeTimeoutMs: number): void {
   const now = Date.now();
@@ -173,8 +174,7 @@ function sweep(idleTimeoutMs: number, writeTimeoutMs: number): void {
       connection.close();
       continue;
     }
-    const idleSince = connection.idleSince;
-    if (idleSince > 0 && !connection.finishing && now - idleSince >= idleTimeoutMs) {
+    if (!connection.finishing && connection.idleFor(now) >= idleTimeoutMs) {
       invalidLog.warn(
         `Idle connection from ${connection.peer} dropped after ${
           idleTimeoutMs / 1000
