@@ -65,8 +65,8 @@ export interface ConnectionOptions {
   readonly durability?: Durability;
 }
 
-/** How a connection's input ended. */
-export type InputEnd = "open" | "eof" | "reset" | "closed";
+/** How a connection's input ended: still open, end of stream, reset by the client, or closed here. */
+type InputEnd = "open" | "eof" | "reset" | "closed";
 
 const encoder = new TextEncoder();
 const log = getLogger(["likes", "server", "connection"]);
@@ -209,11 +209,6 @@ export class Connection {
   /** True once the connection was closed (its loop may still be winding down). */
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** How the input ended so far: still `open`, `eof`, `reset` by the client, or `closed` here. */
-  get input(): InputEnd {
-    return this.#input;
   }
 
   /** Bytes of replies waiting to be written. */

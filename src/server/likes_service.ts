@@ -14,7 +14,7 @@ import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
 import { type DataDir, DataDirError, openDataDir } from "./data_dir.ts";
 import { JournalRing } from "./journal_ring.ts";
 import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
-import { LikesTable } from "./likes_table.ts";
+import { DEFAULT_MAX_CLIENTS, LikesTable } from "./likes_table.ts";
 import { recover, type Recovered } from "./recovery.ts";
 import type { ClientState } from "./snapshot.ts";
 import { WorkerPool } from "./worker_pool.ts";
@@ -130,7 +130,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
     replyBufferBytes = DEFAULT_REPLY_BUFFER_BYTES,
     maxConnections = DEFAULT_MAX_CONNECTIONS,
-    maxClients = 16384,
+    maxClients = DEFAULT_MAX_CLIENTS,
     clientTtlMs = DEFAULT_CLIENT_TTL_MS,
     repair = false,
     onFatal = () => {},

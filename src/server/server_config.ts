@@ -24,7 +24,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_WRITE_TIMEOUT_MS,
 } from "./likes_service.ts";
-import { MAX_CLIENTS_LIMIT } from "./likes_table.ts";
+import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "./likes_table.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -158,7 +158,7 @@ function flags(cpus: number): Flag[] {
       name: "max-clients",
       type: "string",
       value: "N",
-      default: "16384",
+      default: String(DEFAULT_MAX_CLIENTS),
       help: "distinct client names the server holds at once",
     },
     {
