@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { LineClient } from "../protocol/line_client.ts";
+import { startNodes, testCluster } from "../../tests/_overlay.ts";
+import { tempDir, until } from "../../tests/_helpers.ts";
+import { askNode, nodeStats } from "./query_client.ts";
+import type { ClusterConfig } from "./cluster_config.ts";
+import { parseClusterConfig } from "./cluster_config.ts";
+import { reachable } from "./node_service.ts";
+
+const sequences = new Map<string, number>();
+
+/** Sends keyed likes for client `name` to a node's PrimaryLikesServer. */
+async function like(config: ClusterConfig, id: string, name: string, likes: number) {
+  const port = config.nodes.get(id)!.likesPort!;
+  const seq = (sequences.get(`${port}/${name}`) ?? 0) + 1;
+  sequences.set(`${port}/${name}`, seq);
+  using client = await LineClient.connect({ port });
+  assert.match(await client.request(`LIKE ${name} ${seq} ${likes}`), /^ACK seq=/);
+}
+
+function portOf(config: ClusterConfig, id: string): number {
+  return config.nodes.get(id)!.port;
+}
+
+Deno.test("reachable follows the directed edges and stops on cycles", () => {
+  const config = testCluster();
+  assert.deepEqual(reachable(config, "A"), ["A", "B", "C", "D", "E"]);
+  assert.deepEqual(reachable(config, "C"), ["C", "E"]);
+  const cyclic = parseClusterConfig(JSON.stringify({
+    processes: {
+      A: { host: "127.0.0.1", port: 7001, connections: ["B"], data_subset: "-" },
+      B: { host: "127.0.0.1", port: 7002, connections: ["A"], data_subset: "-" },
+    },
+    overlay: ["AB", "BA"],
+  }));
+  assert.deepEqual(reachable(cyclic, "B"), ["A", "B"]);
+});
+
+Deno.test("a query at A gathers every node once, each row naming its owner", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  await using _cluster = await startNodes(config, dir.path);
+  // The same key on two nodes: two rows, one per owner, never merged.
+  await like(config, "B", "LikesServer0", 3);
+  await like(config, "C", "LikesServer0", 4);
+  await like(config, "D", "LikesServer1", 5);
+  await like(config, "E", "LikesServer2", 6);
+
+  const reply = await askNode({
+    hostname: "127.0.0.1",
+    port: portOf(config, "A"),
+    verb: "get_all",
+  });
+  assert.equal(reply.success, true, reply.message);
+  assert.equal(reply.partial, false);
+  assert.deepEqual(reply.results, [
+    { key: "LikesServer0", node: "B", likes: 3 },
+    { key: "LikesServer0", node: "C", likes: 4 },
+    { key: "LikesServer1", node: "D", likes: 5 },
+    { key: "LikesServer2", node: "E", likes: 6 }, // once, though both C and D lead to E
+  ]);
+  assert.deepEqual(reply.answered, ["A", "B", "C", "D", "E"]);
+  assert.deepEqual(reply.missing, []);
+  assert.equal(reply.total, 18);
+  // The timing tree shows the diamond: E answered one path; the other was told it had.
+  const b = reply.timing!.stages.find((s) => s.name === "call B")!.tree!;
+  const callsToE = ["C", "D"].map((via) =>
+    b.stages.find((s) => s.name === `call ${via}`)!.tree!.stages.find((s) => s.name === "call E")!
+  );
+  assert.equal(
+    callsToE.filter((s) => s.note === "already answered by another path").length,
+    1,
+    JSON.stringify(callsToE),
+  );
+  assert.equal(
+    callsToE.filter((s) => s.tree?.stages.some((x) => x.name === "local scan")).length,
+    1,
+  );
+});
+
+Deno.test("get_by_key, get_by_prefix and total select rows; bad queries fail readably", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  await using _cluster = await startNodes(config, dir.path);
+  await like(config, "B", "alpha-1", 1);
+  await like(config, "D", "alpha-2", 2);
+  await like(config, "E", "beta-1", 4);
+  const ask = (verb: string, params: string[] = []) =>
+    askNode({ hostname: "127.0.0.1", port: portOf(config, "A"), verb, params });
+
+  assert.deepEqual((await ask("get_by_key", ["beta-1", "nobody"])).results, [
+    { key: "beta-1", node: "E", likes: 4 },
+  ]);
+  assert.deepEqual((await ask("get_by_prefix", ["alpha"])).results.map((r) => r.node), ["B", "D"]);
+  const total = await ask("total");
+  assert.equal(total.total, 7);
+  assert.deepEqual(total.results, [
+    { key: "total", node: "B", likes: 1 },
+    { key: "total", node: "D", likes: 2 },
+    { key: "total", node: "E", likes: 4 },
+  ]);
+
+  const unknown = await ask("get_everything");
+  assert.equal(unknown.success, false);
+  assert.match(unknown.message, /unknown verb "get_everything": a node answers get_all/);
+  const missing = await ask("get_by_key");
+  assert.equal(missing.success, false);
+  assert.match(missing.message, /get_by_key needs at least one key/);
+});
+
+Deno.test("replicas converge by gossip; local answers come from the replica and say how stale", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  await using cluster = await startNodes(config, dir.path);
+  await like(config, "B", "k-b", 2);
+  await like(config, "E", "k-e", 9);
+  await like(config, "E", "k-e", 1);
+  await until("every replica holds 12 likes", () => {
+    for (const node of cluster.nodes.values()) {
+      if (node.stats().replica.total !== 12) return Promise.resolve(false);
+    }
+    return Promise.resolve(true);
+  });
+  for (const node of cluster.nodes.values()) {
+    assert.deepEqual(node.stats().replica.byNode, { B: 2, E: 10 });
+  }
+  const local = await askNode({
+    hostname: "127.0.0.1",
+    port: portOf(config, "A"),
+    verb: "get_all",
+    consistency: "local",
+  });
+  assert.equal(local.success, true);
+  assert.deepEqual(local.results, [
+    { key: "k-b", node: "B", likes: 2 },
+    { key: "k-e", node: "E", likes: 10 },
+  ]);
+  assert.deepEqual(local.answered, ["A"]);
+  assert.deepEqual(Object.keys(local.stale_ms ?? {}).sort(), ["B", "C", "D", "E"]);
+  assert.ok(Object.values(local.stale_ms!).every((ms) => ms >= 0 && ms < 5000));
+  // A's stats over the wire say the same.
+  const stats = await nodeStats("127.0.0.1", portOf(config, "A"));
+  assert.equal((stats.replica as { total: number }).total, 12);
+});
+
+Deno.test("a repeated query is answered from the cache until the counts change or the TTL ends", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  await using cluster = await startNodes(config, dir.path, { cacheTtlMs: 400 });
+  await like(config, "C", "cached-1", 3);
+  const a = cluster.nodes.get("A")!;
+  await until("A's replica has C's like", () => Promise.resolve(a.stats().replica.total === 3));
+  const ask = () => askNode({ hostname: "127.0.0.1", port: a.port, verb: "get_all" });
+
+  assert.equal((await ask()).cached, false);
+  const hit = await ask();
+  assert.equal(hit.cached, true);
+  assert.equal(hit.total, 3);
+  assert.ok(hit.cache_age_ms! >= 0 && hit.cache_age_ms! < 400);
+  assert.match(hit.message, /from the cache/);
+  assert.ok(a.stats().cache.hits >= 1);
+
+  // A new like reaches A's replica: the cached answer no longer matches (versioned).
+  await like(config, "C", "cached-1", 2);
+  await until("A's replica has the new like", () => Promise.resolve(a.stats().replica.total === 5));
+  const fresh = await ask();
+  assert.equal(fresh.cached, false);
+  assert.equal(fresh.total, 5);
+  assert.ok(a.stats().cache.invalidated >= 1);
+
+  // Past the TTL the entry expires.
+  assert.equal((await ask()).cached, true);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await ask()).cached, false);
+  assert.ok(a.stats().cache.expired >= 1);
+});
+
+Deno.test("a stopped node is listed missing, and E is still reached through the other path", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  await using cluster = await startNodes(config, dir.path);
+  await like(config, "E", "e-1", 7);
+  await like(config, "C", "c-1", 1);
+  await cluster.stop("D");
+  const reply = await askNode({
+    hostname: "127.0.0.1",
+    port: portOf(config, "A"),
+    verb: "get_all",
+  });
+  assert.equal(reply.success, true);
+  assert.equal(reply.partial, true);
+  assert.deepEqual(reply.missing, ["D"]);
+  assert.deepEqual(reply.answered, ["A", "B", "C", "E"]);
+  assert.match(reply.problems.D!, /cannot reach/);
+  assert.match(reply.message, /^PARTIAL: 4 of 5 nodes answered/);
+  assert.deepEqual(reply.results.map((r) => r.key), ["c-1", "e-1"]);
+
+  // With A down, a query at B still works.
+  await cluster.stop("A");
+  const atB = await askNode({ hostname: "127.0.0.1", port: portOf(config, "B"), verb: "total" });
+  assert.deepEqual(atB.missing, ["D"]);
+  assert.equal(atB.total, 8);
+});
+
+Deno.test("a silent node cannot hold a query past its deadline", async () => {
+  const config = testCluster();
+  await using dir = await tempDir();
+  // D's address is held by a listener that accepts and never answers.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: portOf(config, "D") });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  try {
+    await using _cluster = await startNodes(config, dir.path, {}, ["A", "B", "C", "E"]);
+    await like(config, "E", "e-1", 7);
+    const started = performance.now();
+    const reply = await askNode({
+      hostname: "127.0.0.1",
+      port: portOf(config, "A"),
+      verb: "get_all",
+      deadlineMs: 600,
+    });
+    const took = performance.now() - started;
+    assert.ok(took < 1000, `the query took ${took} ms with a 600 ms deadline`);
+    assert.equal(reply.partial, true);
+    assert.deepEqual(reply.missing, ["D"]);
+    assert.match(reply.problems.D!, /no reply from .* within \d+ ms/);
+    assert.deepEqual(reply.results, [{ key: "e-1", node: "E", likes: 7 }]);
+  } finally {
+    silent.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});

@@ -1,0 +1,107 @@
+/**
+ * Asking a node: `askNode()` sends one query (or `stats`) over a fresh framed connection and
+ * returns the node's reply, checked, with the client's own round-trip time. Used by
+ * `deno task query`, the cluster launcher and the tests.
+ *
+ * @module
+ */
+
+import { PeerLink } from "./frame_conn.ts";
+import type { Consistency, Row } from "./query.ts";
+import { checkTree, type TimingTree } from "./timing.ts";
+
+/** A node's answer to a query, as `deno task query --json` prints it. */
+export interface QueryReply {
+  readonly "query_id": string;
+  readonly success: boolean;
+  readonly partial: boolean;
+  readonly message: string;
+  readonly results: readonly Row[];
+  /** Sum of the likes in `results`. */
+  readonly total: number;
+  readonly answered: readonly string[];
+  readonly missing: readonly string[];
+  /** Why each missing node is missing. */
+  readonly problems: Readonly<Record<string, string>>;
+  readonly cached: boolean;
+  readonly "cache_age_ms"?: number;
+  readonly consistency?: Consistency;
+  /** For `local`: how old each node's part of the replica is, in ms. */
+  readonly "stale_ms"?: Readonly<Record<string, number>>;
+  readonly timing: TimingTree | null;
+  /** The client's own time from sending to the reply, in ms. */
+  readonly "client_ms": number;
+}
+
+/** What to ask and where. */
+export interface AskOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly verb: string;
+  readonly params?: readonly string[];
+  readonly consistency?: Consistency;
+  /** The query's deadline across the overlay, in ms. @default {2000} */
+  readonly deadlineMs?: number;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/**
+ * Sends one query and waits for the answer (a little past the query's deadline).
+ *
+ * @throws {import("./frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
+ */
+export async function askNode(options: AskOptions): Promise<QueryReply> {
+  const deadlineMs = options.deadlineMs ?? 2000;
+  using link = new PeerLink({ hostname: options.hostname, port: options.port });
+  const started = performance.now();
+  const reply = await link.request({
+    type: "query",
+    verb: options.verb,
+    params: options.params ?? [],
+    consistency: options.consistency ?? "gather",
+    deadline_ms: deadlineMs,
+  }, deadlineMs + 1000);
+  const clientMs = Math.round((performance.now() - started) * 100) / 100;
+  const results = Array.isArray(reply.results) ? reply.results as Row[] : [];
+  return {
+    query_id: String(reply.query_id ?? ""),
+    success: reply.success === true,
+    partial: reply.partial === true,
+    message: String(reply.message ?? ""),
+    results,
+    total: typeof reply.total === "number" ? reply.total : 0,
+    answered: strings(reply.answered),
+    missing: strings(reply.missing),
+    problems:
+      (typeof reply.problems === "object" && reply.problems !== null
+        ? reply.problems
+        : {}) as Record<string, string>,
+    cached: reply.cached === true,
+    ...(typeof reply.cache_age_ms === "number" ? { cache_age_ms: reply.cache_age_ms } : {}),
+    ...(reply.consistency === "gather" || reply.consistency === "local"
+      ? { consistency: reply.consistency }
+      : {}),
+    ...(typeof reply.stale_ms === "object" && reply.stale_ms !== null
+      ? { stale_ms: reply.stale_ms as Record<string, number> }
+      : {}),
+    timing: checkTree(reply.timing),
+    client_ms: clientMs,
+  };
+}
+
+/**
+ * Asks a node for its `stats` (see `NodeStats` in `node_service.ts`).
+ *
+ * @throws {import("./frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
+ */
+export async function nodeStats(
+  hostname: string,
+  port: number,
+  timeoutMs = 1000,
+): Promise<Record<string, unknown>> {
+  using link = new PeerLink({ hostname, port });
+  return await link.request({ type: "stats" }, timeoutMs);
+}

@@ -1,0 +1,283 @@
+/**
+ * A query-result cache in one `SharedArrayBuffer`, so every thread of a node (the main thread
+ * and its Workers, each attaching the same buffer) sees the same entries and the same counters.
+ *
+ * - **Bounded in bytes.** Keys and values live in an arena used as a ring: a new entry is
+ *   written after the last one, and the oldest entries in its way are evicted (first in, first
+ *   out). An entry larger than the whole arena is not cached (counted as `tooLarge`).
+ * - **TTL that expires.** An entry older than the TTL is a miss (counted as `expired`), and its
+ *   room is reclaimed.
+ * - **Versioned.** Each entry records the version of the node's counts it was computed from; a
+ *   lookup with a newer version is a miss (counted as `invalidated`). Nothing has to be cleared
+ *   when counts change: stale entries simply stop matching.
+ *
+ * Every operation takes a short spin-then-wait lock (`Atomics`), so threads never see half an
+ * entry. Times are milliseconds from `Date.now()` (the same clock in every thread).
+ *
+ * @module
+ */
+
+/** Options for {@linkcode SharedCache.create}. */
+export interface SharedCacheOptions {
+  /** Bytes for keys and values together. @default {1048576} */
+  readonly capacityBytes?: number;
+  /** Most entries at once. @default {1024} */
+  readonly maxEntries?: number;
+  /** How long an entry stays valid, in ms. */
+  readonly ttlMs: number;
+}
+
+/** A hit: the cached value and how old it is. */
+export interface CacheHit {
+  readonly value: string;
+  readonly ageMs: number;
+}
+
+/** What the cache has done since it was created. */
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly expired: number;
+  readonly invalidated: number;
+  readonly tooLarge: number;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly capacityBytes: number;
+  readonly ttlMs: number;
+}
+
+// Int32 header: lock, next write offset, next slot sequence.
+const LOCK = 0, HEAD = 1, SEQ = 2, INT_HEADER = 4;
+// Float64 header: the counters, then the settings.
+const HITS = 0, MISSES = 1, EVICTIONS = 2, EXPIRED = 3, INVALIDATED = 4, TOO_LARGE = 5;
+const TTL = 6, CAPACITY = 7, MAX_ENTRIES = 8, FLOAT_HEADER = 9;
+// Slot fields (Float64): live, hash, offset, key bytes, value bytes, stored at, version.
+const LIVE = 0, HASH = 1, OFFSET = 2, KEY_BYTES = 3, VALUE_BYTES = 4, STORED_AT = 5, VERSION = 6;
+const SLOT = 7;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function hashOf(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * The cache. Create it once per node, pass {@linkcode SharedCache.buffer} to each Worker, and
+ * {@linkcode SharedCache.attach} it there.
+ *
+ * @example
+ * ```ts
+ * import { SharedCache } from "./shared_cache.ts";
+ * import assert from "node:assert/strict";
+ * const cache = SharedCache.create({ ttlMs: 5000 });
+ * cache.set("get_all", 7, '{"rows":[]}', 1000);
+ * assert.deepEqual(cache.get("get_all", 7, 1200), { value: '{"rows":[]}', ageMs: 200 });
+ * assert.equal(cache.get("get_all", 8, 1200), null); // the counts changed: a miss
+ * assert.equal(cache.get("get_all", 7, 6001), null); // past the TTL: a miss
+ * ```
+ */
+export class SharedCache {
+  readonly #buffer: SharedArrayBuffer;
+  readonly #ints: Int32Array;
+  readonly #floats: Float64Array;
+  readonly #slots: Float64Array;
+  readonly #arena: Uint8Array;
+  readonly #maxEntries: number;
+  readonly #capacity: number;
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.#buffer = buffer;
+    this.#ints = new Int32Array(buffer, 0, INT_HEADER);
+    const header = new Float64Array(buffer, INT_HEADER * 4, FLOAT_HEADER);
+    this.#maxEntries = header[MAX_ENTRIES]!;
+    this.#capacity = header[CAPACITY]!;
+    this.#floats = header;
+    const slotsAt = INT_HEADER * 4 + FLOAT_HEADER * 8;
+    this.#slots = new Float64Array(buffer, slotsAt, this.#maxEntries * SLOT);
+    this.#arena = new Uint8Array(buffer, slotsAt + this.#maxEntries * SLOT * 8, this.#capacity);
+  }
+
+  /**
+   * Allocates a cache.
+   *
+   * @throws {RangeError} If a size or the TTL is not a positive whole number.
+   */
+  static create(options: SharedCacheOptions): SharedCache {
+    const { capacityBytes = 1 << 20, maxEntries = 1024, ttlMs } = options;
+    for (const [name, value] of [["capacityBytes", capacityBytes], ["maxEntries", maxEntries]]) {
+      if (!Number.isInteger(value) || (value as number) < 1) {
+        throw new RangeError(
+          `Cannot create the cache as '${name}' must be a positive integer: current value is ${value}`,
+        );
+      }
+    }
+    if (!Number.isFinite(ttlMs) || ttlMs < 0) {
+      throw new RangeError(
+        `Cannot create the cache as 'ttlMs' must be 0 or more: current value is ${ttlMs}`,
+      );
+    }
+    const bytes = INT_HEADER * 4 + FLOAT_HEADER * 8 + maxEntries * SLOT * 8 + capacityBytes;
+    const buffer = new SharedArrayBuffer(bytes);
+    const header = new Float64Array(buffer, INT_HEADER * 4, FLOAT_HEADER);
+    header[TTL] = ttlMs;
+    header[CAPACITY] = capacityBytes;
+    header[MAX_ENTRIES] = maxEntries;
+    return new SharedCache(buffer);
+  }
+
+  /** Uses a cache another thread created. */
+  static attach(buffer: SharedArrayBuffer): SharedCache {
+    return new SharedCache(buffer);
+  }
+
+  /** The shared memory, to post to a Worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#buffer;
+  }
+
+  /** The entry for `key` computed at `version`, if it is still within the TTL at `now`. */
+  get(key: string, version: number, now = Date.now()): CacheHit | null {
+    const keyBytes = encoder.encode(key);
+    const hash = hashOf(keyBytes);
+    this.#lock();
+    try {
+      const slot = this.#find(keyBytes, hash);
+      if (slot < 0) {
+        this.#floats[MISSES]!++;
+        return null;
+      }
+      const at = slot * SLOT;
+      const age = now - this.#slots[at + STORED_AT]!;
+      if (age > this.#floats[TTL]!) {
+        this.#slots[at + LIVE] = 0;
+        this.#floats[EXPIRED]!++;
+        this.#floats[MISSES]!++;
+        return null;
+      }
+      if (this.#slots[at + VERSION] !== version) {
+        this.#slots[at + LIVE] = 0;
+        this.#floats[INVALIDATED]!++;
+        this.#floats[MISSES]!++;
+        return null;
+      }
+      this.#floats[HITS]!++;
+      const offset = this.#slots[at + OFFSET]! + keyBytes.length;
+      const value = decoder.decode(
+        this.#arena.slice(offset, offset + this.#slots[at + VALUE_BYTES]!),
+      );
+      return { value, ageMs: Math.max(0, age) };
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** Stores `value` for `key` as computed at `version`; false if it is larger than the cache. */
+  set(key: string, version: number, value: string, now = Date.now()): boolean {
+    const keyBytes = encoder.encode(key);
+    const valueBytes = encoder.encode(value);
+    const length = keyBytes.length + valueBytes.length;
+    const hash = hashOf(keyBytes);
+    this.#lock();
+    try {
+      if (length > this.#capacity) {
+        this.#floats[TOO_LARGE]!++;
+        return false;
+      }
+      const old = this.#find(keyBytes, hash);
+      if (old >= 0) this.#slots[old * SLOT + LIVE] = 0;
+      let head = this.#ints[HEAD]!;
+      if (head + length > this.#capacity) head = 0;
+      for (let slot = 0; slot < this.#maxEntries; slot++) {
+        const at = slot * SLOT;
+        if (this.#slots[at + LIVE] !== 1) continue;
+        const start = this.#slots[at + OFFSET]!;
+        const end = start + this.#slots[at + KEY_BYTES]! + this.#slots[at + VALUE_BYTES]!;
+        if (start < head + length && head < end) this.#evict(slot, now);
+      }
+      const slot = this.#ints[SEQ]! % this.#maxEntries;
+      this.#ints[SEQ] = (this.#ints[SEQ]! + 1) % 0x40000000;
+      if (this.#slots[slot * SLOT + LIVE] === 1) this.#evict(slot, now);
+      this.#arena.set(keyBytes, head);
+      this.#arena.set(valueBytes, head + keyBytes.length);
+      const at = slot * SLOT;
+      this.#slots[at + HASH] = hash;
+      this.#slots[at + OFFSET] = head;
+      this.#slots[at + KEY_BYTES] = keyBytes.length;
+      this.#slots[at + VALUE_BYTES] = valueBytes.length;
+      this.#slots[at + STORED_AT] = now;
+      this.#slots[at + VERSION] = version;
+      this.#slots[at + LIVE] = 1;
+      this.#ints[HEAD] = head + length;
+      return true;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** The counters and current size. */
+  stats(): CacheStats {
+    this.#lock();
+    try {
+      let entries = 0, bytes = 0;
+      for (let slot = 0; slot < this.#maxEntries; slot++) {
+        const at = slot * SLOT;
+        if (this.#slots[at + LIVE] !== 1) continue;
+        entries++;
+        bytes += this.#slots[at + KEY_BYTES]! + this.#slots[at + VALUE_BYTES]!;
+      }
+      const f = this.#floats;
+      return {
+        hits: f[HITS]!,
+        misses: f[MISSES]!,
+        evictions: f[EVICTIONS]!,
+        expired: f[EXPIRED]!,
+        invalidated: f[INVALIDATED]!,
+        tooLarge: f[TOO_LARGE]!,
+        entries,
+        bytes,
+        capacityBytes: this.#capacity,
+        ttlMs: f[TTL]!,
+      };
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** An entry in the way of a new one: evicted, or merely expired if past its TTL anyway. */
+  #evict(slot: number, now: number): void {
+    const at = slot * SLOT;
+    this.#slots[at + LIVE] = 0;
+    if (now - this.#slots[at + STORED_AT]! > this.#floats[TTL]!) this.#floats[EXPIRED]!++;
+    else this.#floats[EVICTIONS]!++;
+  }
+
+  #find(keyBytes: Uint8Array, hash: number): number {
+    for (let slot = 0; slot < this.#maxEntries; slot++) {
+      const at = slot * SLOT;
+      if (this.#slots[at + LIVE] !== 1 || this.#slots[at + HASH] !== hash) continue;
+      if (this.#slots[at + KEY_BYTES] !== keyBytes.length) continue;
+      const offset = this.#slots[at + OFFSET]!;
+      let same = true;
+      for (let i = 0; i < keyBytes.length && same; i++) {
+        same = this.#arena[offset + i] === keyBytes[i];
+      }
+      if (same) return slot;
+    }
+    return -1;
+  }
+
+  #lock(): void {
+    for (let spins = 0; Atomics.compareExchange(this.#ints, LOCK, 0, 1) !== 0; spins++) {
+      if (spins > 100) Atomics.wait(this.#ints, LOCK, 1, 1);
+    }
+  }
+
+  #unlock(): void {
+    Atomics.store(this.#ints, LOCK, 0);
+    Atomics.notify(this.#ints, LOCK, 1);
+  }
+}
