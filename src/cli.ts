@@ -34,7 +34,8 @@ export class UsageError extends Error {
 export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this help and exit" };
 
 /**
- * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and positionals. A
+ * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and (unless
+ * `options.positionals`) positional arguments. A
  * leading `--` is skipped: `deno task likes -- --id 3` passes it on (Deno 2.9), and it is the
  * usual way to separate a task's flags from a script's.
  *
@@ -44,17 +45,28 @@ export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this
 export function parseFlags(
   args: readonly string[],
   flags: readonly Flag[],
-): { strings: Record<string, string>; booleans: Record<string, boolean> } {
-  const options: Record<string, { type: "string" | "boolean"; default?: string }> = {};
+  options: { readonly positionals?: boolean } = {},
+): {
+  strings: Record<string, string>;
+  booleans: Record<string, boolean>;
+  positionals: string[];
+} {
+  const table: Record<string, { type: "string" | "boolean"; default?: string }> = {};
   for (const flag of [...flags, HELP_FLAG]) {
-    options[flag.name] = flag.default === undefined
+    table[flag.name] = flag.default === undefined
       ? { type: flag.type }
       : { type: flag.type, default: flag.default };
   }
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
     const rest = args[0] === "--" ? args.slice(1) : [...args];
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: table,
+      strict: true,
+      allowPositionals: options.positionals ?? false,
+    }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
@@ -64,7 +76,7 @@ export function parseFlags(
     if (typeof value === "string") strings[name] = value;
     else if (typeof value === "boolean") booleans[name] = value;
   }
-  return { strings, booleans };
+  return { strings, booleans, positionals };
 }
 
 /** Builds the `--help` text: a usage line, a summary, and one line per flag. */

@@ -205,6 +205,7 @@ export class PeerLink implements Disposable {
     try {
       conn = await Deno.connect({ hostname, port, signal });
     } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
       const reason = signal.aborted
         ? `no connection within ${timeoutMs} ms`
         : error instanceof Error

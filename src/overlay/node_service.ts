@@ -385,7 +385,10 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
 
     if (consistency === "local") {
       const at = performance.now();
-      const rows = selectRows(replica.entries(), query);
+      const sections = new Sections();
+      const byNode = Map.groupBy(selectRows(replica.entries(), query), (row) => row.node);
+      for (const [node, nodeRows] of byNode) sections.add(node, nodeRows);
+      const rows = sections.rows();
       const staleMs = gossip.staleness();
       counts.answered++;
       const results = query.verb === "total" ? totalRows(rows) : rows;

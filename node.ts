@@ -1,0 +1,19 @@
+/**
+ * Overlay node entry point: `deno task node --id B` (see `--help`).
+ *
+ * @module
+ */
+
+import { printUsage, runCommand } from "./src/cli.ts";
+import { nodeUsage, parseNodeFlags } from "./src/overlay/node_flags.ts";
+import { runNode } from "./src/overlay/run_node.ts";
+
+/** Parses `args`, runs one node until SIGINT/SIGTERM, and returns the exit code. */
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand(async () => {
+    const config = parseNodeFlags(args);
+    return config === "help" ? await printUsage(nodeUsage()) : await runNode(config);
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,137 @@
+/**
+ * `deno task node` flags: argv → a validated, frozen config. Pure, so it is table-tested.
+ *
+ * @module
+ */
+
+import {
+  type Flag,
+  formatUsage,
+  parseFlags,
+  parseHost,
+  parseInteger,
+  parsePath,
+  parseSeconds,
+  UsageError,
+} from "../cli.ts";
+
+/** The config file the overlay commands read when `--config` is not given. */
+export const DEFAULT_CLUSTER_FILE = "cluster.json";
+
+/** Validated node settings (times in ms; `null`: the node's own default). */
+export interface NodeRunConfig {
+  readonly id: string;
+  readonly configFile: string;
+  /** Directory for the node's logs and journal. */
+  readonly dir: string;
+  /** Address to listen on instead of the config's host. */
+  readonly listen: string | null;
+  readonly workers: number;
+  readonly gossipIntervalMs: number;
+  readonly cacheTtlMs: number | null;
+  readonly cacheBytes: number;
+  readonly deadlineMs: number;
+}
+
+const FLAGS: Flag[] = [
+  { name: "id", type: "string", value: "ID", help: "which node of the config to run (required)" },
+  {
+    name: "config",
+    type: "string",
+    value: "FILE",
+    default: DEFAULT_CLUSTER_FILE,
+    help: "the overlay's config",
+  },
+  {
+    name: "dir",
+    type: "string",
+    value: "DIR",
+    help: "logs (node.log, PrimaryLikesLog) and journal (data/) (default /tmp/likes-node-<ID>)",
+  },
+  {
+    name: "listen",
+    type: "string",
+    value: "HOST",
+    help: "listen on HOST (e.g. 0.0.0.0) instead of the config's host, which peers use",
+  },
+  {
+    name: "workers",
+    type: "string",
+    value: "N",
+    default: "1",
+    help: "connection Workers of the node's PrimaryLikesServer",
+  },
+  {
+    name: "gossip-interval",
+    type: "string",
+    value: "SECONDS",
+    default: "1",
+    help: "time between full replica exchanges with each neighbour (changes go at once)",
+  },
+  {
+    name: "cache-ttl",
+    type: "string",
+    value: "SECONDS",
+    help: "how long a cached answer is used (default 10 for a node without likes, 5 otherwise)",
+  },
+  {
+    name: "cache-bytes",
+    type: "string",
+    value: "N",
+    default: "1048576",
+    help: "size of the shared-memory answer cache",
+  },
+  {
+    name: "deadline",
+    type: "string",
+    value: "SECONDS",
+    default: "2",
+    help: "deadline of a query that does not carry one",
+  },
+];
+
+/** The `--help` text. */
+export function nodeUsage(): string {
+  return formatUsage(
+    "deno task node --id ID",
+    "One overlay node: answers queries (get_all, get_by_key, get_by_prefix, total) from its own\n" +
+      "likes and its neighbours', keeps a replica of every node's counts by gossip, caches answers\n" +
+      "in shared memory. A node with a likes_port in the config is also a PrimaryLikesServer.",
+    FLAGS,
+  );
+}
+
+/**
+ * Parses a node's flags.
+ *
+ * @returns `"help"` when `--help` was given, else the config.
+ * @throws {UsageError} On any invalid flag or value.
+ */
+export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" {
+  const { strings, booleans } = parseFlags(args, FLAGS);
+  if (booleans.help) return "help";
+  const id = strings.id;
+  if (id === undefined) throw new UsageError("--id is required (one of the config's process ids)");
+  if (!/^[A-Z]$/.test(id)) {
+    throw new UsageError(`--id must be one letter A-Z: current value is ${JSON.stringify(id)}`);
+  }
+  return Object.freeze({
+    id,
+    configFile: parsePath("config", strings.config!),
+    dir: parsePath("dir", strings.dir ?? `/tmp/likes-node-${id}`),
+    listen: strings.listen === undefined ? null : parseHost("listen", strings.listen),
+    workers: parseInteger("workers", strings.workers!, { min: 1, max: 64 }),
+    gossipIntervalMs: parseSeconds("gossip-interval", strings["gossip-interval"]!, {
+      min: 0.01,
+      max: 3600,
+    }),
+    cacheTtlMs: strings["cache-ttl"] === undefined
+      ? null
+      : parseSeconds("cache-ttl", strings["cache-ttl"], { min: 0, max: 86400 }),
+    cacheBytes: parseInteger("cache-bytes", strings["cache-bytes"]!, {
+      min: 1024,
+      max: 1 << 30,
+    }),
+    deadlineMs: parseSeconds("deadline", strings.deadline!, { min: 0.001, max: 60 }),
+  });
+}

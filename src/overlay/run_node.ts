@@ -1,0 +1,117 @@
+/**
+ * Runs one overlay node from its flags until SIGINT/SIGTERM: reads and checks the cluster config
+ * (a bad one is a one-line error naming the field, exit 2), sets up logging in the node's
+ * directory, starts the node, prints where it listens, and stops cleanly.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { UsageError } from "../cli.ts";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { DataDirError } from "../server/data_dir.ts";
+import { onStopSignal } from "../signals.ts";
+import { type ClusterConfig, ClusterConfigError, parseClusterConfig } from "./cluster_config.ts";
+import { type OverlayNode, startNode } from "./node_service.ts";
+import type { NodeRunConfig } from "./node_flags.ts";
+
+const encoder = new TextEncoder();
+
+function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): void {
+  stream.writeSync(encoder.encode(`${line}\n`));
+}
+
+/**
+ * Reads and checks a cluster config file.
+ *
+ * @throws {UsageError} With `FILE: field: problem` when it cannot be read or is not valid.
+ */
+export async function loadClusterConfig(file: string): Promise<ClusterConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.NotCapable
+      ? `no permission to read it; run deno with --allow-read=${file}`
+      : String(error);
+    throw new UsageError(`${file}: ${why}`);
+  }
+  try {
+    return parseClusterConfig(text);
+  } catch (error) {
+    if (error instanceof ClusterConfigError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+function explain(error: unknown, config: ClusterConfig, run: NodeRunConfig): string {
+  const me = config.nodes.get(run.id)!;
+  const host = run.listen ?? me.host;
+  if (error instanceof DataDirError) return error.message;
+  if (error instanceof Deno.errors.NotCapable) {
+    return `${error.message}; \`deno task cluster --print-commands\` prints each node's command with the grants it needs`;
+  }
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${host}:${me.port}${
+      me.likesPort === null ? "" : ` or ${host}:${me.likesPort}`
+    }: the address is already in use (is node ${run.id} already running?)`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${host}: the address is not on this machine (run node ${run.id} where ${me.host} is, or pass --listen 0.0.0.0)`;
+  }
+  return `Cannot start node ${run.id}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Runs until stopped; resolves to the process exit code. */
+export async function runNode(run: NodeRunConfig): Promise<number> {
+  const config = await loadClusterConfig(run.configFile);
+  const me = config.nodes.get(run.id);
+  if (!me) {
+    throw new UsageError(
+      `--id ${run.id} is not in ${run.configFile}, which names ${[...config.nodes.keys()].join(", ")}`,
+    );
+  }
+  using stop = onStopSignal();
+  let node: OverlayNode;
+  let fatal: Error | undefined;
+  const died = Promise.withResolvers<void>();
+  try {
+    await Deno.mkdir(run.dir, { recursive: true });
+    await setupLogging({
+      file: `${run.dir}/node.log`,
+      consoleCategories: [["likes", "overlay", "lifecycle"]],
+    });
+    node = await startNode({
+      config,
+      id: run.id,
+      logDir: run.dir,
+      ...(me.likesPort === null ? {} : { dataDir: `${run.dir}/data` }),
+      ...(run.listen === null ? {} : { listenHost: run.listen }),
+      workers: run.workers,
+      gossipIntervalMs: run.gossipIntervalMs,
+      ...(run.cacheTtlMs === null ? {} : { cacheTtlMs: run.cacheTtlMs }),
+      cacheBytes: run.cacheBytes,
+      deadlineMs: run.deadlineMs,
+      onFatal: (error) => {
+        fatal = error;
+        died.resolve();
+      },
+    });
+  } catch (error) {
+    say(Deno.stderr, `error: ${explain(error, config, run)}`);
+    await shutdownLogging();
+    return 1;
+  }
+  const log = getLogger(["likes", "overlay", "lifecycle"]);
+  const likes = node.likes ? `, likes on ${node.likes.hostname}:${node.likes.port}` : "";
+  log.info(`node ${run.id} started; log ${run.dir}/node.log`);
+  say(Deno.stdout, `node ${run.id} listening on ${node.hostname}:${node.port}${likes}`);
+  const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
+  log.info(signal ? `${signal}: stopping node ${run.id}` : `stopping node ${run.id} after a failure`);
+  await node.stop();
+  if (fatal) log.error(fatal.message);
+  await shutdownLogging();
+  return fatal ? 1 : 0;
+}

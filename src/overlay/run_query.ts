@@ -1,0 +1,49 @@
+/**
+ * Runs one `deno task query`: finds the node to ask (the portal of the config by default), asks
+ * it, prints the reply as a table or JSON, and maps the outcome to an exit code.
+ *
+ * @module
+ */
+
+import { UsageError } from "../cli.ts";
+import { PeerError } from "./frame_conn.ts";
+import { askNode } from "./query_client.ts";
+import type { QueryRunConfig } from "./query_flags.ts";
+import { formatReply } from "./query_report.ts";
+import { loadClusterConfig } from "./run_node.ts";
+
+const encoder = new TextEncoder();
+
+/** Asks and prints; resolves to 0 (complete), 3 (partial) or 1 (failed or unreachable). */
+export async function runQuery(run: QueryRunConfig): Promise<number> {
+  let server = run.server;
+  if (server === null) {
+    const config = await loadClusterConfig(run.configFile);
+    const nodes = [...config.nodes.values()];
+    const portal = nodes.find((n) => n.likesPort === null) ?? nodes[0]!;
+    server = { host: portal.host, port: portal.port };
+  }
+  let reply;
+  try {
+    reply = await askNode({
+      hostname: server.host,
+      port: server.port,
+      verb: run.verb,
+      params: run.params,
+      consistency: run.consistency,
+      deadlineMs: run.deadlineMs,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `no permission to connect to ${server.host}:${server.port}; run deno with --allow-net=${server.host}:${server.port}`,
+      );
+    }
+    if (!(error instanceof PeerError)) throw error;
+    await Deno.stderr.write(encoder.encode(`error: ${error.message}\n`));
+    return 1;
+  }
+  const text = run.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReply(reply, run);
+  await (reply.success || run.json ? Deno.stdout : Deno.stderr).write(encoder.encode(text));
+  return !reply.success ? 1 : reply.partial ? 3 : 0;
+}
