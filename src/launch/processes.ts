@@ -18,6 +18,7 @@ export const PROJECT = {
   likesServer: root("likes_server.ts"),
   demo: root("demo.ts"),
   chaos: root("chaos.ts"),
+  node: root("node.ts"),
   src: root("src"),
 } as const;
 
@@ -45,18 +46,9 @@ export interface StartServerOptions {
 }
 
 /** A server process that printed `listening on HOST:PORT`. */
-export interface ServerProcess extends AsyncDisposable {
-  readonly host: string;
-  readonly port: number;
-  readonly pid: number;
+export interface ServerProcess extends ListeningProcess {
   /** Its log file. */
   readonly logFile: string;
-  /** Resolves when it exits. */
-  readonly status: Promise<Deno.CommandStatus>;
-  /** Everything it wrote to stdout and stderr so far. */
-  output(): { stdout: string; stderr: string };
-  /** Sends `signal` (default SIGTERM) and waits for the exit; SIGKILL after `graceMs`. */
-  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
 }
 
 /** The `deno` arguments for a server with the narrowest permissions that work. */
@@ -80,14 +72,33 @@ export function serverArgs(options: StartServerOptions): string[] {
   ];
 }
 
+/** A process that printed `listening on HOST:PORT`. */
+export interface ListeningProcess extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Resolves when it exits. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): { stdout: string; stderr: string };
+  /** Sends `signal` (default SIGTERM) and waits for the exit; SIGKILL after `graceMs`. */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
 /**
- * Starts `server.ts` and resolves once it prints `listening on HOST:PORT`.
+ * Spawns `deno args` and resolves once it prints `listening on HOST:PORT` (the server and the
+ * overlay nodes do).
  *
+ * @param what Names the process in errors, e.g. `"server"`, `"node B"`.
  * @throws {Error} If it exits or stays silent first (the message holds its stderr).
  */
-export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
+export async function startListening(
+  what: string,
+  args: readonly string[],
+  options: { readonly detached?: boolean; readonly readyTimeoutMs?: number } = {},
+): Promise<ListeningProcess> {
   const { readyTimeoutMs = 15_000 } = options;
-  const child = spawnDeno(serverArgs(options), { detached: options.detached ?? false });
+  const child = spawnDeno(args, { detached: options.detached ?? false });
   let stdout = "";
   let stderr = "";
   const listening = Promise.withResolvers<[string, number]>();
@@ -101,12 +112,14 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   ]);
   const status = Promise.all([child.status, pipes]).then(([s]) => s);
   status.then((s) =>
-    listening.reject(new Error(`server exited (code ${s.code}) before listening: ${stderr.trim()}`))
+    listening.reject(
+      new Error(`${what} exited (code ${s.code}) before listening: ${stderr.trim()}`),
+    )
   );
   const timer = setTimeout(
     () =>
       listening.reject(
-        new Error(`server not listening after ${readyTimeoutMs} ms: ${stderr.trim()}`),
+        new Error(`${what} not listening after ${readyTimeoutMs} ms: ${stderr.trim()}`),
       ),
     readyTimeoutMs,
   );
@@ -145,7 +158,6 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     host,
     port,
     pid: child.pid,
-    logFile: `${options.logDir}/PrimaryLikesLog`,
     status,
     output: () => ({ stdout, stderr }),
     stop,
@@ -155,8 +167,20 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   };
 }
 
+/**
+ * Starts `server.ts` and resolves once it prints `listening on HOST:PORT`.
+ *
+ * @throws {Error} If it exits or stays silent first (the message holds its stderr).
+ */
+export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
+  const started = await startListening("server", serverArgs(options), options);
+  return Object.assign(started, { logFile: `${options.logDir}/PrimaryLikesLog` });
+}
+
 /** Flags of a parent run, as `parent.ts` takes them (seconds may be fractional). */
 export interface ParentRunOptions {
+  /** The PrimaryLikesServer's address. @default {"127.0.0.1"} */
+  readonly host?: string;
   readonly port: number;
   readonly logDir: string;
   /** Serve the live view on this port (granted too). @default {none} */
@@ -167,16 +191,17 @@ export interface ParentRunOptions {
 
 /** The `deno` arguments for a parent with the narrowest permissions that work. */
 export function parentArgs(options: ParentRunOptions): string[] {
-  const { port, logDir, args = [], viewPort } = options;
+  const { host = "127.0.0.1", port, logDir, args = [], viewPort } = options;
   const view = viewPort === undefined ? [] : [`--view-port=${viewPort}`];
   return [
     "run",
     "--no-prompt",
     `--config=${PROJECT.config}`,
-    `--allow-net=127.0.0.1:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
+    `--allow-net=${host}:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
     "--allow-run=deno",
     `--allow-write=${grantList([`${logDir}/ParentProcessStatus`])}`,
     PROJECT.parent,
+    `--host=${host}`,
     `--port=${port}`,
     `--log-dir=${logDir}`,
     ...view,

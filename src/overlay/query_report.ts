@@ -45,7 +45,9 @@ export function formatReply(reply: QueryReply, options: { readonly timing: boole
     ? ` · local replica, stale by at most ${Math.max(0, ...Object.values(reply.stale_ms))} ms`
     : "";
   lines.push(
-    `${reply.results.length} row${reply.results.length === 1 ? "" : "s"}, ${reply.total} likes · answered ${
+    `${reply.results.length} row${
+      reply.results.length === 1 ? "" : "s"
+    }, ${reply.total} likes · answered ${
       reply.answered.join(" ")
     } · ${missing} · ${cache}${stale} · ${reply.client_ms.toFixed(2)} ms`,
   );

@@ -70,7 +70,9 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
   const me = config.nodes.get(run.id);
   if (!me) {
     throw new UsageError(
-      `--id ${run.id} is not in ${run.configFile}, which names ${[...config.nodes.keys()].join(", ")}`,
+      `--id ${run.id} is not in ${run.configFile}, which names ${
+        [...config.nodes.keys()].join(", ")
+      }`,
     );
   }
   using stop = onStopSignal();
@@ -109,7 +111,9 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
   log.info(`node ${run.id} started; log ${run.dir}/node.log`);
   say(Deno.stdout, `node ${run.id} listening on ${node.hostname}:${node.port}${likes}`);
   const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
-  log.info(signal ? `${signal}: stopping node ${run.id}` : `stopping node ${run.id} after a failure`);
+  log.info(
+    signal ? `${signal}: stopping node ${run.id}` : `stopping node ${run.id} after a failure`,
+  );
   await node.stop();
   if (fatal) log.error(fatal.message);
   await shutdownLogging();

@@ -1,0 +1,308 @@
+/**
+ * `deno task cluster`: starts every node of the config as its own process (with the grants
+ * `nodeArgs()` computes), a ParentProcess with LikesServers against every node that holds likes,
+ * queries the portal while they run, optionally kills and restarts a data node, then waits for
+ * every replica to hold every owner's count, prints the report and stops the nodes.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { forEachText, spawnDeno } from "../child_process.ts";
+import { type ListeningProcess, parentArgs, PROJECT, startListening } from "../launch/processes.ts";
+import type { RunReport } from "../parent/run_report.ts";
+import { onStopSignal } from "../signals.ts";
+import type { ClusterConfig } from "./cluster_config.ts";
+import type { ClusterRunConfig } from "./cluster_flags.ts";
+import {
+  buildClusterReport,
+  formatClusterReport,
+  type NodeOutcome,
+  type QuerySample,
+} from "./cluster_report.ts";
+import { nodeArgs, shellQuote } from "./node_command.ts";
+import type { NodeStats } from "./node_service.ts";
+import { askNode, nodeStats } from "./query_client.ts";
+import { loadClusterConfig } from "./run_node.ts";
+
+const encoder = new TextEncoder();
+
+function say(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(`cluster: ${line}\n`));
+}
+
+/** The command lines that start each node by hand, run from the project directory. */
+export function nodeCommands(config: ClusterConfig, configFile: string): string[] {
+  const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile };
+  return [...config.nodes.keys()].map((id) =>
+    ["deno", ...nodeArgs(config, id, paths)].map(shellQuote).join(" ")
+  );
+}
+
+/** The latest `stats` of every node, polled in the background, and when owners' counts last moved. */
+class Watch {
+  readonly latest = new Map<string, NodeStats | null>();
+  lastChangeAt = performance.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #polling = false;
+
+  constructor(readonly config: ClusterConfig) {}
+
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => this.poll(), intervalMs);
+  }
+
+  async poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      await Promise.all([...this.config.nodes.values()].map(async (node) => {
+        let stats: NodeStats | null = null;
+        try {
+          stats = await nodeStats(node.host, node.port, 500) as unknown as NodeStats;
+        } catch {
+          // Down (or killed): shown as such.
+        }
+        const before = this.latest.get(node.id);
+        if (stats?.likes !== before?.likes) this.lastChangeAt = performance.now();
+        this.latest.set(node.id, stats);
+      }));
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  /** Every node answers, and every replica holds exactly each owner's count. */
+  converged(): boolean {
+    const owners = [...this.config.nodes.values()].filter((n) => n.likesPort !== null);
+    const all = [...this.latest.values()];
+    if (all.length < this.config.nodes.size || all.some((s) => s === null)) return false;
+    return all.every((stats) =>
+      owners.every((owner) =>
+        (stats!.replica.byNode[owner.id] ?? 0) === this.latest.get(owner.id)!.likes
+      ) && Object.keys(stats!.replica.byNode).every((id) => this.config.nodes.has(id))
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+interface ParentRun {
+  readonly id: string;
+  readonly status: Promise<Deno.CommandStatus>;
+  readonly output: () => { stdout: string; stderr: string };
+  readonly child: Deno.ChildProcess;
+}
+
+function startParentFor(
+  id: string,
+  host: string,
+  port: number,
+  dir: string,
+  run: ClusterRunConfig,
+): ParentRun {
+  const child = spawnDeno(
+    parentArgs({
+      host,
+      port,
+      logDir: dir,
+      args: [
+        `--children=${run.likesServersPerNode}`,
+        "--stagger=0",
+        `--duration=${run.durationMs / 1000}`,
+        `--min-interval=${run.minIntervalMs / 1000}`,
+        `--max-interval=${run.maxIntervalMs / 1000}`,
+        `--drain=${Math.max(10, ((run.kill?.downMs ?? 0) + 10_000) / 1000)}`,
+        "--json",
+      ],
+    }),
+    { detached: true },
+  );
+  let stdout = "", stderr = "";
+  const pipes = Promise.all([
+    forEachText(child.stdout, (t) => (stdout += t)),
+    forEachText(child.stderr, (t) => (stderr += t)),
+  ]);
+  return {
+    id,
+    child,
+    status: Promise.all([child.status, pipes]).then(([s]) => s),
+    output: () => ({ stdout, stderr }),
+  };
+}
+
+/** Runs the cluster; resolves to the exit code (0: converged). */
+export async function runCluster(run: ClusterRunConfig): Promise<number> {
+  const config = await loadClusterConfig(run.configFile);
+  if (run.printCommands) {
+    await Deno.stdout.write(encoder.encode(`${nodeCommands(config, run.configFile).join("\n")}\n`));
+    return 0;
+  }
+  const dir = run.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-cluster-" });
+  const paths = {
+    denoConfig: PROJECT.config,
+    entry: PROJECT.node,
+    src: PROJECT.src,
+    configFile: resolve(run.configFile),
+  };
+  const nodeDir = (id: string) => `${dir}/${id}`;
+  const startOne = async (id: string) => {
+    await Deno.mkdir(nodeDir(id), { recursive: true });
+    return await startListening(
+      `node ${id}`,
+      nodeArgs(config, id, paths, {
+        dir: nodeDir(id),
+        extra: [`--gossip-interval=${run.gossipIntervalMs / 1000}`],
+      }),
+      { detached: true },
+    );
+  };
+
+  using stop = onStopSignal();
+  const nodes = new Map<string, ListeningProcess>();
+  const parents: ParentRun[] = [];
+  const watch = new Watch(config);
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const cleanUp = async () => {
+    watch.stop();
+    for (const timer of timers) clearTimeout(timer);
+    for (const parent of parents) {
+      try {
+        parent.child.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+    }
+    await Promise.all(parents.map((p) => p.status));
+    await Promise.all([...nodes.values()].map((n) => n.stop("SIGTERM")));
+  };
+
+  try {
+    say(`logs and journals in ${dir}`);
+    for (const id of config.nodes.keys()) {
+      const node = await startOne(id);
+      nodes.set(id, node);
+      say(`node ${id} pid ${node.pid} listening on ${node.host}:${node.port}`);
+    }
+    watch.start(100);
+    const started = performance.now();
+    for (const node of config.nodes.values()) {
+      if (node.likesPort === null || run.likesServersPerNode === 0) continue;
+      parents.push(startParentFor(node.id, node.host, node.likesPort, nodeDir(node.id), run));
+    }
+    say(
+      `${
+        parents.length * run.likesServersPerNode
+      } LikesServers (${run.likesServersPerNode} per node) for ${run.durationMs / 1000} s`,
+    );
+    const portal = [...config.nodes.values()].find((n) => n.likesPort === null) ??
+      [...config.nodes.values()][0]!;
+    const queries: QuerySample[] = [];
+    const events: string[] = [];
+    const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+    const event = (what: string) => {
+      events.push(`t=${seconds().toFixed(1)}s ${what}`);
+      say(`fault drill: ${what}`);
+    };
+    const querying = setInterval(async () => {
+      const t = seconds().toFixed(1);
+      try {
+        const reply = await askNode({ hostname: portal.host, port: portal.port, verb: "total" });
+        queries.push({
+          t: Number(t),
+          total: reply.total,
+          answered: reply.answered,
+          missing: reply.missing,
+        });
+        const replicas = [...watch.latest].sort(([a], [b]) => a < b ? -1 : 1).map(([id, s]) =>
+          `${id} ${s?.replica.total ?? "down"}`
+        )
+          .join(" · ");
+        say(
+          `t=${t}s query at ${portal.id}: ${reply.total} likes from ${reply.answered.join(" ")}${
+            reply.missing.length ? ` (MISSING ${reply.missing.join(" ")})` : ""
+          } · replicas ${replicas}`,
+        );
+      } catch (error) {
+        say(
+          `t=${t}s query at ${portal.id} failed: ${error instanceof Error ? error.message : error}`,
+        );
+      }
+    }, run.queryIntervalMs);
+    timers.push(querying);
+    if (run.kill) {
+      const { id, atMs, downMs } = run.kill;
+      timers.push(setTimeout(async () => {
+        const node = nodes.get(id);
+        if (!node) return;
+        event(`SIGKILL node ${id} (pid ${node.pid}); back in ${downMs / 1000} s`);
+        await node.stop("SIGKILL");
+        timers.push(setTimeout(async () => {
+          try {
+            const again = await startOne(id);
+            nodes.set(id, again);
+            event(`node ${id} restarted, pid ${again.pid}`);
+          } catch (error) {
+            event(`node ${id} did not restart: ${error}`);
+          }
+        }, downMs));
+      }, atMs));
+    }
+
+    const done = Promise.all(parents.map((p) => p.status));
+    const signal = await Promise.race([stop.received, done.then(() => null)]);
+    clearInterval(querying);
+    if (signal) {
+      say(`${signal}: stopping the LikesServers and the nodes`);
+      await cleanUp();
+      return signal === "SIGINT" ? 130 : 143;
+    }
+    if (run.kill) {
+      // The drill's restart may still be pending when the likes end early.
+      const deadline = performance.now() + run.kill.downMs + 15_000;
+      while (!nodes.has(run.kill.id) && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const settleUntil = performance.now() + run.settleMs;
+    let convergenceMs: number | null = null;
+    while (performance.now() < settleUntil) {
+      await watch.poll();
+      if (watch.converged()) {
+        convergenceMs = Math.round(performance.now() - watch.lastChangeAt);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const outcomes: NodeOutcome[] = [...config.nodes.values()].map((node) => {
+      const parent = parents.find((p) => p.id === node.id);
+      let report: RunReport | null = null;
+      try {
+        report = parent ? JSON.parse(parent.output().stdout) as RunReport : null;
+      } catch {
+        say(`node ${node.id}'s ParentProcess printed no report: ${parent?.output().stderr.trim()}`);
+      }
+      const stats = watch.latest.get(node.id) ?? null;
+      return {
+        id: node.id,
+        holdsLikes: node.likesPort !== null,
+        likesServers: node.likesPort === null ? 0 : run.likesServersPerNode,
+        generated: report?.totals.generated ?? 0,
+        acknowledged: report?.totals.acknowledged ?? 0,
+        counted: stats?.likes ?? null,
+        replicaTotal: stats?.replica.total ?? null,
+      };
+    });
+    const report = buildClusterReport(dir, outcomes, convergenceMs, { queries, events });
+    await cleanUp();
+    await Deno.stdout.write(
+      encoder.encode(run.json ? `${JSON.stringify(report)}\n` : formatClusterReport(report)),
+    );
+    return report.converged ? 0 : 1;
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The overlay as real processes: `cluster.ts` starts nodes A–E with their own grants and
+ * LikesServers against B–E, and must converge; with a data node SIGKILLed mid-run, queries report
+ * it missing (E still reached through C), its LikesServers catch up after the restart, and the
+ * replicas converge again. Also: a bad config is a one-line error naming the field (exit 2).
+ */
+
+import assert from "node:assert/strict";
+import { PROJECT } from "../src/launch/processes.ts";
+import type { ClusterReport } from "../src/overlay/cluster_report.ts";
+import { clusterText } from "./_overlay.ts";
+import { runDeno, tempDir } from "./_helpers.ts";
+
+/** `deno task cluster`'s grants, plus reading the test's own config. */
+function clusterArgs(dir: string, args: readonly string[]): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    "--allow-net=127.0.0.1",
+    `--allow-read=.,${dir}`,
+    "--allow-run=deno",
+    "--allow-write=/tmp",
+    "cluster.ts",
+    `--config=${dir}/cluster.json`,
+    `--dir=${dir}/run`,
+    ...args,
+  ];
+}
+
+Deno.test("deno task cluster: five nodes and their LikesServers converge, replicas included", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  await Deno.writeTextFile(`${dir.path}/cluster.json`, clusterText());
+  const run = await runDeno(
+    clusterArgs(dir.path, [
+      "--duration=1.5",
+      "--likes-servers-per-node=2",
+      "--query-interval=0.3",
+      "--gossip-interval=0.2",
+      "--json",
+    ]),
+    60_000,
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as ClusterReport;
+  assert.equal(report.converged, true, report.verdict);
+  assert.ok(report.generated > 0);
+  for (const node of report.nodes) {
+    assert.equal(node.replicaTotal, report.generated, `${node.id}'s replica`);
+    if (node.holdsLikes) {
+      assert.equal(node.counted, node.generated, `${node.id} counted`);
+      assert.equal(node.acknowledged, node.generated, `${node.id} acknowledged`);
+    }
+  }
+  assert.equal(typeof report.convergenceMs, "number");
+  assert.ok(report.queries.length >= 2, "the portal was queried while the likes ran");
+  assert.ok(report.queries.every((q) => q.missing.length === 0));
+  // Every node ran with its own narrow grants and logged the queries it received.
+  const log = await Deno.readTextFile(`${dir.path}/run/E/node.log`);
+  assert.match(log, /query [0-9a-f-]+ total gather from a node/);
+});
+
+Deno.test("fault drill: a SIGKILLed data node is reported missing, then catches up and converges", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  await Deno.writeTextFile(`${dir.path}/cluster.json`, clusterText());
+  const run = await runDeno(
+    clusterArgs(dir.path, [
+      "--duration=3",
+      "--likes-servers-per-node=1",
+      "--query-interval=0.2",
+      "--gossip-interval=0.2",
+      "--kill=D@0.8",
+      "--down=1",
+      "--json",
+    ]),
+    60_000,
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as ClusterReport;
+  assert.equal(report.converged, true, report.verdict);
+  assert.match(report.events[0]!, /SIGKILL node D/);
+  assert.match(report.events[1]!, /node D restarted/);
+  const during = report.queries.filter((q) => q.missing.includes("D"));
+  assert.ok(during.length > 0, `no query saw D missing: ${JSON.stringify(report.queries)}`);
+  for (const q of during) {
+    assert.deepEqual(q.missing, ["D"]);
+    assert.ok(q.answered.includes("E"), "E is reached through C while D is down");
+  }
+  assert.ok(report.queries.at(-1)!.missing.length === 0, "D answers again after its restart");
+  const d = report.nodes.find((n) => n.id === "D")!;
+  assert.equal(d.counted, d.generated, "D's LikesServers caught up after the restart");
+});
+
+Deno.test("a bad cluster config is a one-line error naming the field, exit 2", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  const config = JSON.parse(clusterText());
+  config.processes.B.connections.push("Z");
+  await Deno.writeTextFile(`${dir.path}/cluster.json`, JSON.stringify(config));
+  const node = await runDeno([
+    "run",
+    "--no-prompt",
+    `--allow-read=${dir.path}`,
+    "node.ts",
+    "--id=B",
+    `--config=${dir.path}/cluster.json`,
+  ]);
+  assert.equal(node.code, 2);
+  assert.equal(
+    node.stderr.split("\n")[0],
+    `error: ${dir.path}/cluster.json: processes.B.connections: unknown process "Z"`,
+  );
+  const query = await runDeno(clusterArgs(dir.path, ["--duration=1"]));
+  assert.equal(query.code, 2);
+  assert.match(query.stderr, /processes\.B\.connections: unknown process "Z"/);
+});
