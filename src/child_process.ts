@@ -5,7 +5,7 @@
  */
 
 /**
- * Spawns `deno` (from PATH: what `--allow-run=deno` permits) with `args`, no stdin, piped stdout
+ * Spawns `deno` (from PATH: what `--allow-run=deno` permits) with `args` (or through `via`), no stdin, piped stdout
  * and stderr, and `NO_COLOR=1` so that logs stay plain. With `detached`, the child gets its own
  * session, so a Ctrl-C in the terminal does not reach it: the caller must stop it.
  *
@@ -14,10 +14,19 @@
  */
 export function spawnDeno(
   args: readonly string[],
-  options: { readonly detached?: boolean; readonly env?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly detached?: boolean;
+    readonly env?: Readonly<Record<string, string>>;
+    /**
+     * A command that runs `deno` for us, e.g. `["ip", "netns", "exec", "ns1"]` (it must exec
+     * deno, so that the child's pid is deno's). @default {none}
+     */
+    readonly via?: readonly string[];
+  } = {},
 ): Deno.ChildProcess {
-  return new Deno.Command("deno", {
-    args: [...args],
+  const [command, ...prefix] = options.via?.length ? [...options.via, "deno"] : ["deno"];
+  return new Deno.Command(command!, {
+    args: [...prefix, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

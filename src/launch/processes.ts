@@ -95,10 +95,18 @@ export interface ListeningProcess extends AsyncDisposable {
 export async function startListening(
   what: string,
   args: readonly string[],
-  options: { readonly detached?: boolean; readonly readyTimeoutMs?: number } = {},
+  options: {
+    readonly detached?: boolean;
+    readonly readyTimeoutMs?: number;
+    /** A command that runs deno for us (see `spawnDeno`). */
+    readonly via?: readonly string[];
+  } = {},
 ): Promise<ListeningProcess> {
   const { readyTimeoutMs = 15_000 } = options;
-  const child = spawnDeno(args, { detached: options.detached ?? false });
+  const child = spawnDeno(args, {
+    detached: options.detached ?? false,
+    ...(options.via ? { via: options.via } : {}),
+  });
   let stdout = "";
   let stderr = "";
   const listening = Promise.withResolvers<[string, number]>();

@@ -1,0 +1,198 @@
+/**
+ * The overlay across machines: A and B in one network namespace, C, D and E in another, joined
+ * by a veth pair with addresses this test chooses in namespaces it makes itself. Nodes run with
+ * the grants `nodeArgs()` computes for those addresses (the lines `--print-commands` prints);
+ * LikesServers send to B–E inside their namespaces; queries at A gather across the link, and
+ * every replica converges to what was acknowledged. Needs root and `ip` (iproute2): elsewhere it
+ * is skipped with the reason printed.
+ */
+
+import assert from "node:assert/strict";
+import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
+import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
+import { nodeArgs } from "../src/overlay/node_command.ts";
+import type { QueryReply } from "../src/overlay/query_client.ts";
+import { parseEdgeReport } from "../src/protocol/edge_report.ts";
+import { tempDir, until } from "./_helpers.ts";
+
+const tag = `${Deno.pid % 10000}`;
+const NS = { left: `likes-l${tag}`, right: `likes-r${tag}` };
+const VETH = { left: `lk-l${tag}`, right: `lk-r${tag}` };
+const SUBNET = `10.${200 + (Deno.pid % 50)}.${Deno.pid % 250}`;
+const ADDRESS = { left: `${SUBNET}.1`, right: `${SUBNET}.2` };
+
+async function ip(...args: string[]): Promise<{ ok: boolean; stderr: string }> {
+  try {
+    const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+    return { ok: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
+  } catch (error) {
+    return { ok: false, stderr: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Why the test cannot run here, or null when it can (a namespace could be made). */
+async function whyNot(): Promise<string | null> {
+  const probe = `likes-probe${tag}`;
+  const added = await ip("netns", "add", probe);
+  if (!added.ok) return `cannot create a network namespace (needs root and ip): ${added.stderr}`;
+  await ip("netns", "del", probe);
+  return null;
+}
+
+const reason = await whyNot();
+if (reason) {
+  Deno.stderr.writeSync(new TextEncoder().encode(`overlay_netns_test skipped: ${reason}\n`));
+}
+
+async function must(...args: string[]): Promise<void> {
+  const result = await ip(...args);
+  if (!result.ok) throw new Error(`ip ${args.join(" ")} failed: ${result.stderr}`);
+}
+
+async function makeNetwork(): Promise<AsyncDisposable> {
+  const teardown = async () => {
+    await ip("netns", "del", NS.left);
+    await ip("netns", "del", NS.right); // the veth pair goes with its namespaces
+  };
+  try {
+    await must("netns", "add", NS.left);
+    await must("netns", "add", NS.right);
+    await must("link", "add", VETH.left, "type", "veth", "peer", "name", VETH.right);
+    for (const side of ["left", "right"] as const) {
+      await must("link", "set", VETH[side], "netns", NS[side]);
+      await must("-n", NS[side], "addr", "add", `${ADDRESS[side]}/24`, "dev", VETH[side]);
+      await must("-n", NS[side], "link", "set", VETH[side], "up");
+      await must("-n", NS[side], "link", "set", "lo", "up");
+    }
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return { [Symbol.asyncDispose]: teardown };
+}
+
+/** Runs `deno args` inside namespace `ns` to the end (at most 30 s). */
+async function denoIn(ns: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  const child = spawnDeno(args, { via: ["ip", "netns", "exec", ns] });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  let stdout = "", stderr = "";
+  const [status] = await Promise.all([
+    child.status,
+    forEachText(child.stdout, (t) => (stdout += t)),
+    forEachText(child.stderr, (t) => (stderr += t)),
+  ]);
+  clearTimeout(timer);
+  if (status.code !== 0 && status.code !== 3) {
+    throw new Error(`deno ${args.join(" ")} in ${ns} exited ${status.code}: ${stderr}`);
+  }
+  return { code: status.code, stdout };
+}
+
+Deno.test({
+  name: "two network namespaces: queries and replicas work across the link",
+  ignore: reason !== null,
+  async fn() {
+    await using dir = await tempDir("likes-netns-");
+    await using _network = await makeNetwork();
+    const side = (id: string) => (id === "A" || id === "B" ? "left" : "right");
+    const configText = JSON.stringify({
+      processes: Object.fromEntries(
+        [["A", ["B"]], ["B", ["C", "D"]], ["C", ["E"]], ["D", ["E"]], ["E", []]].map((
+          [id, connections],
+          i,
+        ) => [id, {
+          host: ADDRESS[side(id as string)],
+          port: 50051 + i,
+          connections,
+          data_subset: id === "A" ? "none" : `likes of ${id}`,
+          ...(id === "A" ? {} : { likes_port: 4301 + i }),
+        }]),
+      ),
+      overlay: ["AB", "BC", "BD", "CE", "DE"],
+    });
+    const configFile = `${dir.path}/cluster.json`;
+    await Deno.writeTextFile(configFile, configText);
+    const config = parseClusterConfig(configText);
+    const paths = { denoConfig: PROJECT.config, entry: PROJECT.node, src: PROJECT.src, configFile };
+    const nodes: ListeningProcess[] = [];
+    try {
+      for (const id of config.nodes.keys()) {
+        nodes.push(
+          await startListening(
+            `node ${id}`,
+            nodeArgs(config, id, paths, {
+              dir: `${dir.path}/${id}`,
+              extra: ["--gossip-interval=0.2"],
+            }),
+            { via: ["ip", "netns", "exec", NS[side(id)]] },
+          ),
+        );
+      }
+      // One LikesServer per data node, inside that node's namespace.
+      const acknowledged = await Promise.all(["B", "C", "D", "E"].map(async (id) => {
+        const node = config.nodes.get(id)!;
+        const logDir = `${dir.path}/${id}`;
+        const run = await denoIn(NS[side(id)], [
+          "run",
+          "--no-prompt",
+          `--allow-net=${node.host}:${node.likesPort}`,
+          `--allow-write=${logDir}`,
+          PROJECT.likesServer,
+          `--host=${node.host}`,
+          `--port=${node.likesPort}`,
+          `--log-dir=${logDir}`,
+          "--duration=0.5",
+          "--min-interval=0.02",
+          "--max-interval=0.05",
+          "--report-json",
+          "--quiet",
+        ]);
+        const last = run.stdout.trim().split("\n").at(-1)!;
+        return parseEdgeReport(last)!.acknowledged;
+      }));
+      const expected = acknowledged.reduce((a, b) => a + b, 0);
+      assert.ok(expected > 0);
+
+      const a = config.nodes.get("A")!;
+      const ask = async (ns: string, host: string, port: number, ...args: string[]) => {
+        const run = await denoIn(ns, [
+          "run",
+          "--no-prompt",
+          `--allow-net=${host}:${port}`,
+          "query.ts",
+          `--server=${host}:${port}`,
+          "--json",
+          ...args,
+        ]);
+        return JSON.parse(run.stdout) as QueryReply;
+      };
+      const gathered = await ask(NS.left, a.host, a.port, "get_all");
+      assert.equal(gathered.partial, false, gathered.message);
+      assert.deepEqual(gathered.answered, ["A", "B", "C", "D", "E"]);
+      assert.equal(gathered.total, expected, "A gathered every acknowledged like across the link");
+      assert.deepEqual([...new Set(gathered.results.map((r) => r.node))].sort(), [
+        "B",
+        "C",
+        "D",
+        "E",
+      ]);
+      // Every replica, on both sides, converges to the same count.
+      for (const id of ["A", "E"]) {
+        const node = config.nodes.get(id)!;
+        await until(`${id}'s replica holds ${expected} likes`, async () => {
+          const local = await ask(
+            NS[side(id)],
+            node.host,
+            node.port,
+            "total",
+            "--consistency=local",
+          );
+          return local.total === expected;
+        }, 10_000);
+      }
+    } finally {
+      for (const node of nodes) await node.stop("SIGTERM");
+    }
+  },
+});
