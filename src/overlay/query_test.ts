@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { parseQuery, QueryError, queryKey, Sections, selectRows, totalRows } from "./query.ts";
+
+Deno.test("parseQuery() takes the four verbs and explains every refusal", () => {
+  assert.deepEqual(parseQuery("get_all"), { verb: "get_all", params: [] });
+  assert.deepEqual(parseQuery("get_by_key", ["a", "b"]).params, ["a", "b"]);
+  const refusals: [unknown, unknown, RegExp][] = [
+    ["nope", [], /unknown verb "nope": a node answers get_all, get_by_key, get_by_prefix, total/],
+    [undefined, [], /unknown verb undefined/],
+    ["get_all", ["x"], /get_all takes no parameters/],
+    ["total", ["x"], /total takes no parameters/],
+    ["get_by_key", [], /get_by_key needs at least one key/],
+    ["get_by_prefix", [], /get_by_prefix needs exactly one prefix, got 0/],
+    ["get_by_prefix", ["a", "b"], /get_by_prefix needs exactly one prefix, got 2/],
+    ["get_by_key", [1], /parameters must be a list of strings/],
+    ["get_by_key", "a", /parameters must be a list of strings/],
+  ];
+  for (const [verb, params, message] of refusals) {
+    assert.throws(
+      () => parseQuery(verb, params),
+      (e) => e instanceof QueryError && message.test(e.message),
+    );
+  }
+});
+
+Deno.test("selectRows() picks by key or prefix; total keeps every row", () => {
+  const rows = [
+    { key: "alpha", node: "B", likes: 1 },
+    { key: "alpine", node: "C", likes: 2 },
+    { key: "beta", node: "B", likes: 4 },
+  ];
+  assert.deepEqual(selectRows(rows, parseQuery("get_by_key", ["beta", "gamma"])), [rows[2]]);
+  assert.deepEqual(selectRows(rows, parseQuery("get_by_prefix", ["alp"])), [rows[0], rows[1]]);
+  assert.deepEqual(selectRows(rows, parseQuery("total")), rows);
+  assert.deepEqual(totalRows(rows), [
+    { key: "total", node: "B", likes: 5 },
+    { key: "total", node: "C", likes: 2 },
+  ]);
+});
+
+Deno.test("Sections keep the first copy of a node's rows: the diamond adds nothing twice", () => {
+  const sections = new Sections();
+  assert.ok(sections.add("E", [{ key: "k", node: "E", likes: 3 }]));
+  sections.addAll({
+    C: [{ key: "k", node: "C", likes: 1 }],
+    E: [{ key: "k", node: "E", likes: 3 }], // the same E, through the other path
+  });
+  assert.equal(sections.add("E", [{ key: "k", node: "E", likes: 99 }]), false);
+  assert.deepEqual(sections.rows(), [
+    { key: "k", node: "C", likes: 1 },
+    { key: "k", node: "E", likes: 3 },
+  ]);
+  assert.deepEqual(sections.nodes(), ["C", "E"]);
+  // A section cannot smuggle rows of another owner.
+  const strict = new Sections();
+  strict.add("C", [{ key: "k", node: "D", likes: 5 }]);
+  assert.deepEqual(strict.rows(), []);
+});
+
+Deno.test("queryKey() tells verbs, parameters and consistency apart", () => {
+  const keys = new Set([
+    queryKey(parseQuery("get_all"), "gather"),
+    queryKey(parseQuery("get_all"), "local"),
+    queryKey(parseQuery("get_by_key", ["a", "b"]), "gather"),
+    queryKey(parseQuery("get_by_key", ["a,b"]), "gather"),
+  ]);
+  assert.equal(keys.size, 4);
+});
