@@ -45,4 +45,9 @@ export interface RunSnapshot {
   readonly verdict: string | null;
   /** Whether every LikesServer converged, once the run ended. */
   readonly converged: boolean | null;
+  /**
+   * For an overlay run: each node's replica of the grand total (`null`: it did not answer). The
+   * server figures then stand for all owners together. @default {none}
+   */
+  readonly replicas?: Readonly<Record<string, number | null>>;
 }

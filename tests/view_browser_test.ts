@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { PROJECT, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { runDeno, startParentWithView, tempDir } from "./_helpers.ts";
+import { spawnDeno } from "../src/child_process.ts";
+import type { ClusterReport } from "../src/overlay/cluster_report.ts";
+import { clusterText } from "./_overlay.ts";
+import { runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -82,6 +85,72 @@ Deno.test({
         r: Record<string, string>,
       ) => [r.name, number(r.generated!), number(r.acknowledged!), number(r.counted!), r.status]),
       report.children.map((c) => [c.name, c.generated, c.acknowledged, c.counted, "exited 0"]),
+    );
+    assert.ok((await Deno.stat(screenshot)).size > 10_000, "the screenshot was saved");
+  },
+});
+
+Deno.test({
+  name:
+    "the cluster's live view draws one line per node's replica, converging on the owners' count",
+  ignore: !hasChromium,
+  async fn() {
+    await using dir = await tempDir("likes-cluster-view-");
+    await Deno.writeTextFile(`${dir.path}/cluster.json`, clusterText());
+    const cluster = spawnDeno([
+      "run",
+      "--no-prompt",
+      `--config=${PROJECT.config}`,
+      "--allow-net=127.0.0.1",
+      `--allow-read=.,${dir.path}`,
+      "--allow-run=deno",
+      "--allow-write=/tmp",
+      "cluster.ts",
+      `--config=${dir.path}/cluster.json`,
+      `--dir=${dir.path}/run`,
+      "--duration=4",
+      "--likes-servers-per-node=1",
+      "--gossip-interval=0.5",
+      "--view-port=0",
+      "--json",
+    ]);
+    const stdout = new Response(cluster.stdout).text();
+    const { url, rest } = await viewUrl(cluster.stderr);
+    const screenshot = `${ARTIFACTS}/cluster-view.png`;
+    const browser = await runDeno(
+      [
+        "run",
+        "--no-prompt",
+        `--config=${PROJECT.config}`,
+        "--allow-net=127.0.0.1",
+        `--allow-run=${CHROMIUM}`,
+        "--allow-env",
+        "--allow-sys=homedir,osRelease",
+        `--allow-read=/tmp,${CHROMIUM}`,
+        `--allow-write=/tmp,${ARTIFACTS}`,
+        fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
+        `--url=${url}`,
+        `--screenshot=${screenshot}`,
+        "--wait-verdict",
+        "--timeout=60",
+      ],
+      120_000,
+      { __IS_WSL_TEST__: "1" },
+    );
+    const status = await cluster.status;
+    assert.equal(status.code, 0, await rest);
+    assert.equal(browser.code, 0, browser.stderr);
+    const report: ClusterReport = JSON.parse(await stdout);
+    const shown = JSON.parse(browser.stdout);
+    assert.deepEqual(shown.legend, [
+      "counted by the owners (likes)",
+      ...["A", "B", "C", "D", "E"].map((id) => `${id}'s replica of the total (likes)`),
+    ]);
+    assert.equal(shown.verdict, report.verdict);
+    assert.equal(number(shown.counted), report.generated);
+    assert.deepEqual(
+      shown.replicas.map((r: Record<string, string>) => [r.node, number(r.total!), r.behind]),
+      report.nodes.map((n) => [n.id, n.replicaTotal, "0"]),
     );
     assert.ok((await Deno.stat(screenshot)).size > 10_000, "the screenshot was saved");
   },

@@ -11,7 +11,9 @@ import { resolve } from "node:path";
 import { forEachText, spawnDeno } from "../child_process.ts";
 import { type ListeningProcess, parentArgs, PROJECT, startListening } from "../launch/processes.ts";
 import type { RunReport } from "../parent/run_report.ts";
+import type { RunSnapshot } from "../run_snapshot.ts";
 import { onStopSignal } from "../signals.ts";
+import { serveView, type ViewServer } from "../view/view_server.ts";
 import type { ClusterConfig } from "./cluster_config.ts";
 import type { ClusterRunConfig } from "./cluster_flags.ts";
 import {
@@ -82,6 +84,34 @@ class Watch {
         (stats!.replica.byNode[owner.id] ?? 0) === this.latest.get(owner.id)!.likes
       ) && Object.keys(stats!.replica.byNode).every((id) => this.config.nodes.has(id))
     );
+  }
+
+  /** The run as the live view draws it: the owners' count and each node's replica. */
+  snapshot(
+    startedAt: number,
+    portal: { readonly id: string; readonly address: string },
+    end: { verdict: string; converged: boolean } | null,
+  ): RunSnapshot {
+    const owners = [...this.config.nodes.values()].filter((n) => n.likesPort !== null);
+    const counts = owners.map((n) => this.latest.get(n.id)?.likes ?? null);
+    const replicas: Record<string, number | null> = {};
+    for (const id of this.config.nodes.keys()) {
+      replicas[id] = this.latest.get(id)?.replica.total ?? null;
+    }
+    return {
+      runId: `cluster ${startedAt}`,
+      seed: 0,
+      startedAt,
+      at: Date.now(),
+      serverAddress: `portal ${portal.id} ${portal.address}`,
+      serverUp: (this.latest.get(portal.id) ?? null) !== null,
+      serverTotal: counts.some((c) => c === null) ? null : counts.reduce((a, b) => a! + b!, 0),
+      serverClients: {},
+      children: [],
+      verdict: end?.verdict ?? null,
+      converged: end?.converged ?? null,
+      replicas,
+    };
   }
 
   stop(): void {
@@ -165,9 +195,11 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   const parents: ParentRun[] = [];
   const watch = new Watch(config);
   const timers: ReturnType<typeof setTimeout>[] = [];
+  let view: ViewServer | undefined;
   const cleanUp = async () => {
     watch.stop();
     for (const timer of timers) clearTimeout(timer);
+    await view?.finish();
     for (const parent of parents) {
       try {
         parent.child.kill("SIGTERM");
@@ -188,6 +220,18 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     }
     watch.start(100);
     const started = performance.now();
+    const startedAt = Date.now();
+    const portal = [...config.nodes.values()].find((n) => n.likesPort === null) ??
+      [...config.nodes.values()][0]!;
+    const portalView = { id: portal.id, address: `${portal.host}:${portal.port}` };
+    if (run.viewPort !== null) {
+      view = await serveView({ port: run.viewPort });
+      Deno.stderr.writeSync(encoder.encode(`view at ${view.url}\n`));
+      const shown = view;
+      timers.push(
+        setInterval(() => shown.update(watch.snapshot(startedAt, portalView, null)), 250),
+      );
+    }
     for (const node of config.nodes.values()) {
       if (node.likesPort === null || run.likesServersPerNode === 0) continue;
       parents.push(startParentFor(node.id, node.host, node.likesPort, nodeDir(node.id), run));
@@ -197,8 +241,6 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
         parents.length * run.likesServersPerNode
       } LikesServers (${run.likesServersPerNode} per node) for ${run.durationMs / 1000} s`,
     );
-    const portal = [...config.nodes.values()].find((n) => n.likesPort === null) ??
-      [...config.nodes.values()][0]!;
     const queries: QuerySample[] = [];
     const events: string[] = [];
     const seconds = () => Math.round((performance.now() - started) / 100) / 10;
@@ -296,6 +338,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
       };
     });
     const report = buildClusterReport(dir, outcomes, convergenceMs, { queries, events });
+    view?.update(watch.snapshot(startedAt, portalView, report));
     await cleanUp();
     await Deno.stdout.write(
       encoder.encode(run.json ? `${JSON.stringify(report)}\n` : formatClusterReport(report)),

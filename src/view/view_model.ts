@@ -30,6 +30,15 @@ export interface ViewSeries {
   readonly generated: number[];
   readonly acknowledged: number[];
   readonly counted: (number | null)[];
+  /** An overlay run's replicas of the total, by node (empty otherwise). */
+  readonly replicas: Record<string, (number | null)[]>;
+}
+
+/** One overlay node's replica of the total on the page. */
+export interface ViewReplica {
+  readonly node: string;
+  /** `null`: the node did not answer. */
+  readonly total: number | null;
 }
 
 /** Everything the page shows. */
@@ -51,6 +60,8 @@ export interface ViewState {
   /** Seconds since they were last equal (0 when equal now, `null` if never). */
   readonly sinceConverged: number | null;
   readonly rows: readonly ViewRow[];
+  /** An overlay run's replicas, by node (empty otherwise). */
+  readonly replicas: readonly ViewReplica[];
   readonly finished: boolean;
   readonly verdict: string | null;
   readonly converged: boolean | null;
@@ -65,7 +76,13 @@ export interface ViewModelOptions {
 /** Accumulates snapshots into the view's state and series. */
 export class ViewModel {
   readonly #maxPoints: number;
-  readonly #series: ViewSeries = { t: [], generated: [], acknowledged: [], counted: [] };
+  readonly #series: ViewSeries = {
+    t: [],
+    generated: [],
+    acknowledged: [],
+    counted: [],
+    replicas: {},
+  };
   #state: ViewState | null = null;
   #lastConvergedAt: number | null = null;
 
@@ -88,10 +105,18 @@ export class ViewModel {
     }));
     const generated = rows.reduce((n, r) => n + r.generated, 0);
     const acknowledged = rows.reduce((n, r) => n + r.acknowledged, 0);
+    const replicas = Object.entries(snapshot.replicas ?? {}).sort(([a], [b]) => a < b ? -1 : 1)
+      .map(([node, total]): ViewReplica => ({ node, total }));
+    // In an overlay run the server figures are every owner's together.
     const counted = snapshot.serverTotal === null
       ? null
+      : replicas.length > 0
+      ? snapshot.serverTotal
       : rows.reduce((n, r) => n + (r.counted ?? 0), 0);
-    const convergedNow = counted !== null && generated === acknowledged && acknowledged === counted;
+    const convergedNow = counted !== null &&
+      (replicas.length > 0
+        ? replicas.every((r) => r.total === counted)
+        : generated === acknowledged && acknowledged === counted);
     if (convergedNow) this.#lastConvergedAt = snapshot.at;
     const elapsed = (snapshot.at - snapshot.startedAt) / 1000;
     this.#state = {
@@ -109,6 +134,7 @@ export class ViewModel {
         ? null
         : (snapshot.at - this.#lastConvergedAt) / 1000,
       rows,
+      replicas,
       finished: snapshot.verdict !== null,
       verdict: snapshot.verdict,
       converged: snapshot.converged,
@@ -118,8 +144,12 @@ export class ViewModel {
     s.generated.push(generated);
     s.acknowledged.push(acknowledged);
     s.counted.push(counted);
+    for (const { node, total } of replicas) {
+      (s.replicas[node] ??= Array(s.t.length - 1).fill(null)).push(total);
+    }
     if (s.t.length > this.#maxPoints) {
       for (const list of [s.t, s.generated, s.acknowledged, s.counted]) list.shift();
+      for (const list of Object.values(s.replicas)) list.shift();
     }
   }
 

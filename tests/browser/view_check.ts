@@ -85,6 +85,10 @@ try {
       verdict: document.getElementById("verdict").hidden ? null : text("verdict"),
       legend: [...document.querySelectorAll(".u-legend .u-label")].map((e) => e.textContent),
       rows,
+      replicas: [...document.querySelectorAll("#replicas tbody tr")].map((tr) => {
+        const [node, total, behind] = [...tr.querySelectorAll("td")].map((td) => td.textContent.trim());
+        return { node, total, behind };
+      }),
     };
   })()`);
   await page.screenshot({ path: values.screenshot, fullPage: true });

@@ -2,7 +2,16 @@
 "use strict";
 
 const colors = { generated: "#1f6fb4", acknowledged: "#e07b00", counted: "#228b3b" };
-const view = { points: 0, state: null, chart: null, data: [[], [], [], []], closed: false };
+const replicaColors = ["#7b3fa0", "#c2185b", "#00838f", "#6d4c41", "#f9a825", "#455a64"];
+// `nodes`: an overlay run's replica lines, by node (none in a likes run).
+const view = {
+  points: 0,
+  state: null,
+  chart: null,
+  data: [[], [], [], []],
+  nodes: [],
+  closed: false,
+};
 // For people and tests alike: what the page shows, as data.
 globalThis.likesView = view;
 
@@ -37,8 +46,22 @@ function makeChart() {
         spanGaps: false,
         points: { show: false },
       },
+      ...view.nodes.map((node, i) => ({
+        label: `${node}'s replica of the total (likes)`,
+        stroke: replicaColors[i % replicaColors.length],
+        width: 1.5,
+        dash: [6, 4],
+        spanGaps: false,
+        points: { show: false },
+      })),
     ],
   };
+  if (view.nodes.length > 0) {
+    // An overlay run: the owners' count and one line per replica, converging onto it.
+    opts.series.splice(1, 2);
+    opts.series[1].label = "counted by the owners (likes)";
+    opts.series[1].width = 6;
+  }
   view.chart = new uPlot(opts, view.data, el);
   globalThis.addEventListener("resize", () => {
     view.chart.setSize({ width: Math.max(320, el.clientWidth - 16), height: 320 });
@@ -47,13 +70,16 @@ function makeChart() {
 
 function render(state) {
   view.state = state;
+  const cluster = state.replicas.length > 0;
   $("generated").textContent = number(state.generated);
   $("acknowledged").textContent = number(state.acknowledged);
   $("counted").textContent = number(state.counted);
   $("gap").textContent = number(state.gap);
   if (state.convergedNow) {
     $("since").textContent = "now";
-    $("since-unit").textContent = "generated = acknowledged = counted";
+    $("since-unit").textContent = cluster
+      ? "every replica = the owners' count"
+      : "generated = acknowledged = counted";
   } else if (state.sinceConverged === null) {
     $("since").textContent = "not yet";
     $("since-unit").textContent = "";
@@ -87,6 +113,23 @@ function render(state) {
     }
     return tr;
   }));
+  for (const el of document.querySelectorAll(".likes-only")) el.hidden = cluster;
+  $("replicas-section").hidden = !cluster;
+  $("cluster-lede").hidden = !cluster;
+  $("counted-label").textContent = cluster ? "counted by the owners" : "counted by the server";
+  $("server-label").textContent = cluster ? "portal" : "PrimaryLikesServer";
+  if (cluster) {
+    $("replicas").querySelector("tbody").replaceChildren(...state.replicas.map((r) => {
+      const tr = document.createElement("tr");
+      const behind = r.total === null || state.counted === null ? null : state.counted - r.total;
+      for (const cell of [r.node, r.total === null ? "down" : number(r.total), number(behind)]) {
+        const td = document.createElement("td");
+        td.textContent = String(cell);
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
   const verdict = $("verdict");
   if (state.verdict) {
     verdict.hidden = false;
@@ -94,12 +137,17 @@ function render(state) {
     verdict.className = `verdict${state.converged ? "" : " bad"}`;
   }
   $("footer").textContent =
-    `run ${state.runId} · seed ${state.seed} · ${state.elapsed.toFixed(1)} s · ` +
+    `run ${state.runId} · ${cluster ? "" : `seed ${state.seed} · `}${
+      state.elapsed.toFixed(1)
+    } s · ` +
     (state.finished ? "run finished" : view.closed ? "view stopped" : "live");
 }
 
 function load(series) {
-  view.data = [series.t, series.generated, series.acknowledged, series.counted];
+  view.nodes = Object.keys(series.replicas ?? {}).sort();
+  view.data = view.nodes.length > 0
+    ? [series.t, series.counted, ...view.nodes.map((node) => series.replicas[node])]
+    : [series.t, series.generated, series.acknowledged, series.counted];
   view.points = series.t.length;
   if (!view.chart) makeChart();
   else view.chart.setData(view.data);
@@ -107,9 +155,14 @@ function load(series) {
 
 function append(point) {
   view.data[0].push(point.t);
-  view.data[1].push(point.generated);
-  view.data[2].push(point.acknowledged);
-  view.data[3].push(point.counted);
+  if (view.nodes.length > 0) {
+    view.data[1].push(point.counted);
+    view.nodes.forEach((node, i) => view.data[2 + i].push(point.replicas?.[node] ?? null));
+  } else {
+    view.data[1].push(point.generated);
+    view.data[2].push(point.acknowledged);
+    view.data[3].push(point.counted);
+  }
   view.points++;
   view.chart.setData(view.data);
 }
