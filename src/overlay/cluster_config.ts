@@ -191,3 +191,18 @@ export function gossipPeers(config: ClusterConfig, id: string): string[] {
   }
   return [...peers].sort();
 }
+
+/** The config back in the seed's schema, as JSON text (`parseClusterConfig` reads it back). */
+export function formatClusterConfig(config: ClusterConfig): string {
+  const processes: Record<string, unknown> = {};
+  for (const node of config.nodes.values()) {
+    processes[node.id] = {
+      host: node.host,
+      port: node.port,
+      connections: node.connections,
+      "data_subset": node.dataSubset,
+      ...(node.likesPort === null ? {} : { "likes_port": node.likesPort }),
+    };
+  }
+  return JSON.stringify({ processes, overlay: config.overlay }, null, 2);
+}

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ClusterConfigError, gossipPeers, parseClusterConfig } from "./cluster_config.ts";
+import {
+  ClusterConfigError,
+  formatClusterConfig,
+  gossipPeers,
+  parseClusterConfig,
+} from "./cluster_config.ts";
 
 const committed = await Deno.readTextFile(new URL("../../cluster.json", import.meta.url));
 
@@ -96,4 +101,13 @@ Deno.test("parseClusterConfig() refuses a bad config in one line naming the fiel
       );
     });
   }
+});
+
+Deno.test("formatClusterConfig() writes the seed's schema back, and it reads the same", async () => {
+  const text = await Deno.readTextFile(new URL("../../cluster.json", import.meta.url));
+  const config = parseClusterConfig(text);
+  const again = parseClusterConfig(formatClusterConfig(config));
+  assert.deepEqual([...again.nodes.values()], [...config.nodes.values()]);
+  assert.deepEqual(again.overlay, config.overlay);
+  assert.deepEqual(JSON.parse(formatClusterConfig(config)), JSON.parse(text));
 });

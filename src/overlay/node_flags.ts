@@ -27,6 +27,7 @@ export interface NodeRunConfig {
   /** Address to listen on instead of the config's host. */
   readonly listen: string | null;
   readonly workers: number;
+  readonly queryWorkers: number;
   readonly gossipIntervalMs: number;
   readonly cacheTtlMs: number | null;
   readonly cacheBytes: number;
@@ -60,6 +61,13 @@ const FLAGS: Flag[] = [
     value: "N",
     default: "1",
     help: "connection Workers of the node's PrimaryLikesServer",
+  },
+  {
+    name: "query-workers",
+    type: "string",
+    value: "N",
+    default: "2",
+    help: "Workers answering queries on the node's port (they share the cache in memory)",
   },
   {
     name: "gossip-interval",
@@ -121,6 +129,7 @@ export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" 
     dir: parsePath("dir", strings.dir ?? `/tmp/likes-node-${id}`),
     listen: strings.listen === undefined ? null : parseHost("listen", strings.listen),
     workers: parseInteger("workers", strings.workers!, { min: 1, max: 64 }),
+    queryWorkers: parseInteger("query-workers", strings["query-workers"]!, { min: 1, max: 64 }),
     gossipIntervalMs: parseSeconds("gossip-interval", strings["gossip-interval"]!, {
       min: 0.01,
       max: 3600,

@@ -1,8 +1,9 @@
 /**
- * `startNode()`: one overlay node as a library call. It listens for framed queries (clients and
- * other nodes), answers them from its own likes and its neighbours' answers gathered in parallel
- * under a deadline, or from its replica at once (`consistency: "local"`); it keeps the replica
- * converging by gossip, caches answers in shared memory, and answers `stats`. A node whose config
+ * `startNode()`: one overlay node as a library call. Its query Workers listen on the node's port
+ * and answer framed queries (see `query_engine.ts`); they share the answer cache, the query ids
+ * already answered and the counters in shared memory (`node_shared.ts`). The main thread keeps
+ * the replica (gossip with every neighbour, both directions of each edge), publishes its version
+ * for the cache, and answers what the Workers ask of it (the replica, `stats`). A node whose config
  * names a `likes_port` is also a PrimaryLikesServer (`serveLikes()`) for its own LikesServers.
  * The message shapes are in PROTOCOL.md ("The node protocol").
  *
@@ -11,29 +12,14 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type LikesService, serveLikes } from "../server/likes_service.ts";
-import type { ClusterConfig } from "./cluster_config.ts";
-import { FrameConn, PeerLink } from "./frame_conn.ts";
-import { gossipPeers } from "./cluster_config.ts";
+import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
+import { PeerLink } from "./frame_conn.ts";
 import { Gossip, type GossipStats } from "./gossip.ts";
-import {
-  CONSISTENCIES,
-  type Consistency,
-  parseQuery,
-  type Query,
-  QueryError,
-  queryKey,
-  type Row,
-  Sections,
-  selectRows,
-  totalRows,
-} from "./query.ts";
-import { type CacheStats, SharedCache } from "./shared_cache.ts";
-import { checkTree, roundMs, type Stage, type TimingTree } from "./timing.ts";
+import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
+import { NodeShared } from "./node_shared.ts";
+import { DEFAULT_DEADLINE_MS } from "./query_engine.ts";
+import type { CacheStats } from "./shared_cache.ts";
 
-/** How long a query may take when it does not say, in ms. */
-export const DEFAULT_DEADLINE_MS = 2000;
-/** The longest deadline a query may ask for, in ms. */
-export const MAX_DEADLINE_MS = 60_000;
 /** Time between full gossip exchanges when not given, in ms. */
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
 /** Cache TTL of the portal (a node without likes) and of the other nodes, in ms (as the seed). */
@@ -44,12 +30,16 @@ export interface StartNodeOptions {
   readonly config: ClusterConfig;
   /** Which node of the config this is. */
   readonly id: string;
-  /** Where the PrimaryLikesServer's Workers log (`<logDir>/PrimaryLikesLog`); must exist. */
+  /** Where the node's threads log (`node.log`, `PrimaryLikesLog`); must exist. */
   readonly logDir: string;
+  /** Whether the query Workers log to `<logDir>/node.log` (entry points: yes). @default {false} */
+  readonly workerLogs?: boolean;
   /** The likes journal's directory (a node with likes only). @default {none: in memory} */
   readonly dataDir?: string;
   /** Connection Workers of the PrimaryLikesServer. @default {1} */
   readonly workers?: number;
+  /** Query Workers on the node's port. @default {2} */
+  readonly queryWorkers?: number;
   /** Time between full gossip exchanges, in ms. @default {1000} */
   readonly gossipIntervalMs?: number;
   /** How long a cached answer stays valid, in ms. @default {10000 for the portal, 5000 otherwise} */
@@ -60,11 +50,11 @@ export interface StartNodeOptions {
   readonly deadlineMs?: number;
   /** A connection silent this long is closed, in ms. @default {120000} */
   readonly idleTimeoutMs?: number;
-  /** Open query connections past which new ones are refused. @default {1024} */
+  /** Open query connections per query Worker past which new ones are refused. @default {1024} */
   readonly maxConnections?: number;
   /** Address to listen on instead of the config's host (e.g. `0.0.0.0`). @default {config host} */
   readonly listenHost?: string;
-  /** Called once if the PrimaryLikesServer fails after start-up. */
+  /** Called once if the PrimaryLikesServer or a query Worker fails after start-up. */
   readonly onFatal?: (error: Error) => void;
 }
 
@@ -89,6 +79,7 @@ export interface NodeStats {
     readonly failed: number;
   };
   readonly connections: { readonly open: number; readonly refused: number };
+  readonly queryWorkers: number;
 }
 
 /** A running node. */
@@ -105,36 +96,16 @@ export interface OverlayNode extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** The nodes reachable from `id` along the directed edges, `id` included, sorted. */
-export function reachable(config: ClusterConfig, id: string): string[] {
-  const seen = new Set([id]);
-  const queue = [id];
-  while (queue.length > 0) {
-    for (const next of config.nodes.get(queue.shift()!)?.connections ?? []) {
-      if (!seen.has(next)) {
-        seen.add(next);
-        queue.push(next);
-      }
-    }
-  }
-  return [...seen].sort();
-}
+const WORKER_URL = new URL("./query_worker.ts", import.meta.url).href;
+const STOP_TIMEOUT_MS = 5000;
 
-/** A node's share of a gathered answer, as it travels back along an edge. */
-interface Gathered {
-  readonly sections: Sections;
-  readonly answered: Set<string>;
-  readonly problems: Map<string, string>;
-  readonly stages: Stage[];
-  cached: { ageMs: number } | null;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** Re-creates a Worker's error with the matching `Deno.errors` class when there is one. */
+function reviveError(name: string, message: string): Error {
+  const Known =
+    (Deno.errors as unknown as Record<string, (new (m: string) => Error) | undefined>)[name];
+  const error = Known ? new Known(message) : new Error(message);
+  if (!Known) error.name = name;
+  return error;
 }
 
 /**
@@ -155,32 +126,25 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     );
   }
   const log = getLogger(["likes", "overlay", "node"]);
+  const logDir = options.logDir.replace(/\/+$/, "") || "/";
   const listenHost = options.listenHost ?? me.host;
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
-  const maxConnections = options.maxConnections ?? 1024;
+  const queryWorkers = options.queryWorkers ?? 2;
   const gossipIntervalMs = options.gossipIntervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS;
-  const cache = SharedCache.create({
+  const onFatal = options.onFatal ?? (() => {});
+  const shared = NodeShared.create({
     ttlMs: options.cacheTtlMs ??
       (me.likesPort === null ? DEFAULT_CACHE_TTL_MS.portal : DEFAULT_CACHE_TTL_MS.data),
     capacityBytes: options.cacheBytes ?? 1 << 20,
   });
 
   const likes = me.likesPort === null ? null : await serveLikes({
-    logFile: `${options.logDir.replace(/\/+$/, "")}/PrimaryLikesLog`,
+    logFile: `${logDir}/PrimaryLikesLog`,
     hostname: listenHost,
     port: me.likesPort,
     workers: options.workers ?? 1,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+    onFatal,
   });
-  let listener: Deno.TcpListener;
-  try {
-    listener = Deno.listen({ hostname: listenHost, port: me.port });
-  } catch (error) {
-    await likes?.stop();
-    throw error;
-  }
 
   const links = new Map<string, PeerLink>();
   for (const peer of gossipPeers(config, id)) {
@@ -191,364 +155,130 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const replica = gossip.replica;
   let lastTotal = -1;
   const readOwnCounts = () => {
-    if (!likes) return;
-    const total = likes.table.total();
-    if (total === lastTotal) {
-      gossip.observeOwn({});
-      return;
+    if (likes) {
+      const total = likes.table.total();
+      gossip.observeOwn(total === lastTotal ? {} : likes.table.snapshot().clients);
+      lastTotal = total;
     }
-    lastTotal = total;
-    gossip.observeOwn(likes.table.snapshot().clients);
+    shared.setVersion(replica.version);
   };
   readOwnCounts();
   const ownTimer = setInterval(readOwnCounts, Math.min(50, gossipIntervalMs));
-  gossip.start();
-
-  const seen = new Map<string, number>();
-  const conns = new Set<FrameConn>();
-  let refused = 0;
-  const counts = { answered: 0, repeats: 0, failed: 0 };
-  const sweeper = setInterval(() => {
-    const now = performance.now();
-    for (const conn of conns) {
-      if (now - conn.lastActivity > idleTimeoutMs) {
-        log.info(`closing ${conn.remote}: silent for ${idleTimeoutMs} ms`);
-        conn.close();
-      }
-    }
-    const forget = Date.now() - 2 * MAX_DEADLINE_MS;
-    for (const [queryId, at] of seen) if (at < forget) seen.delete(queryId);
-  }, Math.min(1000, idleTimeoutMs));
-
-  const ownRows = (): Row[] =>
-    likes
-      ? Object.entries(likes.table.snapshot().clients).map(([key, n]) => ({
-        key,
-        node: id,
-        likes: n,
-      }))
-      : [];
-
-  /** Gathers along the edges: own rows, then every neighbour in parallel, each under a deadline. */
-  const gather = async (
-    query: Query,
-    queryId: string,
-    budgetMs: number,
-    started: number,
-  ): Promise<Gathered> => {
-    const stages: Stage[] = [];
-    const key = queryKey(query, "gather");
-    const version = replica.version;
-    let at = performance.now();
-    const hit = cache.get(key, version);
-    stages.push({
-      name: "cache lookup",
-      ms: roundMs(performance.now() - at),
-      note: hit ? `hit, ${hit.ageMs} ms old` : "miss",
-    });
-    if (hit) {
-      const stored = JSON.parse(hit.value) as {
-        sections: Record<string, Row[]>;
-        answered: string[];
-      };
-      const sections = new Sections();
-      sections.addAll(stored.sections);
-      return {
-        sections,
-        answered: new Set(stored.answered),
-        problems: new Map(),
-        stages,
-        cached: { ageMs: hit.ageMs },
-      };
-    }
-    at = performance.now();
-    const sections = new Sections();
-    const answered = new Set([id]);
-    const problems = new Map<string, string>();
-    if (likes) {
-      sections.add(id, selectRows(ownRows(), query));
-      stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
-    }
-    const calls = me.connections.map(async (next) => {
-      const callStart = performance.now();
-      const left = budgetMs - (callStart - started);
-      const childBudget = Math.floor(left - Math.max(20, left * 0.1));
-      if (childBudget < 5) {
-        problems.set(next, "no time left in the deadline to ask it");
-        stages.push({ name: `call ${next}`, ms: 0, note: "skipped: deadline spent" });
-        return;
-      }
-      try {
-        const reply = await links.get(next)!.request({
-          type: "query",
-          hop: true,
-          "query_id": queryId,
-          verb: query.verb,
-          params: query.params,
-          consistency: "gather",
-          deadline_ms: childBudget,
-        }, Math.max(1, Math.floor(left - 5)));
-        if (reply.success !== true) throw new Error(String(reply.message ?? "failed"));
-        if (isRecord(reply.sections)) {
-          sections.addAll(reply.sections as Record<string, Row[]>);
-        }
-        for (const node of Array.isArray(reply.answered) ? reply.answered : []) {
-          if (typeof node === "string") answered.add(node);
-        }
-        if (isRecord(reply.problems)) {
-          for (const [node, why] of Object.entries(reply.problems)) {
-            if (!problems.has(node)) problems.set(node, String(why));
-          }
-        }
-        const tree = checkTree(reply.timing);
-        stages.push({
-          name: `call ${next}`,
-          ms: roundMs(performance.now() - callStart),
-          ...(reply.duplicate === true
-            ? { note: "already answered by another path" }
-            : reply.cached === true
-            ? { note: `cached, ${reply.cache_age_ms} ms old` }
-            : {}),
-          ...(tree ? { tree } : {}),
-        });
-      } catch (error) {
-        problems.set(next, errorText(error));
-        stages.push({
-          name: `call ${next}`,
-          ms: roundMs(performance.now() - callStart),
-          note: `failed: ${errorText(error)}`,
-        });
-      }
-    });
-    await Promise.all(calls);
-    const complete = reachable(config, id).every((node) => answered.has(node));
-    if (complete) {
-      cache.set(key, version, JSON.stringify({ sections, answered: [...answered].sort() }));
-    }
-    return { sections, answered, problems, stages, cached: null };
-  };
-
-  const answer = async (message: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    const started = performance.now();
-    const rid = message.rid;
-    const hop = message.hop === true;
-    const queryId = typeof message.query_id === "string" && message.query_id.length <= 64
-      ? message.query_id
-      : crypto.randomUUID();
-    const base = { type: "answer", rid, "query_id": queryId };
-    let query: Query;
-    let consistency: Consistency;
-    let budgetMs: number;
-    try {
-      query = parseQuery(message.verb, message.params ?? []);
-      const asked = message.consistency ?? "gather";
-      if (!(CONSISTENCIES as readonly unknown[]).includes(asked)) {
-        throw new QueryError(
-          `unknown consistency ${JSON.stringify(asked)}: use ${CONSISTENCIES.join(" or ")}`,
-        );
-      }
-      consistency = asked as Consistency;
-      const deadline = message.deadline_ms ?? deadlineMs;
-      if (typeof deadline !== "number" || !(deadline >= 1 && deadline <= MAX_DEADLINE_MS)) {
-        throw new QueryError(`deadline_ms must be from 1 to ${MAX_DEADLINE_MS}`);
-      }
-      budgetMs = deadline;
-    } catch (error) {
-      counts.failed++;
-      log.warn(`query ${queryId} refused: ${errorText(error)}`);
-      return { ...base, success: false, message: errorText(error) };
-    }
-    log.info(
-      `query ${queryId} ${query.verb}${
-        query.params.length ? ` ${JSON.stringify(query.params)}` : ""
-      } ${consistency} from ${hop ? "a node" : "a client"}`,
-    );
-    const timing = (stages: Stage[]): TimingTree => ({
-      node: id,
-      totalMs: roundMs(performance.now() - started),
-      stages,
-    });
-
-    if (hop && seen.has(queryId)) {
-      counts.repeats++;
-      log.info(`query ${queryId} already answered here; this path adds nothing`);
-      return {
-        ...base,
-        success: true,
-        duplicate: true,
-        sections: {},
-        answered: [],
-        timing: timing([]),
-      };
-    }
-    seen.set(queryId, Date.now());
-
-    if (consistency === "local") {
-      const at = performance.now();
-      const sections = new Sections();
-      const byNode = Map.groupBy(selectRows(replica.entries(), query), (row) => row.node);
-      for (const [node, nodeRows] of byNode) sections.add(node, nodeRows);
-      const rows = sections.rows();
-      const staleMs = gossip.staleness();
-      counts.answered++;
-      const results = query.verb === "total" ? totalRows(rows) : rows;
-      const stalest = Math.max(0, ...Object.values(staleMs));
-      return {
-        ...base,
-        success: true,
-        partial: false,
-        message: `From ${id}'s replica (${results.length} rows), at most ${stalest} ms stale`,
-        results,
-        total: rows.reduce((sum, row) => sum + row.likes, 0),
-        answered: [id],
-        missing: [],
-        problems: {},
-        cached: false,
-        consistency,
-        stale_ms: staleMs,
-        timing: timing([{ name: "replica read", ms: roundMs(performance.now() - at) }]),
-      };
-    }
-
-    const gathered = await gather(query, queryId, budgetMs, started);
-    counts.answered++;
-    const cached = gathered.cached !== null;
-    if (hop) {
-      return {
-        ...base,
-        success: true,
-        sections: gathered.sections.toJSON(),
-        answered: [...gathered.answered].sort(),
-        problems: Object.fromEntries(gathered.problems),
-        cached,
-        ...(cached ? { cache_age_ms: gathered.cached!.ageMs } : {}),
-        timing: timing(gathered.stages),
-      };
-    }
-    const rows = gathered.sections.rows();
-    const answered = [...gathered.answered].sort();
-    const missing = reachable(config, id).filter((node) => !gathered.answered.has(node));
-    const problems: Record<string, string> = {};
-    for (const node of missing) {
-      problems[node] = gathered.problems.get(node) ?? "not reached: every path to it failed";
-    }
-    const results = query.verb === "total" ? totalRows(rows) : rows;
-    const partial = missing.length > 0;
-    return {
-      ...base,
-      success: true,
-      partial,
-      message: partial
-        ? `PARTIAL: ${answered.length} of ${
-          answered.length + missing.length
-        } nodes answered (${results.length} rows); missing ${
-          missing.map((node) => `${node} (${problems[node]})`).join(", ")
-        }`
-        : `Combined results from ${answered.length} nodes (${results.length} rows)${
-          cached ? `, from the cache (${gathered.cached!.ageMs} ms old)` : ""
-        }`,
-      results,
-      total: rows.reduce((sum, row) => sum + row.likes, 0),
-      answered,
-      missing,
-      problems,
-      cached,
-      ...(cached ? { cache_age_ms: gathered.cached!.ageMs } : {}),
-      consistency,
-      timing: timing(gathered.stages),
-    };
-  };
 
   const stats = (): NodeStats => {
     const byNode: Record<string, number> = {};
-    for (const entry of replica.entries()) {
-      byNode[entry.node] = (byNode[entry.node] ?? 0) + entry.likes;
-    }
+    const entries = replica.entries();
+    for (const entry of entries) byNode[entry.node] = (byNode[entry.node] ?? 0) + entry.likes;
     return {
       node: id,
       likes: likes ? likes.table.total() : null,
       replica: {
         total: replica.total(),
         byNode,
-        entries: replica.entries().length,
+        entries: entries.length,
         version: replica.version,
         staleMs: gossip.staleness(),
       },
-      cache: cache.stats(),
+      cache: shared.cacheStats(),
       gossip: gossip.stats(),
-      queries: { ...counts },
-      connections: { open: conns.size, refused },
+      queries: {
+        answered: shared.count("answered"),
+        repeats: shared.count("repeats"),
+        failed: shared.count("failed"),
+      },
+      connections: { open: shared.count("open"), refused: shared.count("refused") },
+      queryWorkers,
     };
   };
 
-  const handle = async (conn: FrameConn, value: unknown): Promise<void> => {
-    if (!isRecord(value)) {
-      await conn.send({ type: "error", message: "a message must be a JSON object" });
-      return;
-    }
-    switch (value.type) {
-      case "query":
-        await conn.send(await answer(value));
-        return;
-      case "gossip":
-        try {
-          gossip.receive(value);
-        } catch (error) {
-          log.warn(`gossip from ${conn.remote} refused: ${errorText(error)}`);
-        }
-        return;
-      case "stats":
-        await conn.send({ type: "stats", rid: value.rid, ...stats() });
-        return;
-      default:
-        await conn.send({
-          type: "error",
-          rid: value.rid,
-          message: `unknown message type ${
-            JSON.stringify(value.type)
-          }: a node takes query, gossip and stats`,
-        });
-    }
-  };
-
-  const serve = async (conn: FrameConn) => {
-    try {
-      for await (const value of conn.values()) {
-        handle(conn, value).catch(() => conn.close());
-      }
-    } catch (error) {
-      log.warn(`closing ${conn.remote}: ${errorText(error)}`);
-      await conn.send({ type: "error", message: errorText(error) }).catch(() => {});
-    } finally {
-      conn.close();
-      conns.delete(conn);
-    }
-  };
-
-  const accepting = (async () => {
-    while (true) {
-      let tcp: Deno.TcpConn;
+  /** Serves what a Worker asks, and the gossip it hands over. */
+  const onWorkerMessage = (worker: Worker) => (event: MessageEvent<FromQueryWorker>) => {
+    const message = event.data;
+    if (message.kind === "gossip") {
       try {
-        tcp = await listener.accept();
+        gossip.receive(message.message);
+        shared.setVersion(replica.version);
       } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        log.warn(`accept failed: ${errorText(error)}`);
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
+        log.warn(
+          `gossip from ${message.from} refused: ${error instanceof Error ? error.message : error}`,
+        );
       }
-      const conn = new FrameConn(tcp);
-      if (conns.size >= maxConnections) {
-        refused++;
-        conn.send({ type: "error", message: "too many connections" }).finally(() => conn.close());
-        continue;
-      }
-      conns.add(conn);
-      serve(conn);
+    } else if (message.kind === "ask") {
+      const value = message.what === "stats"
+        ? stats()
+        : { entries: replica.entries(), staleMs: gossip.staleness() };
+      const answer: ToQueryWorker = { kind: "answer", ask: message.ask, value };
+      worker.postMessage(answer);
     }
-  })();
+  };
 
+  const workers: Worker[] = [];
+  const stopWorkers = () =>
+    Promise.all(workers.map(async (worker) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopped = new Promise<void>((resolve) => {
+        worker.addEventListener("message", (event: MessageEvent<FromQueryWorker>) => {
+          if (event.data.kind === "stopped") resolve();
+        });
+        timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+      });
+      worker.postMessage({ kind: "stop" } satisfies ToQueryWorker);
+      await stopped;
+      clearTimeout(timer);
+      worker.terminate();
+    }));
+  try {
+    const reusePort = queryWorkers > 1;
+    if (reusePort) {
+      // As the likes server does: a plain bind first fails if another process holds the port.
+      Deno.listen({ hostname: listenHost, port: me.port }).close();
+    }
+    const configText = formatClusterConfig(config);
+    for (let index = 0; index < queryWorkers; index++) {
+      const worker = new Worker(WORKER_URL, { type: "module", name: `queries-${id}-${index}` });
+      workers.push(worker);
+      await new Promise<void>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<FromQueryWorker>) => {
+          const message = event.data;
+          if (message.kind === "listening") resolve();
+          else if (message.kind === "failed") reject(reviveError(message.name, message.message));
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new Error(`query worker ${index} failed to start: ${event.message}`));
+        };
+        const settings: QueryWorkerSettings = {
+          index,
+          id,
+          configText,
+          hostname: listenHost,
+          port: me.port,
+          reusePort,
+          deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+          idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
+          maxConnections: options.maxConnections ?? 1024,
+          logFile: options.workerLogs ? `${logDir}/node.log` : null,
+          shared: shared.buffers,
+          table: likes?.table.buffer ?? null,
+        };
+        worker.postMessage({ kind: "start", settings } satisfies ToQueryWorker);
+      });
+      worker.onmessage = onWorkerMessage(worker);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        onFatal(new Error(`query worker ${index} of node ${id} died: ${event.message}`));
+      };
+    }
+  } catch (error) {
+    clearInterval(ownTimer);
+    await stopWorkers();
+    for (const link of links.values()) link.close();
+    await likes?.stop();
+    throw error;
+  }
+  gossip.start();
   log.info(
-    `node ${id} listening on ${listenHost}:${me.port}${
+    `node ${id} listening on ${listenHost}:${me.port} with ${queryWorkers} query Worker(s)${
       likes ? `, likes on ${listenHost}:${likes.port}` : " (portal: no likes)"
     }; gossip with ${[...links.keys()].join(", ") || "nobody"} every ${gossipIntervalMs} ms`,
   );
@@ -558,10 +288,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     stopping ??= (async () => {
       gossip[Symbol.dispose]();
       clearInterval(ownTimer);
-      clearInterval(sweeper);
-      listener.close();
-      await accepting;
-      for (const conn of conns) conn.close();
+      await stopWorkers();
       for (const link of links.values()) link.close();
       await likes?.stop();
     })();

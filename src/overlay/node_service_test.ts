@@ -5,7 +5,7 @@ import { tempDir, until } from "../../tests/_helpers.ts";
 import { askNode, nodeStats } from "./query_client.ts";
 import type { ClusterConfig } from "./cluster_config.ts";
 import { parseClusterConfig } from "./cluster_config.ts";
-import { reachable } from "./node_service.ts";
+import { reachable } from "./query_engine.ts";
 
 const sequences = new Map<string, number>();
 
@@ -153,6 +153,10 @@ Deno.test("a repeated query is answered from the cache until the counts change o
   const ask = () => askNode({ hostname: "127.0.0.1", port: a.port, verb: "get_all" });
 
   assert.equal((await ask()).cached, false);
+  // Each ask is a new connection, spread by the kernel over A's two query Workers: the cache is
+  // in memory they share, so every repeat is a hit whichever Worker answers it.
+  assert.equal(a.stats().queryWorkers, 2);
+  for (let i = 0; i < 6; i++) assert.equal((await ask()).cached, true, `repeat ${i}`);
   const hit = await ask();
   assert.equal(hit.cached, true);
   assert.equal(hit.total, 3);

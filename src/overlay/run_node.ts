@@ -89,6 +89,8 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       config,
       id: run.id,
       logDir: run.dir,
+      workerLogs: true,
+      queryWorkers: run.queryWorkers,
       ...(me.likesPort === null ? {} : { dataDir: `${run.dir}/data` }),
       ...(run.listen === null ? {} : { listenHost: run.listen }),
       workers: run.workers,

@@ -178,41 +178,29 @@ export class SharedCache {
   /** Stores `value` for `key` as computed at `version`; false if it is larger than the cache. */
   set(key: string, version: number, value: string, now = Date.now()): boolean {
     const keyBytes = encoder.encode(key);
-    const valueBytes = encoder.encode(value);
-    const length = keyBytes.length + valueBytes.length;
+    this.#lock();
+    try {
+      return this.#store(keyBytes, hashOf(keyBytes), encoder.encode(value), version, now);
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * Records `key` if it is not already there (and within the TTL): true the first time, false
+   * after, atomically across threads. A node marks each query id this way, so that every thread
+   * sees a repeat.
+   */
+  claim(key: string, now = Date.now()): boolean {
+    const keyBytes = encoder.encode(key);
     const hash = hashOf(keyBytes);
     this.#lock();
     try {
-      if (length > this.#capacity) {
-        this.#floats[TOO_LARGE]!++;
+      const slot = this.#find(keyBytes, hash);
+      if (slot >= 0 && now - this.#slots[slot * SLOT + STORED_AT]! <= this.#floats[TTL]!) {
         return false;
       }
-      const old = this.#find(keyBytes, hash);
-      if (old >= 0) this.#slots[old * SLOT + LIVE] = 0;
-      let head = this.#ints[HEAD]!;
-      if (head + length > this.#capacity) head = 0;
-      for (let slot = 0; slot < this.#maxEntries; slot++) {
-        const at = slot * SLOT;
-        if (this.#slots[at + LIVE] !== 1) continue;
-        const start = this.#slots[at + OFFSET]!;
-        const end = start + this.#slots[at + KEY_BYTES]! + this.#slots[at + VALUE_BYTES]!;
-        if (start < head + length && head < end) this.#evict(slot, now);
-      }
-      const slot = this.#ints[SEQ]! % this.#maxEntries;
-      this.#ints[SEQ] = (this.#ints[SEQ]! + 1) % 0x40000000;
-      if (this.#slots[slot * SLOT + LIVE] === 1) this.#evict(slot, now);
-      this.#arena.set(keyBytes, head);
-      this.#arena.set(valueBytes, head + keyBytes.length);
-      const at = slot * SLOT;
-      this.#slots[at + HASH] = hash;
-      this.#slots[at + OFFSET] = head;
-      this.#slots[at + KEY_BYTES] = keyBytes.length;
-      this.#slots[at + VALUE_BYTES] = valueBytes.length;
-      this.#slots[at + STORED_AT] = now;
-      this.#slots[at + VERSION] = version;
-      this.#slots[at + LIVE] = 1;
-      this.#ints[HEAD] = head + length;
-      return true;
+      return this.#store(keyBytes, hash, new Uint8Array(0), 0, now);
     } finally {
       this.#unlock();
     }
@@ -245,6 +233,47 @@ export class SharedCache {
     } finally {
       this.#unlock();
     }
+  }
+
+  /** Writes an entry; the lock is held. */
+  #store(
+    keyBytes: Uint8Array,
+    hash: number,
+    valueBytes: Uint8Array,
+    version: number,
+    now: number,
+  ): boolean {
+    const length = keyBytes.length + valueBytes.length;
+    if (length > this.#capacity) {
+      this.#floats[TOO_LARGE]!++;
+      return false;
+    }
+    const old = this.#find(keyBytes, hash);
+    if (old >= 0) this.#slots[old * SLOT + LIVE] = 0;
+    let head = this.#ints[HEAD]!;
+    if (head + length > this.#capacity) head = 0;
+    for (let slot = 0; slot < this.#maxEntries; slot++) {
+      const at = slot * SLOT;
+      if (this.#slots[at + LIVE] !== 1) continue;
+      const start = this.#slots[at + OFFSET]!;
+      const end = start + this.#slots[at + KEY_BYTES]! + this.#slots[at + VALUE_BYTES]!;
+      if (start < head + length && head < end) this.#evict(slot, now);
+    }
+    const slot = this.#ints[SEQ]! % this.#maxEntries;
+    this.#ints[SEQ] = (this.#ints[SEQ]! + 1) % 0x40000000;
+    if (this.#slots[slot * SLOT + LIVE] === 1) this.#evict(slot, now);
+    this.#arena.set(keyBytes, head);
+    this.#arena.set(valueBytes, head + keyBytes.length);
+    const at = slot * SLOT;
+    this.#slots[at + HASH] = hash;
+    this.#slots[at + OFFSET] = head;
+    this.#slots[at + KEY_BYTES] = keyBytes.length;
+    this.#slots[at + VALUE_BYTES] = valueBytes.length;
+    this.#slots[at + STORED_AT] = now;
+    this.#slots[at + VERSION] = version;
+    this.#slots[at + LIVE] = 1;
+    this.#ints[HEAD] = head + length;
+    return true;
   }
 
   /** An entry in the way of a new one: evicted, or merely expired if past its TTL anyway. */

@@ -1,0 +1,41 @@
+/**
+ * Messages between a node's main thread and its query Workers.
+ *
+ * @module
+ */
+
+import type { NodeBuffers } from "./node_shared.ts";
+
+/** What a query Worker needs to start. */
+export interface QueryWorkerSettings {
+  readonly index: number;
+  readonly id: string;
+  /** The cluster config's text (each Worker parses and checks it again). */
+  readonly configText: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly reusePort: boolean;
+  readonly deadlineMs: number;
+  readonly idleTimeoutMs: number;
+  /** Open connections per Worker past which new ones are refused. */
+  readonly maxConnections: number;
+  /** Where the Worker logs (`node.log`), or null to leave logging alone (tests). */
+  readonly logFile: string | null;
+  readonly shared: NodeBuffers;
+  /** The node's likes table, for its own rows (null for the portal). */
+  readonly table: SharedArrayBuffer | null;
+}
+
+/** Main thread → Worker. */
+export type ToQueryWorker =
+  | { readonly kind: "start"; readonly settings: QueryWorkerSettings }
+  | { readonly kind: "answer"; readonly ask: number; readonly value: unknown }
+  | { readonly kind: "stop" };
+
+/** Worker → main thread. */
+export type FromQueryWorker =
+  | { readonly kind: "listening"; readonly port: number }
+  | { readonly kind: "failed"; readonly name: string; readonly message: string }
+  | { readonly kind: "gossip"; readonly message: unknown; readonly from: string }
+  | { readonly kind: "ask"; readonly ask: number; readonly what: "replica" | "stats" }
+  | { readonly kind: "stopped" };

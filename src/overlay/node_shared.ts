@@ -1,0 +1,89 @@
+/**
+ * What one node's threads share, in `SharedArrayBuffer`s: the answer cache, the set of query ids
+ * already answered (so a query reaching the node twice, on any of its query Workers, is answered
+ * once), the version of the node's replica (a cache entry from an older version is stale), and the
+ * query counters its `stats` reports.
+ *
+ * @module
+ */
+
+import { type CacheStats, SharedCache } from "./shared_cache.ts";
+
+/** How long a query id is remembered, in ms: past any query's deadline. */
+export const SEEN_TTL_MS = 120_000;
+
+/** The counters every query Worker adds to. */
+export const COUNTERS = ["answered", "repeats", "failed", "open", "refused"] as const;
+/** One of {@linkcode COUNTERS}. */
+export type CounterName = typeof COUNTERS[number];
+
+/** The buffers to post to a Worker. */
+export interface NodeBuffers {
+  readonly cache: SharedArrayBuffer;
+  readonly seen: SharedArrayBuffer;
+  readonly counters: SharedArrayBuffer;
+}
+
+/** One node's shared state, as seen from one thread. */
+export class NodeShared {
+  /** Answers, keyed by query, versioned by the replica. */
+  readonly cache: SharedCache;
+  /** Query ids already answered here. */
+  readonly seen: SharedCache;
+  readonly #counters: Int32Array;
+  readonly #version: BigInt64Array;
+  readonly #buffers: NodeBuffers;
+
+  private constructor(buffers: NodeBuffers) {
+    this.#buffers = buffers;
+    this.cache = SharedCache.attach(buffers.cache);
+    this.seen = SharedCache.attach(buffers.seen);
+    this.#counters = new Int32Array(buffers.counters, 0, COUNTERS.length);
+    this.#version = new BigInt64Array(buffers.counters, 8 * Math.ceil(COUNTERS.length / 2), 1);
+  }
+
+  /** Allocates the state of a node. */
+  static create(cache: { readonly ttlMs: number; readonly capacityBytes: number }): NodeShared {
+    return new NodeShared({
+      cache: SharedCache.create(cache).buffer,
+      seen: SharedCache.create({ ttlMs: SEEN_TTL_MS, capacityBytes: 1 << 18, maxEntries: 4096 })
+        .buffer,
+      counters: new SharedArrayBuffer(8 * Math.ceil(COUNTERS.length / 2) + 8),
+    });
+  }
+
+  /** Uses the state another thread created. */
+  static attach(buffers: NodeBuffers): NodeShared {
+    return new NodeShared(buffers);
+  }
+
+  /** The buffers, to post to a Worker. */
+  get buffers(): NodeBuffers {
+    return this.#buffers;
+  }
+
+  /** The replica's version as last published. */
+  version(): number {
+    return Number(Atomics.load(this.#version, 0));
+  }
+
+  /** Publishes the replica's version (the main thread does, whenever it rises). */
+  setVersion(version: number): void {
+    Atomics.store(this.#version, 0, BigInt(version));
+  }
+
+  /** Adds `delta` to a counter. */
+  add(name: CounterName, delta = 1): void {
+    Atomics.add(this.#counters, COUNTERS.indexOf(name), delta);
+  }
+
+  /** A counter's value. */
+  count(name: CounterName): number {
+    return Atomics.load(this.#counters, COUNTERS.indexOf(name));
+  }
+
+  /** The cache's counters. */
+  cacheStats(): CacheStats {
+    return this.cache.stats();
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * How a node answers one query message (the node protocol's `query`; see PROTOCOL.md): checked,
+ * logged, marked by its query id so a repeat (the diamond, or a cycle) adds nothing, then answered
+ * from the replica at once (`local`) or gathered (`gather`): the cache, the node's own rows, and
+ * every neighbour asked in parallel with what is left of the deadline. A neighbour that fails or
+ * runs out of time is named in the answer, never skipped silently. Runs in a node's query
+ * Workers; everything it needs comes through a {@linkcode QueryContext}.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { ClusterConfig } from "./cluster_config.ts";
+import type { PeerLink } from "./frame_conn.ts";
+import type { NodeShared } from "./node_shared.ts";
+import {
+  CONSISTENCIES,
+  type Consistency,
+  parseQuery,
+  type Query,
+  QueryError,
+  queryKey,
+  type Row,
+  Sections,
+  selectRows,
+  totalRows,
+} from "./query.ts";
+import type { ReplicaEntry } from "./replica.ts";
+import { checkTree, roundMs, type Stage, type TimingTree } from "./timing.ts";
+
+/** How long a query may take when it does not say, in ms. */
+export const DEFAULT_DEADLINE_MS = 2000;
+/** The longest deadline a query may ask for, in ms. */
+export const MAX_DEADLINE_MS = 60_000;
+
+/** What answering needs from the node it runs in. */
+export interface QueryContext {
+  readonly id: string;
+  readonly config: ClusterConfig;
+  readonly shared: NodeShared;
+  /** Deadline of a query that carries none, in ms. */
+  readonly deadlineMs: number;
+  readonly log: Logger;
+  /** This node's own rows (none for the portal). */
+  ownRows(): Row[];
+  /** This node's replica and how stale each node's part of it is. */
+  replica(): Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>;
+  /** The link to an out-neighbour. */
+  link(id: string): PeerLink;
+}
+
+/** The nodes reachable from `id` along the directed edges, `id` included, sorted. */
+export function reachable(config: ClusterConfig, id: string): string[] {
+  const seen = new Set([id]);
+  const queue = [id];
+  while (queue.length > 0) {
+    for (const next of config.nodes.get(queue.shift()!)?.connections ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return [...seen].sort();
+}
+
+/** A node's share of a gathered answer, as it travels back along an edge. */
+interface Gathered {
+  readonly sections: Sections;
+  readonly answered: Set<string>;
+  readonly problems: Map<string, string>;
+  readonly stages: Stage[];
+  readonly cached: { ageMs: number } | null;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Asks one out-neighbour with what is left of the budget; records what happened. */
+async function callNeighbour(
+  ctx: QueryContext,
+  next: string,
+  request: { query: Query; queryId: string; budgetMs: number; started: number },
+  into: Gathered,
+): Promise<void> {
+  const callStart = performance.now();
+  const left = request.budgetMs - (callStart - request.started);
+  // Each hop keeps a margin to merge and reply before its own caller gives up.
+  const childBudget = Math.floor(left - Math.max(20, left * 0.1));
+  if (childBudget < 5) {
+    into.problems.set(next, "no time left in the deadline to ask it");
+    into.stages.push({ name: `call ${next}`, ms: 0, note: "skipped: deadline spent" });
+    return;
+  }
+  try {
+    const reply = await ctx.link(next).request({
+      type: "query",
+      hop: true,
+      "query_id": request.queryId,
+      verb: request.query.verb,
+      params: request.query.params,
+      consistency: "gather",
+      "deadline_ms": childBudget,
+    }, Math.max(1, Math.floor(left - 5)));
+    if (reply.success !== true) throw new Error(String(reply.message ?? "failed"));
+    if (isRecord(reply.sections)) into.sections.addAll(reply.sections as Record<string, Row[]>);
+    for (const node of Array.isArray(reply.answered) ? reply.answered : []) {
+      if (typeof node === "string") into.answered.add(node);
+    }
+    if (isRecord(reply.problems)) {
+      for (const [node, why] of Object.entries(reply.problems)) {
+        if (!into.problems.has(node)) into.problems.set(node, String(why));
+      }
+    }
+    const tree = checkTree(reply.timing);
+    into.stages.push({
+      name: `call ${next}`,
+      ms: roundMs(performance.now() - callStart),
+      ...(reply.duplicate === true
+        ? { note: "already answered by another path" }
+        : reply.cached === true
+        ? { note: `cached, ${reply.cache_age_ms} ms old` }
+        : {}),
+      ...(tree ? { tree } : {}),
+    });
+  } catch (error) {
+    into.problems.set(next, errorText(error));
+    into.stages.push({
+      name: `call ${next}`,
+      ms: roundMs(performance.now() - callStart),
+      note: `failed: ${errorText(error)}`,
+    });
+  }
+}
+
+/** The cache, own rows, then every neighbour in parallel; a complete answer is cached. */
+async function gather(
+  ctx: QueryContext,
+  query: Query,
+  queryId: string,
+  budgetMs: number,
+  started: number,
+): Promise<Gathered> {
+  const stages: Stage[] = [];
+  const key = queryKey(query, "gather");
+  const version = ctx.shared.version();
+  let at = performance.now();
+  const hit = ctx.shared.cache.get(key, version);
+  stages.push({
+    name: "cache lookup",
+    ms: roundMs(performance.now() - at),
+    note: hit ? `hit, ${hit.ageMs} ms old` : "miss",
+  });
+  if (hit) {
+    const stored = JSON.parse(hit.value) as { sections: Record<string, Row[]>; answered: string[] };
+    const sections = new Sections();
+    sections.addAll(stored.sections);
+    return {
+      sections,
+      answered: new Set(stored.answered),
+      problems: new Map(),
+      stages,
+      cached: { ageMs: hit.ageMs },
+    };
+  }
+  const into: Gathered = {
+    sections: new Sections(),
+    answered: new Set([ctx.id]),
+    problems: new Map(),
+    stages,
+    cached: null,
+  };
+  if (ctx.config.nodes.get(ctx.id)!.likesPort !== null) {
+    at = performance.now();
+    into.sections.add(ctx.id, selectRows(ctx.ownRows(), query));
+    stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
+  }
+  const request = { query, queryId, budgetMs, started };
+  await Promise.all(
+    ctx.config.nodes.get(ctx.id)!.connections.map((next) =>
+      callNeighbour(ctx, next, request, into)
+    ),
+  );
+  if (reachable(ctx.config, ctx.id).every((node) => into.answered.has(node))) {
+    ctx.shared.cache.set(
+      key,
+      version,
+      JSON.stringify({ sections: into.sections, answered: [...into.answered].sort() }),
+    );
+  }
+  return into;
+}
+
+function sum(rows: readonly Row[]): number {
+  return rows.reduce((total, row) => total + row.likes, 0);
+}
+
+/** Answers a `query` message; the reply carries the message's `rid`. */
+export async function answerQuery(
+  ctx: QueryContext,
+  message: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const hop = message.hop === true;
+  const queryId = typeof message.query_id === "string" && message.query_id.length <= 64
+    ? message.query_id
+    : crypto.randomUUID();
+  const base = { type: "answer", rid: message.rid, "query_id": queryId };
+  let query: Query;
+  let consistency: Consistency;
+  let budgetMs: number;
+  try {
+    query = parseQuery(message.verb, message.params ?? []);
+    const asked = message.consistency ?? "gather";
+    if (!(CONSISTENCIES as readonly unknown[]).includes(asked)) {
+      throw new QueryError(
+        `unknown consistency ${JSON.stringify(asked)}: use ${CONSISTENCIES.join(" or ")}`,
+      );
+    }
+    consistency = asked as Consistency;
+    const deadline = message.deadline_ms ?? ctx.deadlineMs;
+    if (typeof deadline !== "number" || !(deadline >= 1 && deadline <= MAX_DEADLINE_MS)) {
+      throw new QueryError(`deadline_ms must be from 1 to ${MAX_DEADLINE_MS}`);
+    }
+    budgetMs = deadline;
+  } catch (error) {
+    ctx.shared.add("failed");
+    ctx.log.warn(`query ${queryId} refused: ${errorText(error)}`);
+    return { ...base, success: false, message: errorText(error) };
+  }
+  ctx.log.info(
+    `query ${queryId} ${query.verb}${
+      query.params.length ? ` ${JSON.stringify(query.params)}` : ""
+    } ${consistency} from ${hop ? "a node" : "a client"}`,
+  );
+  const timing = (stages: Stage[]): TimingTree => ({
+    node: ctx.id,
+    totalMs: roundMs(performance.now() - started),
+    stages,
+  });
+
+  if (!ctx.shared.seen.claim(queryId) && hop) {
+    ctx.shared.add("repeats");
+    ctx.log.info(`query ${queryId} already answered here; this path adds nothing`);
+    return {
+      ...base,
+      success: true,
+      duplicate: true,
+      sections: {},
+      answered: [],
+      timing: timing([]),
+    };
+  }
+
+  if (consistency === "local") {
+    const at = performance.now();
+    const { entries, staleMs } = await ctx.replica();
+    const sections = new Sections();
+    const byNode = Map.groupBy(selectRows(entries, query), (row) => row.node);
+    for (const [node, rows] of byNode) sections.add(node, rows);
+    const rows = sections.rows();
+    const results = query.verb === "total" ? totalRows(rows) : rows;
+    const stalest = Math.max(0, ...Object.values(staleMs));
+    ctx.shared.add("answered");
+    return {
+      ...base,
+      success: true,
+      partial: false,
+      message: `From ${ctx.id}'s replica (${results.length} rows), at most ${stalest} ms stale`,
+      results,
+      total: sum(rows),
+      answered: [ctx.id],
+      missing: [],
+      problems: {},
+      cached: false,
+      consistency,
+      "stale_ms": staleMs,
+      timing: timing([{ name: "replica read", ms: roundMs(performance.now() - at) }]),
+    };
+  }
+
+  const gathered = await gather(ctx, query, queryId, budgetMs, started);
+  ctx.shared.add("answered");
+  const cached = gathered.cached !== null;
+  const cacheAge = cached ? { "cache_age_ms": gathered.cached!.ageMs } : {};
+  if (hop) {
+    return {
+      ...base,
+      success: true,
+      sections: gathered.sections.toJSON(),
+      answered: [...gathered.answered].sort(),
+      problems: Object.fromEntries(gathered.problems),
+      cached,
+      ...cacheAge,
+      timing: timing(gathered.stages),
+    };
+  }
+  const rows = gathered.sections.rows();
+  const answered = [...gathered.answered].sort();
+  const missing = reachable(ctx.config, ctx.id).filter((node) => !gathered.answered.has(node));
+  const problems: Record<string, string> = {};
+  for (const node of missing) {
+    problems[node] = gathered.problems.get(node) ?? "not reached: every path to it failed";
+  }
+  const results = query.verb === "total" ? totalRows(rows) : rows;
+  const partial = missing.length > 0;
+  return {
+    ...base,
+    success: true,
+    partial,
+    message: partial
+      ? `PARTIAL: ${answered.length} of ${
+        answered.length + missing.length
+      } nodes answered (${results.length} rows); missing ${
+        missing.map((node) => `${node} (${problems[node]})`).join(", ")
+      }`
+      : `Combined results from ${answered.length} nodes (${results.length} rows)${
+        cached ? `, from the cache (${gathered.cached!.ageMs} ms old)` : ""
+      }`,
+    results,
+    total: sum(rows),
+    answered,
+    missing,
+    problems,
+    cached,
+    ...cacheAge,
+    consistency,
+    timing: timing(gathered.stages),
+  };
+}

@@ -1,0 +1,184 @@
+/// <reference lib="deno.worker" />
+/**
+ * A node's query Worker: listens on the node's port (with `reusePort` beside its sibling
+ * Workers), reads framed messages, answers `query` with the query engine (cache, seen query ids
+ * and counters shared with the other threads), hands `gossip` to the main thread, which owns the
+ * replica, and answers `stats` with what the main thread reports. Silent connections are closed.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { setupLogging, shutdownLogging } from "../log.ts";
+import { LikesTable } from "../server/likes_table.ts";
+import { parseClusterConfig } from "./cluster_config.ts";
+import { FrameConn, PeerLink } from "./frame_conn.ts";
+import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
+import { NodeShared } from "./node_shared.ts";
+import { answerQuery, type QueryContext } from "./query_engine.ts";
+import type { ReplicaEntry } from "./replica.ts";
+
+const log = getLogger(["likes", "overlay", "node"]);
+const conns = new Set<FrameConn>();
+const links = new Map<string, PeerLink>();
+const asked = new Map<number, (value: unknown) => void>();
+let nextAsk = 1;
+let listener: Deno.TcpListener | undefined;
+let accepting: Promise<void> = Promise.resolve();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+let logging = false;
+
+function post(message: FromQueryWorker): void {
+  self.postMessage(message);
+}
+
+/** Asks the main thread for something only it holds. */
+function ask(what: "replica" | "stats"): Promise<unknown> {
+  const id = nextAsk++;
+  return new Promise((resolve) => {
+    asked.set(id, resolve);
+    post({ kind: "ask", ask: id, what });
+  });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+self.onmessage = (event: MessageEvent<ToQueryWorker>) => {
+  const message = event.data;
+  if (message.kind === "start") {
+    start(message.settings).catch((error) => {
+      post({ kind: "failed", name: error?.name ?? "Error", message: errorText(error) });
+    });
+  } else if (message.kind === "answer") {
+    asked.get(message.ask)?.(message.value);
+    asked.delete(message.ask);
+  } else {
+    stop().then(() => post({ kind: "stopped" }));
+  }
+};
+
+async function start(settings: QueryWorkerSettings): Promise<void> {
+  if (settings.logFile !== null) {
+    await setupLogging({ file: settings.logFile });
+    logging = true;
+  }
+  const config = parseClusterConfig(settings.configText);
+  const shared = NodeShared.attach(settings.shared);
+  const table = settings.table ? LikesTable.attach(settings.table) : null;
+  for (const next of config.nodes.get(settings.id)!.connections) {
+    const node = config.nodes.get(next)!;
+    links.set(next, new PeerLink({ hostname: node.host, port: node.port }));
+  }
+  const ctx: QueryContext = {
+    id: settings.id,
+    config,
+    shared,
+    deadlineMs: settings.deadlineMs,
+    log,
+    ownRows: () =>
+      table
+        ? Object.entries(table.snapshot().clients).map(([key, likes]) => ({
+          key,
+          node: settings.id,
+          likes,
+        }))
+        : [],
+    replica: () =>
+      ask("replica") as Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>,
+    link: (id) => links.get(id)!,
+  };
+  listener = Deno.listen({
+    hostname: settings.hostname,
+    port: settings.port,
+    ...(settings.reusePort ? { reusePort: true } : {}),
+  });
+  const port = (listener.addr as Deno.NetAddr).port;
+  sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const conn of conns) {
+      if (now - conn.lastActivity > settings.idleTimeoutMs) {
+        log.info(`closing ${conn.remote}: silent for ${settings.idleTimeoutMs} ms`);
+        conn.close();
+      }
+    }
+  }, Math.min(1000, settings.idleTimeoutMs));
+
+  const handle = async (conn: FrameConn, value: unknown): Promise<void> => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      await conn.send({ type: "error", message: "a message must be a JSON object" });
+      return;
+    }
+    const message = value as Record<string, unknown>;
+    switch (message.type) {
+      case "query":
+        await conn.send(await answerQuery(ctx, message));
+        return;
+      case "gossip":
+        post({ kind: "gossip", message, from: conn.remote });
+        return;
+      case "stats":
+        await conn.send({ type: "stats", rid: message.rid, ...(await ask("stats") as object) });
+        return;
+      default:
+        await conn.send({
+          type: "error",
+          rid: message.rid,
+          message: `unknown message type ${
+            JSON.stringify(message.type)
+          }: a node takes query, gossip and stats`,
+        });
+    }
+  };
+
+  const serve = async (conn: FrameConn) => {
+    try {
+      for await (const value of conn.values()) {
+        handle(conn, value).catch(() => conn.close());
+      }
+    } catch (error) {
+      log.warn(`closing ${conn.remote}: ${errorText(error)}`);
+      await conn.send({ type: "error", message: errorText(error) }).catch(() => {});
+    } finally {
+      conn.close();
+      conns.delete(conn);
+      shared.add("open", -1);
+    }
+  };
+
+  const server = listener;
+  accepting = (async () => {
+    while (true) {
+      let tcp: Deno.TcpConn;
+      try {
+        tcp = await server.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        log.warn(`accept failed: ${errorText(error)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const conn = new FrameConn(tcp);
+      if (conns.size >= settings.maxConnections) {
+        shared.add("refused");
+        conn.send({ type: "error", message: "too many connections" }).finally(() => conn.close());
+        continue;
+      }
+      conns.add(conn);
+      shared.add("open");
+      serve(conn);
+    }
+  })();
+  post({ kind: "listening", port });
+}
+
+async function stop(): Promise<void> {
+  clearInterval(sweeper);
+  listener?.close();
+  await accepting;
+  for (const conn of conns) conn.close();
+  for (const link of links.values()) link.close();
+  for (const resolve of asked.values()) resolve(null);
+  if (logging) await shutdownLogging();
+}
