@@ -6,10 +6,11 @@
 
 import assert from "node:assert/strict";
 import { PROJECT } from "../src/launch/processes.ts";
+import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { runDeno } from "./_helpers.ts";
 
 const README = new URL("../README.md", import.meta.url);
-const TASKS = ["server", "parent", "likes", "demo", "chaos", "bench"];
+const TASKS = ["server", "parent", "likes", "demo", "chaos", "bench", "node", "query", "cluster"];
 
 /** Every `deno task NAME [args]` written in the README (in code spans or code blocks). */
 async function readmeTaskExamples(): Promise<string[][]> {
@@ -51,4 +52,54 @@ Deno.test("deno task likes -- --id 3 (the README's example) runs with the task's
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /LikesServer3 started/);
   assert.match(await Deno.readTextFile("/tmp/LikesServer3"), /LikesServer3 finished: generated 0/);
+});
+
+Deno.test("the overlay's two commands (README, The overlay) work as written", async () => {
+  // Terminal 1, as written: the committed cluster.json (fixed ports 50051-50055, 4302-4305).
+  const cluster = spawnDeno([
+    "task",
+    `--config=${PROJECT.config}`,
+    "cluster",
+    "--duration",
+    "60",
+    "--view-port",
+    "0",
+  ]);
+  let stderr = "";
+  const started = Promise.withResolvers<void>();
+  const output = Promise.all([
+    forEachText(cluster.stdout, () => {}),
+    forEachText(cluster.stderr, (text) => {
+      stderr += text;
+      if (/query at A: \d+ likes from A B C D E/.test(stderr)) started.resolve();
+    }),
+  ]);
+  const ended = Promise.all([cluster.status, output]).then(([status]) => status);
+  ended.then(() => started.reject(new Error(`the cluster ended early: ${stderr}`)));
+  try {
+    await started.promise;
+    assert.match(stderr, /^view at http:\/\/127\.0\.0\.1:\d+\/$/m);
+    // Terminal 2, as written.
+    const query = await runDeno(
+      ["task", `--config=${PROJECT.config}`, "query", "get_all", "--timing"],
+      30_000,
+    );
+    assert.equal(query.code, 0, query.stderr);
+    assert.match(query.stdout, /^key +node +likes$/m);
+    assert.match(query.stdout, /rows, \d+ likes · answered A B C D E · missing none/);
+    assert.match(query.stdout, /^└─ call B {2}[\d.]+ ms$/m);
+    assert.match(query.stdout, /call E {2}[\d.]+ ms {2}already answered by another path/);
+    assert.match(query.stdout, /^client total [\d.]+ ms, network overhead [\d.]+ ms/m);
+    const stats = await runDeno(["task", `--config=${PROJECT.config}`, "query", "stats"], 30_000);
+    assert.equal(stats.code, 0, stats.stderr);
+    const counters = JSON.parse(stats.stdout);
+    assert.equal(counters.node, "A");
+    assert.equal(typeof counters.cache.hits, "number");
+  } finally {
+    cluster.kill("SIGTERM"); // Ctrl-C in terminal 1: the cluster stops its nodes and LikesServers
+    const status = await ended;
+    assert.equal(status.code, 143, stderr);
+  }
+  assert.match(stderr, /SIGTERM: stopping the LikesServers and the nodes/);
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: 50051 }), "A stopped");
 });

@@ -8,6 +8,7 @@ import {
   type Flag,
   formatUsage,
   parseFlags,
+  parseHost,
   parseInteger,
   parseIntervals,
   parsePath,
@@ -27,6 +28,8 @@ export interface ClusterRunConfig {
   /** `null`: no live view. */
   readonly viewPort: number | null;
   readonly printCommands: boolean;
+  /** With `--print-commands`: the address nodes listen on instead of their config host. */
+  readonly listen: string | null;
   /** `null`: a fresh directory under /tmp. */
   readonly dir: string | null;
   readonly queryIntervalMs: number;
@@ -83,6 +86,12 @@ const FLAGS: Flag[] = [
     name: "print-commands",
     type: "boolean",
     help: "print each node's deno run line (with its grants) and exit, to start them by hand",
+  },
+  {
+    name: "listen",
+    type: "string",
+    value: "HOST",
+    help: "with --print-commands: nodes listen on HOST (e.g. 0.0.0.0), granted as such",
   },
   {
     name: "dir",
@@ -175,6 +184,7 @@ export function parseClusterFlags(args: readonly string[]): ClusterRunConfig | "
       ? null
       : parseInteger("view-port", s["view-port"], { min: 0, max: 65535 }),
     printCommands: b["print-commands"] ?? false,
+    listen: s.listen === undefined ? null : parseHost("listen", s.listen),
     dir: s.dir === undefined ? null : parsePath("dir", s.dir),
     queryIntervalMs: parseSeconds("query-interval", s["query-interval"]!, {
       min: 0.05,

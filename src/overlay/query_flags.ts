@@ -67,7 +67,8 @@ const FLAGS: Flag[] = [
 export function queryUsage(): string {
   return formatUsage(
     "deno task query VERB [PARAMS…]",
-    "Asks an overlay node: get_all | get_by_key KEY… | get_by_prefix PREFIX | total.\n" +
+    "Asks an overlay node: get_all | get_by_key KEY… | get_by_prefix PREFIX | total, or stats\n" +
+      "(the node's counters as JSON: replica, cache hits/misses/evictions, gossip, queries).\n" +
       "Prints a table (key, node, likes) and a summary line. Exit 0 when every node answered,\n" +
       "3 when the answer is partial (some nodes missing), 1 when the query failed.",
     FLAGS,

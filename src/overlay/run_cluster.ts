@@ -34,10 +34,15 @@ function say(line: string): void {
 }
 
 /** The command lines that start each node by hand, run from the project directory. */
-export function nodeCommands(config: ClusterConfig, configFile: string): string[] {
+export function nodeCommands(
+  config: ClusterConfig,
+  configFile: string,
+  listen: string | null = null,
+): string[] {
   const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile };
   return [...config.nodes.keys()].map((id) =>
-    ["deno", ...nodeArgs(config, id, paths)].map(shellQuote).join(" ")
+    ["deno", ...nodeArgs(config, id, paths, listen === null ? {} : { listen })].map(shellQuote)
+      .join(" ")
   );
 }
 
@@ -167,7 +172,9 @@ function startParentFor(
 export async function runCluster(run: ClusterRunConfig): Promise<number> {
   const config = await loadClusterConfig(run.configFile);
   if (run.printCommands) {
-    await Deno.stdout.write(encoder.encode(`${nodeCommands(config, run.configFile).join("\n")}\n`));
+    await Deno.stdout.write(
+      encoder.encode(`${nodeCommands(config, run.configFile, run.listen).join("\n")}\n`),
+    );
     return 0;
   }
   const dir = run.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-cluster-" });

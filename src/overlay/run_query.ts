@@ -7,7 +7,7 @@
 
 import { UsageError } from "../cli.ts";
 import { PeerError } from "./frame_conn.ts";
-import { askNode } from "./query_client.ts";
+import { askNode, nodeStats } from "./query_client.ts";
 import type { QueryRunConfig } from "./query_flags.ts";
 import { formatReply } from "./query_report.ts";
 import { loadClusterConfig } from "./run_node.ts";
@@ -22,6 +22,19 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
     const nodes = [...config.nodes.values()];
     const portal = nodes.find((n) => n.likesPort === null) ?? nodes[0]!;
     server = { host: portal.host, port: portal.port };
+  }
+  if (run.verb === "stats") {
+    try {
+      const stats = await nodeStats(server.host, server.port, run.deadlineMs);
+      delete stats.rid;
+      delete stats.type;
+      await Deno.stdout.write(encoder.encode(`${JSON.stringify(stats, null, 2)}\n`));
+      return 0;
+    } catch (error) {
+      if (!(error instanceof PeerError)) throw error;
+      await Deno.stderr.write(encoder.encode(`error: ${error.message}\n`));
+      return 1;
+    }
   }
   let reply;
   try {
