@@ -16,11 +16,20 @@ const flags: Flag[] = [
 ];
 
 Deno.test("parseFlags() fills defaults and reads values", () => {
-  assert.deepEqual(parseFlags([], flags), { strings: { port: "4242" }, booleans: {} });
+  assert.deepEqual(parseFlags([], flags), {
+    strings: { port: "4242" },
+    booleans: {},
+    positionals: [],
+  });
   assert.deepEqual(parseFlags(["--port=1", "--json"], flags), {
     strings: { port: "1" },
     booleans: { json: true },
+    positionals: [],
   });
+  assert.deepEqual(parseFlags(["get", "--json", "a"], flags, { positionals: true }).positionals, [
+    "get",
+    "a",
+  ]);
   assert.deepEqual(parseFlags(["--help"], flags).booleans, { help: true });
 });
 

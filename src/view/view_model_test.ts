@@ -77,7 +77,9 @@ Deno.test("ViewModel turns snapshots into totals, rows, a gap and a series", () 
     generated: [15],
     acknowledged: [13],
     counted: [12],
+    replicas: {},
   });
+  assert.deepEqual(state.replicas, []);
 });
 
 Deno.test("ViewModel tracks when generated, acknowledged and counted last met", () => {
@@ -117,5 +119,23 @@ Deno.test("ViewModel keeps at most maxPoints points", () => {
     generated: [3, 4, 5],
     acknowledged: [3, 4, 5],
     counted: [3, 4, 5],
+    replicas: {},
   });
+});
+
+Deno.test("ViewModel, overlay run: the owners' count, each node's replica, converged when all meet", () => {
+  const model = new ViewModel({ maxPoints: 2 });
+  const overlay = (at: number, total: number | null, replicas: Record<string, number | null>) =>
+    snapshot(at, [], null, { serverUp: true, serverTotal: total, replicas });
+  model.update(overlay(2000, 10, { A: 7, B: 10 }));
+  let state = model.state()!;
+  assert.deepEqual(state.replicas, [{ node: "A", total: 7 }, { node: "B", total: 10 }]);
+  assert.equal(state.counted, 10, "the owners' total, not a sum over LikesServer rows");
+  assert.equal(state.convergedNow, false);
+  model.update(overlay(3000, 12, { B: 12, A: null })); // A down
+  model.update(overlay(4000, 12, { A: 12, B: 12 }));
+  state = model.state()!;
+  assert.equal(state.convergedNow, true);
+  assert.deepEqual(model.series().replicas, { A: [null, 12], B: [12, 12] });
+  assert.deepEqual(model.series().counted, [12, 12]);
 });
