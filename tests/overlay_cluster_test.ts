@@ -6,7 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT } from "../src/launch/processes.ts";
+import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
+import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
+import { askNode } from "../src/overlay/query_client.ts";
 import type { ClusterReport } from "../src/overlay/cluster_report.ts";
 import { clusterText } from "./_overlay.ts";
 import { runDeno, tempDir } from "./_helpers.ts";
@@ -112,4 +114,52 @@ Deno.test("a bad cluster config is a one-line error naming the field, exit 2", a
   const query = await runDeno(clusterArgs(dir.path, ["--duration=1"]));
   assert.equal(query.code, 2);
   assert.match(query.stderr, /processes\.B\.connections: unknown process "Z"/);
+});
+
+Deno.test("nodes started with the --print-commands lines: a stopped (silent) node cannot hang a query, and with A killed B still answers", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  const configFile = `${dir.path}/cluster.json`;
+  await Deno.writeTextFile(configFile, clusterText());
+  const printed = await runDeno(clusterArgs(dir.path, ["--print-commands"]));
+  assert.equal(printed.code, 0, printed.stderr);
+  const lines = printed.stdout.trim().split("\n");
+  assert.equal(lines.length, 5);
+  const nodes = new Map<string, ListeningProcess>();
+  try {
+    for (const line of lines) {
+      const [deno, ...args] = line.split(" "); // no quoting needed: no spaces in these paths
+      assert.equal(deno, "deno");
+      const id = /--id=([A-Z])/.exec(line)![1]!;
+      assert.ok(args.every((a) => !a.startsWith("-A") && a !== "--allow-all"));
+      nodes.set(id, await startListening(`node ${id}`, args));
+    }
+    const config = parseClusterConfig(await Deno.readTextFile(configFile));
+    const at = (id: string) => ({ hostname: "127.0.0.1", port: config.nodes.get(id)!.port });
+
+    // D stops (SIGSTOP): it still accepts connections (the kernel does) but never answers.
+    nodes.get("D")!.signal("SIGSTOP");
+    try {
+      const started = performance.now();
+      const reply = await askNode({ ...at("A"), verb: "get_all", deadlineMs: 800 });
+      const took = performance.now() - started;
+      assert.ok(took < 1500, `the query took ${took} ms with an 800 ms deadline`);
+      assert.equal(reply.partial, true);
+      assert.deepEqual(reply.missing, ["D"]);
+      assert.deepEqual(reply.answered, ["A", "B", "C", "E"]);
+      assert.match(reply.problems.D!, /no reply from 127\.0\.0\.1:\d+ within \d+ ms/);
+    } finally {
+      nodes.get("D")!.signal("SIGCONT");
+    }
+
+    // A dies (SIGKILL): B is a full entry point of its own.
+    await nodes.get("A")!.stop("SIGKILL");
+    nodes.delete("A");
+    await assert.rejects(askNode({ ...at("A"), verb: "total" }), /cannot reach/);
+    const atB = await askNode({ ...at("B"), verb: "total" });
+    assert.equal(atB.success, true);
+    assert.equal(atB.partial, false);
+    assert.deepEqual(atB.answered, ["B", "C", "D", "E"]);
+  } finally {
+    for (const node of nodes.values()) await node.stop("SIGTERM");
+  }
 });

@@ -25,6 +25,35 @@ const ARTIFACTS = fileURLToPath(new URL("../.artifacts", import.meta.url));
 
 const number = (text: string) => Number(text.replaceAll(",", ""));
 
+/**
+ * Runs tests/browser/view_check.ts against `url` until the verdict shows; it prints what the page
+ * shows as JSON and saves a screenshot. playwright-core reads every environment variable, so this
+ * child gets an unscoped --allow-env; __IS_WSL_TEST__ skips its WSL probe of /proc, which Deno
+ * allows only with -A.
+ */
+function checkView(url: string, screenshot: string) {
+  return runDeno(
+    [
+      "run",
+      "--no-prompt",
+      `--config=${PROJECT.config}`,
+      "--allow-net=127.0.0.1",
+      `--allow-run=${CHROMIUM}`,
+      "--allow-env",
+      "--allow-sys=homedir,osRelease",
+      `--allow-read=/tmp,${CHROMIUM}`,
+      `--allow-write=/tmp,${ARTIFACTS}`,
+      fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
+      `--url=${url}`,
+      `--screenshot=${screenshot}`,
+      "--wait-verdict",
+      "--timeout=60",
+    ],
+    120_000,
+    { __IS_WSL_TEST__: "1" },
+  );
+}
+
 Deno.test({
   name: "the live view draws in Chromium and shows the parent's final numbers",
   ignore: !hasChromium,
@@ -40,28 +69,8 @@ Deno.test({
       "--json",
     ]);
     const screenshot = `${ARTIFACTS}/view.png`;
-    // playwright-core reads every environment variable, so this child gets an unscoped
-    // --allow-env; __IS_WSL_TEST__ skips its WSL probe of /proc, which Deno allows only with -A.
-    const browser = await runDeno(
-      [
-        "run",
-        "--no-prompt",
-        `--config=${PROJECT.config}`,
-        "--allow-net=127.0.0.1",
-        `--allow-run=${CHROMIUM}`,
-        "--allow-env",
-        "--allow-sys=homedir,osRelease",
-        `--allow-read=/tmp,${CHROMIUM}`,
-        `--allow-write=/tmp,${ARTIFACTS}`,
-        fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
-        `--url=${url}`,
-        `--screenshot=${screenshot}`,
-        "--wait-verdict",
-        "--timeout=60",
-      ],
-      120_000,
-      { __IS_WSL_TEST__: "1" },
-    );
+    const browser = await checkView(url, screenshot);
+
     const status = await parent.status;
     assert.equal(status.code, 0, await rest);
     assert.equal(browser.code, 0, browser.stderr);
@@ -117,26 +126,8 @@ Deno.test({
     const stdout = new Response(cluster.stdout).text();
     const { url, rest } = await viewUrl(cluster.stderr);
     const screenshot = `${ARTIFACTS}/cluster-view.png`;
-    const browser = await runDeno(
-      [
-        "run",
-        "--no-prompt",
-        `--config=${PROJECT.config}`,
-        "--allow-net=127.0.0.1",
-        `--allow-run=${CHROMIUM}`,
-        "--allow-env",
-        "--allow-sys=homedir,osRelease",
-        `--allow-read=/tmp,${CHROMIUM}`,
-        `--allow-write=/tmp,${ARTIFACTS}`,
-        fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
-        `--url=${url}`,
-        `--screenshot=${screenshot}`,
-        "--wait-verdict",
-        "--timeout=60",
-      ],
-      120_000,
-      { __IS_WSL_TEST__: "1" },
-    );
+    const browser = await checkView(url, screenshot);
+
     const status = await cluster.status;
     assert.equal(status.code, 0, await rest);
     assert.equal(browser.code, 0, browser.stderr);

@@ -83,6 +83,8 @@ export interface ListeningProcess extends AsyncDisposable {
   output(): { stdout: string; stderr: string };
   /** Sends `signal` (default SIGTERM) and waits for the exit; SIGKILL after `graceMs`. */
   stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
+  /** Sends `signal` and returns at once (e.g. SIGSTOP, SIGCONT); false if it already exited. */
+  signal(signal: Deno.Signal): boolean;
 }
 
 /**
@@ -169,6 +171,14 @@ export async function startListening(
     status,
     output: () => ({ stdout, stderr }),
     stop,
+    signal(signal) {
+      try {
+        child.kill(signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     [Symbol.asyncDispose]: async () => {
       await stop();
     },

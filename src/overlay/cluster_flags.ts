@@ -97,7 +97,8 @@ const FLAGS: Flag[] = [
     name: "dir",
     type: "string",
     value: "DIR",
-    help: "where the nodes' logs and journals go (default: a fresh /tmp/likes-cluster-*)",
+    help:
+      "where the nodes' logs and journals go, one directory per node (default: a fresh /tmp/likes-cluster-*; with --print-commands /tmp/likes-node-<ID>)",
   },
   {
     name: "query-interval",

@@ -39,7 +39,10 @@ export interface ClusterReport {
   readonly events: readonly string[];
   readonly nodes: readonly NodeOutcome[];
   readonly generated: number;
-  /** From the last like counted to every replica holding every count, in ms (`null`: never). */
+  /**
+   * From the last like counted to every replica holding every count, in ms (`null`: never), as
+   * seen by polling every node's `stats` every 50 ms (so within about 50 ms).
+   */
   readonly convergenceMs: number | null;
   readonly converged: boolean;
   readonly verdict: string;
@@ -128,7 +131,7 @@ export function formatClusterReport(report: ClusterReport): string {
     "",
     report.convergenceMs === null
       ? "replicas did not converge"
-      : `replicas converged ${report.convergenceMs} ms after the last like was counted`,
+      : `replicas converged ${report.convergenceMs} ms after the last like was counted (seen by polling every node every 50 ms)`,
     report.verdict,
     `logs: ${report.dir}/<node>/{node.log,PrimaryLikesLog,ParentProcessStatus,LikesServer*}`,
     "",

@@ -12,6 +12,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type LikesService, serveLikes } from "../server/likes_service.ts";
+import { reviveError } from "../server/worker_pool.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
 import { PeerLink } from "./frame_conn.ts";
 import { Gossip, type GossipStats } from "./gossip.ts";
@@ -98,15 +99,6 @@ export interface OverlayNode extends AsyncDisposable {
 
 const WORKER_URL = new URL("./query_worker.ts", import.meta.url).href;
 const STOP_TIMEOUT_MS = 5000;
-
-/** Re-creates a Worker's error with the matching `Deno.errors` class when there is one. */
-function reviveError(name: string, message: string): Error {
-  const Known =
-    (Deno.errors as unknown as Record<string, (new (m: string) => Error) | undefined>)[name];
-  const error = Known ? new Known(message) : new Error(message);
-  if (!Known) error.name = name;
-  return error;
-}
 
 /**
  * Starts a node and resolves once it accepts queries (and likes, if it holds any).

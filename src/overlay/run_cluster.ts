@@ -37,19 +37,28 @@ function say(line: string): void {
 export function nodeCommands(
   config: ClusterConfig,
   configFile: string,
-  listen: string | null = null,
+  options: { readonly listen?: string | null; readonly dir?: string | null } = {},
 ): string[] {
   const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile };
+  const { listen = null, dir = null } = options;
   return [...config.nodes.keys()].map((id) =>
-    ["deno", ...nodeArgs(config, id, paths, listen === null ? {} : { listen })].map(shellQuote)
-      .join(" ")
+    [
+      "deno",
+      ...nodeArgs(config, id, paths, {
+        ...(listen === null ? {} : { listen }),
+        ...(dir === null ? {} : { dir: `${dir}/${id}` }),
+      }),
+    ].map(shellQuote).join(" ")
   );
 }
 
 /** The latest `stats` of every node, polled in the background, and when owners' counts last moved. */
 class Watch {
   readonly latest = new Map<string, NodeStats | null>();
+  /** When a poll last saw an owner's count move. */
   lastChangeAt = performance.now();
+  /** When a poll first saw every replica equal every owner's count since then (else null). */
+  convergedAt: number | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
 
@@ -63,6 +72,7 @@ class Watch {
     if (this.#polling) return;
     this.#polling = true;
     try {
+      let changed = false;
       await Promise.all([...this.config.nodes.values()].map(async (node) => {
         let stats: NodeStats | null = null;
         try {
@@ -70,10 +80,16 @@ class Watch {
         } catch {
           // Down (or killed): shown as such.
         }
-        const before = this.latest.get(node.id);
-        if (stats?.likes !== before?.likes) this.lastChangeAt = performance.now();
+        if (stats?.likes !== this.latest.get(node.id)?.likes) changed = true;
         this.latest.set(node.id, stats);
       }));
+      const now = performance.now();
+      if (changed) {
+        this.lastChangeAt = now;
+        this.convergedAt = null;
+      }
+      if (!this.converged()) this.convergedAt = null;
+      else this.convergedAt ??= now;
     } finally {
       this.#polling = false;
     }
@@ -173,7 +189,11 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   const config = await loadClusterConfig(run.configFile);
   if (run.printCommands) {
     await Deno.stdout.write(
-      encoder.encode(`${nodeCommands(config, run.configFile, run.listen).join("\n")}\n`),
+      encoder.encode(
+        `${
+          nodeCommands(config, run.configFile, { listen: run.listen, dir: run.dir }).join("\n")
+        }\n`,
+      ),
     );
     return 0;
   }
@@ -225,7 +245,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
       nodes.set(id, node);
       say(`node ${id} pid ${node.pid} listening on ${node.host}:${node.port}`);
     }
-    watch.start(100);
+    watch.start(50);
     const started = performance.now();
     const startedAt = Date.now();
     const portal = [...config.nodes.values()].find((n) => n.likesPort === null) ??
@@ -319,8 +339,8 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     let convergenceMs: number | null = null;
     while (performance.now() < settleUntil) {
       await watch.poll();
-      if (watch.converged()) {
-        convergenceMs = Math.round(performance.now() - watch.lastChangeAt);
+      if (watch.convergedAt !== null) {
+        convergenceMs = Math.round(watch.convergedAt - watch.lastChangeAt);
         break;
       }
       await new Promise((r) => setTimeout(r, 20));

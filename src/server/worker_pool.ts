@@ -22,7 +22,7 @@ export interface WorkerPoolOptions {
 const WORKER_URL = new URL("./connection_worker.ts", import.meta.url).href;
 
 /** Re-creates a Worker's error with the matching `Deno.errors` class when there is one. */
-function reviveError(name: string, message: string): Error {
+export function reviveError(name: string, message: string): Error {
   const Known =
     (Deno.errors as unknown as Record<string, (new (m: string) => Error) | undefined>)[name];
   const error = Known ? new Known(message) : new Error(message);
