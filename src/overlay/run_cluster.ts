@@ -8,6 +8,7 @@
  */
 
 import { resolve } from "node:path";
+import { UsageError } from "../cli.ts";
 import { forEachText, spawnDeno } from "../child_process.ts";
 import { type ListeningProcess, parentArgs, PROJECT, startListening } from "../launch/processes.ts";
 import type { RunReport } from "../parent/run_report.ts";
@@ -187,6 +188,11 @@ function startParentFor(
 /** Runs the cluster; resolves to the exit code (0: converged). */
 export async function runCluster(run: ClusterRunConfig): Promise<number> {
   const config = await loadClusterConfig(run.configFile);
+  if (run.kill && !config.nodes.has(run.kill.id)) {
+    throw new UsageError(
+      `--kill ${run.kill.id}: ${run.configFile} names ${[...config.nodes.keys()].join(", ")}`,
+    );
+  }
   if (run.printCommands) {
     await Deno.stdout.write(
       encoder.encode(
@@ -223,7 +229,24 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   const watch = new Watch(config);
   const timers: ReturnType<typeof setTimeout>[] = [];
   let view: ViewServer | undefined;
+  // The fault drill: its pauses end early when the run is stopped.
+  let drill: Promise<void> = Promise.resolve();
+  let ending = false;
+  const wakers = new Set<() => void>();
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
   const cleanUp = async () => {
+    ending = true;
+    for (const wake of [...wakers]) wake();
+    await drill; // a restart in progress ends up in `nodes`, and is stopped below
     watch.stop();
     for (const timer of timers) clearTimeout(timer);
     await view?.finish();
@@ -303,21 +326,23 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     timers.push(querying);
     if (run.kill) {
       const { id, atMs, downMs } = run.kill;
-      timers.push(setTimeout(async () => {
+      drill = (async () => {
+        await pause(atMs);
         const node = nodes.get(id);
-        if (!node) return;
+        if (ending || !node) return;
+        nodes.delete(id);
         event(`SIGKILL node ${id} (pid ${node.pid}); back in ${downMs / 1000} s`);
         await node.stop("SIGKILL");
-        timers.push(setTimeout(async () => {
-          try {
-            const again = await startOne(id);
-            nodes.set(id, again);
-            event(`node ${id} restarted, pid ${again.pid}`);
-          } catch (error) {
-            event(`node ${id} did not restart: ${error}`);
-          }
-        }, downMs));
-      }, atMs));
+        await pause(downMs);
+        if (ending) return;
+        try {
+          const again = await startOne(id);
+          nodes.set(id, again);
+          event(`node ${id} restarted, pid ${again.pid}`);
+        } catch (error) {
+          event(`node ${id} did not restart: ${error}`);
+        }
+      })();
     }
 
     const done = Promise.all(parents.map((p) => p.status));
@@ -328,13 +353,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
       await cleanUp();
       return signal === "SIGINT" ? 130 : 143;
     }
-    if (run.kill) {
-      // The drill's restart may still be pending when the likes end early.
-      const deadline = performance.now() + run.kill.downMs + 15_000;
-      while (!nodes.has(run.kill.id) && performance.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await drill; // its restart may still be pending when the likes end early
     const settleUntil = performance.now() + run.settleMs;
     let convergenceMs: number | null = null;
     while (performance.now() < settleUntil) {
