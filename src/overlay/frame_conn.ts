@@ -9,6 +9,9 @@
 
 import { encodeFrame, FrameReader } from "./frame.ts";
 
+/** Bytes a connection may hold waiting to be written before it is given up (32 MiB). */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
 /** A request got no reply in time, or the link failed before it came. */
 export class PeerError extends Error {
   /** Creates the error. */
@@ -23,6 +26,7 @@ export class FrameConn implements Disposable {
   readonly #conn: Deno.TcpConn;
   readonly #reader: FrameReader;
   #writing: Promise<void> = Promise.resolve();
+  #queued = 0;
   #closed = false;
   /** When a frame last arrived or a write last finished (`performance.now()`). */
   lastActivity = performance.now();
@@ -70,14 +74,29 @@ export class FrameConn implements Disposable {
     }
   }
 
-  /** Sends one value; resolves when it was written. Rejects once the connection failed. */
+  /**
+   * Sends one value; resolves when it was written. Rejects once the connection failed, and
+   * closes it when more than {@linkcode MAX_QUEUED_BYTES} wait to be written (a peer that stopped
+   * reading cannot make this side hold more).
+   */
   send(value: unknown): Promise<void> {
     const frame = encodeFrame(value);
+    if (this.#queued + frame.length > MAX_QUEUED_BYTES) {
+      this.close();
+      return Promise.reject(
+        new PeerError(`${this.remote} does not read: ${this.#queued} bytes wait to be written`),
+      );
+    }
+    this.#queued += frame.length;
     const write = this.#writing.then(async () => {
-      if (this.#closed) throw new PeerError("connection closed");
-      let at = 0;
-      while (at < frame.length) at += await this.#conn.write(frame.subarray(at));
-      this.lastActivity = performance.now();
+      try {
+        if (this.#closed) throw new PeerError("connection closed");
+        let at = 0;
+        while (at < frame.length) at += await this.#conn.write(frame.subarray(at));
+        this.lastActivity = performance.now();
+      } finally {
+        this.#queued -= frame.length;
+      }
     });
     this.#writing = write.catch(() => {});
     return write;
