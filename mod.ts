@@ -1,7 +1,10 @@
 /**
  * The likes suite as a library: the wire protocol (parse and format, framing, `STATS`), a line
  * client, the shared-memory likes table, and `serveLikes()`, the PrimaryLikesServer as a call.
- * The entry points (`server.ts`, `parent.ts`, `likes_server.ts`, `demo.ts`) are not exported.
+ * The overlay: `parseClusterConfig()`, `startNode()` (one node of A–E as a call) and `askNode()`
+ * (its query client), with the replica and the shared-memory cache they are built on.
+ * The entry points (`server.ts`, `parent.ts`, `likes_server.ts`, `demo.ts`, `node.ts`, `query.ts`,
+ * `cluster.ts`) are not exported.
  *
  * @example A server with two Workers, one client
  * ```ts
@@ -76,3 +79,25 @@ export {
   type ServeLikesOptions,
 } from "./src/server/likes_service.ts";
 export { type Outgoing, PendingLikes, type PendingLikesOptions } from "./src/edge/pending_likes.ts";
+export {
+  type ClusterConfig,
+  ClusterConfigError,
+  formatClusterConfig,
+  type NodeConfig,
+  parseClusterConfig,
+} from "./src/overlay/cluster_config.ts";
+export {
+  type NodeStats,
+  type OverlayNode,
+  startNode,
+  type StartNodeOptions,
+} from "./src/overlay/node_service.ts";
+export {
+  askNode,
+  type AskOptions,
+  nodeStats,
+  type QueryReply,
+} from "./src/overlay/query_client.ts";
+export { Replica, type ReplicaEntry } from "./src/overlay/replica.ts";
+export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/shared_cache.ts";
+export { formatTree, type Stage, type TimingTree } from "./src/overlay/timing.ts";
