@@ -206,18 +206,20 @@ Deno.test("a stopped node is listed missing, and E is still reached through the 
   assert.equal(atB.total, 8);
 });
 
-Deno.test("a silent node cannot hold a query past its deadline", async () => {
+Deno.test("a silent node cannot hold a query past its deadline, nor delay its siblings", async () => {
   const config = testCluster();
   await using dir = await tempDir();
-  // D's address is held by a listener that accepts and never answers.
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: portOf(config, "D") });
+  // C's address is held by a listener that accepts and never answers. B asks C first: were the
+  // calls made one after another, D would get no time left; they are made at once.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: portOf(config, "C") });
   const held: Deno.Conn[] = [];
   const accepting = (async () => {
     for await (const conn of silent) held.push(conn);
   })();
   try {
-    await using _cluster = await startNodes(config, dir.path, {}, ["A", "B", "C", "E"]);
+    await using _cluster = await startNodes(config, dir.path, {}, ["A", "B", "D", "E"]);
     await like(config, "E", "e-1", 7);
+    await like(config, "D", "d-1", 2);
     const started = performance.now();
     const reply = await askNode({
       hostname: "127.0.0.1",
@@ -228,12 +230,69 @@ Deno.test("a silent node cannot hold a query past its deadline", async () => {
     const took = performance.now() - started;
     assert.ok(took < 1000, `the query took ${took} ms with a 600 ms deadline`);
     assert.equal(reply.partial, true);
-    assert.deepEqual(reply.missing, ["D"]);
-    assert.match(reply.problems.D!, /no reply from .* within \d+ ms/);
-    assert.deepEqual(reply.results, [{ key: "e-1", node: "E", likes: 7 }]);
+    assert.deepEqual(reply.missing, ["C"]);
+    assert.deepEqual(reply.answered, ["A", "B", "D", "E"]);
+    assert.match(reply.problems.C!, /no reply from .* within \d+ ms/);
+    assert.deepEqual(reply.results, [
+      { key: "d-1", node: "D", likes: 2 },
+      { key: "e-1", node: "E", likes: 7 },
+    ]);
+    const b = reply.timing!.stages.find((s) => s.name === "call B")!.tree!;
+    const callD = b.stages.find((s) => s.name === "call D")!;
+    assert.ok(callD.tree, "D answered while C was silent");
   } finally {
     silent.close();
     await accepting.catch(() => {});
     for (const conn of held) conn.close();
   }
+});
+
+Deno.test("queries do not loop around a cycle: each node answers once", async () => {
+  const ports = testCluster(); // free ports, reused for a cyclic overlay A→B→C→A, C→B
+  const port = (id: string) => ports.nodes.get(id)!.port;
+  const likesPort = (id: string) => ports.nodes.get(id)!.likesPort!;
+  const config = parseClusterConfig(JSON.stringify({
+    processes: {
+      A: { host: "127.0.0.1", port: port("A"), connections: ["B"], data_subset: "-" },
+      B: {
+        host: "127.0.0.1",
+        port: port("B"),
+        connections: ["C"],
+        data_subset: "-",
+        likes_port: likesPort("B"),
+      },
+      C: {
+        host: "127.0.0.1",
+        port: port("C"),
+        connections: ["A", "B"],
+        data_subset: "-",
+        likes_port: likesPort("C"),
+      },
+    },
+    overlay: ["AB", "BC", "CA", "CB"],
+  }));
+  await using dir = await tempDir();
+  await using cluster = await startNodes(config, dir.path);
+  await like(config, "B", "b", 1);
+  await like(config, "C", "c", 2);
+  for (const id of ["A", "B", "C"]) {
+    const reply = await askNode({ hostname: "127.0.0.1", port: port(id), verb: "total" });
+    assert.equal(reply.partial, false, reply.message);
+    assert.deepEqual(reply.answered, ["A", "B", "C"]);
+    assert.equal(reply.total, 3);
+  }
+  const repeats = [...cluster.nodes.values()].reduce(
+    (n, node) => n + node.stats().queries.repeats,
+    0,
+  );
+  assert.ok(repeats >= 3, `the cycle brought each query back and it stopped there: ${repeats}`);
+  // Gossip does not loop either: once converged, merges stop.
+  await until(
+    "the replicas hold both likes",
+    () => Promise.resolve([...cluster.nodes.values()].every((n) => n.stats().replica.total === 3)),
+  );
+  const merged = () => [...cluster.nodes.values()].map((n) => n.stats().gossip.merged);
+  const before = merged();
+  await new Promise((r) => setTimeout(r, 400)); // four gossip intervals
+  assert.deepEqual(merged(), before);
 });
