@@ -10,7 +10,7 @@ import { tempDir } from "./_helpers.ts";
 
 Deno.test("generateLoad() agrees with the server's total in every mode and protocol", async (t) => {
   await using dir = await tempDir();
-  const target = await startLikesTarget({ dir: dir.path, workers: 2, fsync: "batch" });
+  const target = await startLikesTarget({ dir: dir.path, workers: 2, fsync: "always" });
   try {
     let expected = 0;
     const cases = [

@@ -1,5 +1,6 @@
 /**
- * Durability with real server processes: an ACK survives kill -9, keyed retries after a restart
+ * Durability with real server processes: an ACK survives kill -9 (with `--fsync always`, and with
+ * `interval`, which acknowledges once a record is written), keyed retries after a restart
  * are not counted again, a damaged journal tail ends the log where the damage starts (and the
  * client's retries fill it in), damage in an older segment stops the start unless `--repair`, and
  * an unusable data directory stops the server before it listens.
@@ -44,39 +45,47 @@ async function activeSegment(dataDir: string): Promise<string> {
   throw new Error("no journal records");
 }
 
-Deno.test("an acknowledged like survives kill -9, and keyed retries after the restart count once", async () => {
-  await using dir = await tempDir();
-  const dataDir = `${dir.path}/data`;
-  {
+for (const fsync of ["always", "interval"]) {
+  Deno.test(`--fsync ${fsync}: an acknowledged like survives kill -9, and keyed retries after the restart count once`, async () => {
+    await using dir = await tempDir();
+    const dataDir = `${dir.path}/data`;
+    {
+      await using server = await startServer({
+        logDir: dir.path,
+        dataDir,
+        workers: 2,
+        args: [`--fsync=${fsync}`],
+      });
+      const replies = await sendKeyed(server.port, "k", 1, 200);
+      assert.ok(replies.every((r) => r.startsWith("ACK seq=")));
+      using conn = await LineConn.open(server.port);
+      for (let i = 0; i < 50; i++) assert.equal(await conn.request("LikesServer9 3"), "ACK");
+      conn.close();
+      const status = await server.stop("SIGKILL");
+      assert.equal(status.signal, "SIGKILL");
+    }
     await using server = await startServer({ logDir: dir.path, dataDir, workers: 2 });
-    const replies = await sendKeyed(server.port, "k", 1, 200);
-    assert.ok(replies.every((r) => r.startsWith("ACK seq=")));
-    using conn = await LineConn.open(server.port);
-    for (let i = 0; i < 50; i++) assert.equal(await conn.request("LikesServer9 3"), "ACK");
-    conn.close();
-    const status = await server.stop("SIGKILL");
-    assert.equal(status.signal, "SIGKILL");
-  }
-  await using server = await startServer({ logDir: dir.path, dataDir, workers: 2 });
-  const expected = { k: sum(1, 200), LikesServer9: 150 };
-  assert.deepEqual((await stats(server.port)).clients, expected);
-  const retries = await sendKeyed(server.port, "k", 1, 200);
-  assert.ok(retries.every((r) => / dup$/.test(r)), "every retried seq is a duplicate");
-  assert.deepEqual((await stats(server.port)).clients, expected, "nothing counted twice");
-  assert.match(
-    (await sendKeyed(server.port, "k", 201, 201))[0]!,
-    /^ACK seq=201 client=\d+ total=\d+$/,
-  );
-  await server.stop();
-  const lines = await readLines(server.logFile);
-  assert.ok(
-    lines.some((l) =>
-      /recovered 2 client\(s\), total \d+ likes from snapshot \d+ and 200|recovered 2 client/.test(
-        l,
-      )
-    ),
-  );
-});
+    const expected = { k: sum(1, 200), LikesServer9: 150 };
+    assert.deepEqual((await stats(server.port)).clients, expected);
+    const retries = await sendKeyed(server.port, "k", 1, 200);
+    assert.ok(retries.every((r) => / dup$/.test(r)), "every retried seq is a duplicate");
+    assert.deepEqual((await stats(server.port)).clients, expected, "nothing counted twice");
+    assert.match(
+      (await sendKeyed(server.port, "k", 201, 201))[0]!,
+      /^ACK seq=201 client=\d+ total=\d+$/,
+    );
+    await server.stop();
+    const lines = await readLines(server.logFile);
+    assert.ok(
+      lines.some((l) =>
+        /recovered 2 client\(s\), total \d+ likes from snapshot \d+ and 200|recovered 2 client/
+          .test(
+            l,
+          )
+      ),
+    );
+  });
+}
 
 Deno.test("a torn tail or a flipped byte ends the log there, and the client's retries are counted once", async () => {
   await using dir = await tempDir();

@@ -9,13 +9,13 @@ import type { LoadMode, LoadProtocol } from "./load_generator.ts";
 
 /** The server a case runs against. */
 export type ServerSpec =
-  | { readonly kind: "likes"; readonly fsync: "batch" | "never"; readonly workers: "default" | 1 }
+  | { readonly kind: "likes"; readonly fsync: "always" | "never"; readonly workers: "default" | 1 }
   | { readonly kind: "redis"; readonly persistence: "always" | "off" }
   | { readonly kind: "ideal" };
 
 /** One benchmark case. */
 export interface BenchCase {
-  /** Unique id, e.g. `persistent-100/likes-batch`. */
+  /** Unique id, e.g. `persistent-100/likes-always`. */
   readonly id: string;
   /** The load, in words, e.g. `persistent, 100 clients`. */
   readonly load: string;
@@ -87,7 +87,7 @@ function makeCase(
   };
 }
 
-const safe: ServerSpec = { kind: "likes", fsync: "batch", workers: "default" };
+const safe: ServerSpec = { kind: "likes", fsync: "always", workers: "default" };
 const fast: ServerSpec = { kind: "likes", fsync: "never", workers: "default" };
 const redisAlways: ServerSpec = { kind: "redis", persistence: "always" };
 const redisOff: ServerSpec = { kind: "redis", persistence: "off" };
@@ -120,7 +120,7 @@ export function benchCases(options: CaseOptions): BenchCase[] {
   withRedis("persistent", 100);
   if (!options.quick) withRedis("persistent", 1000);
   withRedis("pipeline", 10, 16);
-  cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "batch", workers: 1 }));
+  cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "always", workers: 1 }));
   if (!options.quick) {
     cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "never", workers: 1 }));
   }
@@ -147,14 +147,14 @@ export function benchCases(options: CaseOptions): BenchCase[] {
 }
 
 /**
- * The Redis case to compare a likes case with (same load; fsync batch ↔ appendfsync always,
+ * The Redis case to compare a likes case with (same load; fsync always ↔ appendfsync always,
  * never ↔ no persistence), if there is one.
  */
 export function redisTwin(c: BenchCase, all: readonly BenchCase[]): BenchCase | undefined {
   if (c.server.kind !== "likes" || c.server.workers === 1 || c.protocol === "keyed") {
     return undefined;
   }
-  const persistence = c.server.fsync === "batch" ? "always" : "off";
+  const persistence = c.server.fsync === "always" ? "always" : "off";
   return all.find((o) =>
     o.server.kind === "redis" && o.server.persistence === persistence && o.mode === c.mode &&
     o.clients === c.clients && o.depth === c.depth && o.driver === c.driver

@@ -8,15 +8,15 @@ Deno.test("benchCases() covers the required loads, with unique ids", () => {
   const has = (load: string, server: string) =>
     full.some((c) => c.load === load && JSON.stringify(c.server).includes(server));
   for (const load of ["per-message, 10 clients", "per-message, 100 clients"]) {
-    assert.ok(has(load, "batch"), load);
+    assert.ok(has(load, "always"), load);
   }
   for (const clients of [10, 100, 1000]) {
-    for (const s of ['"batch"', '"never"', '"always"', '"off"']) {
+    for (const s of ['"always"', '"never"', '"off"']) {
       assert.ok(has(`persistent, ${clients} clients`, s));
     }
   }
   assert.ok(
-    has("pipelined 16, 10 clients", '"batch"') && has("pipelined 16, 10 clients", '"never"'),
+    has("pipelined 16, 10 clients", '"always"') && has("pipelined 16, 10 clients", '"never"'),
   );
   assert.ok(full.some((c) => c.server.kind === "likes" && c.server.workers === 1));
   assert.ok(full.some((c) => c.mode === "idle" && c.clients === 10_000));
@@ -27,11 +27,11 @@ Deno.test("benchCases() covers the required loads, with unique ids", () => {
   assert.ok(quick.length < full.length && quick.every((c) => c.server.kind === "likes"));
 });
 
-Deno.test("redisTwin() pairs fsync batch with appendfsync always and never with no persistence", () => {
+Deno.test("redisTwin() pairs fsync always with appendfsync always and never with no persistence", () => {
   const cases = benchCases({ quick: false, redis: true, reference: false });
-  const batch = cases.find((c) => c.id === "persistent-100/likes-batch/deno")!;
+  const always = cases.find((c) => c.id === "persistent-100/likes-always/deno")!;
   const never = cases.find((c) => c.id === "persistent-100/likes-never/deno")!;
-  assert.equal(redisTwin(batch, cases)?.id, "persistent-100/redis-always/deno");
+  assert.equal(redisTwin(always, cases)?.id, "persistent-100/redis-always/deno");
   assert.equal(redisTwin(never, cases)?.id, "persistent-100/redis-off/deno");
   assert.equal(redisTwin(cases.find((c) => c.mode === "per-message")!, cases), undefined);
 });
@@ -52,7 +52,7 @@ Deno.test("formatResults() prints a row per case with the ratio to Redis", () =>
     note: null,
     rssPerConnection: null,
   });
-  const ours = result("persistent-100/likes-batch/deno", 30_000);
+  const ours = result("persistent-100/likes-always/deno", 30_000);
   const redis = result("persistent-100/redis-always/deno", 60_000);
   assert.equal(ratioToRedis(ours, [ours, redis]), 0.5);
   const text = formatResults([ours, redis]);
@@ -63,7 +63,7 @@ Deno.test("formatResults() prints a row per case with the ratio to Redis", () =>
   );
   assert.match(
     first!,
-    /^persistent, 100 clients\s+likes fsync batch\s+deno\s+30,000\s+630,000\s+0\.50\s+2\.00\s+3\.00\s+4\.00\s+50\.0\s+yes\s+0\.50×$/,
+    /^persistent, 100 clients\s+likes fsync always\s+deno\s+30,000\s+630,000\s+0\.50\s+2\.00\s+3\.00\s+4\.00\s+50\.0\s+yes\s+0\.50×$/,
   );
   assert.match(second!, /Redis appendfsync always\s+deno\s+60,000/);
 });

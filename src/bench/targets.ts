@@ -29,7 +29,7 @@ export interface Target {
 export async function startLikesTarget(options: {
   readonly dir: string;
   readonly workers: number;
-  readonly fsync: "always" | "batch" | "never";
+  readonly fsync: "always" | "interval" | "never";
 }): Promise<Target> {
   const server = await startServer({
     logDir: options.dir,

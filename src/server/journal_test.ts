@@ -29,7 +29,7 @@ function records(list: JournalRecord[], time = T): Uint8Array {
 /** Runs a server-shaped pipeline in one thread: table + ring + writer over `dir`. */
 async function withJournal<T>(
   dir: string,
-  options: { fsync?: FsyncMode; snapshotEvery?: number },
+  options: { fsync?: FsyncMode; snapshotEvery?: number; fsyncIntervalMs?: number },
   use: (table: LikesTable, ring: JournalRing, writer: JournalWriter) => Promise<T>,
 ): Promise<T> {
   using _lock = await openDataDir(dir);
@@ -301,7 +301,7 @@ Deno.test("JournalWriter journals expiry: a restart forgets the client and keeps
   assert.equal(state.clients.get("kept")!.count, 3);
 });
 
-for (const fsync of ["always", "never"] as const) {
+for (const fsync of ["always", "interval", "never"] as const) {
   Deno.test(`JournalWriter with --fsync ${fsync} journals every record`, async () => {
     await using dir = await tempDir();
     await withJournal(dir.path, { fsync }, async (table, ring) => {
@@ -315,3 +315,48 @@ for (const fsync of ["always", "never"] as const) {
     assert.equal((await recover(dir.path)).total, 40);
   });
 }
+
+Deno.test("JournalWriter --fsync always commits records that arrive together with one flush", async () => {
+  await using dir = await tempDir();
+  await withJournal(dir.path, { fsync: "always" }, async (table, ring, writer) => {
+    const before = writer.stats().flushes;
+    // Fifty messages from different clients land in the ring before the writer wakes up.
+    let last = -1;
+    for (let i = 0; i < 50; i++) {
+      const result = table.applyKeyed(`client-${i}`, 1, 1);
+      if (result.status === "applied") last = result.record;
+    }
+    await untilDurable(ring, last);
+    const flushes = writer.stats().flushes - before;
+    assert.ok(flushes >= 1 && flushes <= 3, `${flushes} flushes for 50 records`);
+  });
+  assert.equal((await recover(dir.path)).total, 50);
+});
+
+Deno.test("JournalWriter --fsync interval flushes within the interval, not per batch, and not when idle", async () => {
+  await using dir = await tempDir();
+  await withJournal(
+    dir.path,
+    { fsync: "interval", fsyncIntervalMs: 150 },
+    async (table, ring, writer) => {
+      const before = writer.stats().flushes;
+      let last = -1;
+      for (let i = 0; i < 5; i++) {
+        const result = table.applyKeyed("k", i + 1, 1);
+        if (result.status === "applied") last = result.record;
+        await new Promise((r) => setTimeout(r, 10)); // five small batches
+      }
+      await untilDurable(ring, last); // written: acknowledged in this mode, not yet flushed
+      assert.equal(writer.stats().flushes - before, 0, "no flush before the interval is up");
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(
+        writer.stats().flushes - before,
+        1,
+        "one flush for all five, within the interval",
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(writer.stats().flushes - before, 1, "nothing new: no flush");
+    },
+  );
+  assert.equal((await recover(dir.path)).total, 5);
+});

@@ -18,19 +18,31 @@ import type { Recovered } from "./recovery.ts";
 import { type ClientState, writeSnapshot } from "./snapshot.ts";
 
 /** When an acknowledgement may be sent, relative to the journal. */
-export const FSYNC_MODES = ["always", "batch", "never"] as const;
+export const FSYNC_MODES = ["always", "interval", "never"] as const;
 /**
- * `always`: each record flushed on its own; `batch`: records flushed together (group commit);
- * `never`: written, never flushed, acknowledged at once (for benchmarks only).
+ * `always`: an ACK waits for a flush that includes its record; the records that arrive while a
+ * flush is in flight are flushed together by the next one (group commit, as Redis `appendfsync
+ * always`). `interval`: acknowledged once written (to the page cache), flushed at least every
+ * `fsyncIntervalMs` (as Redis `everysec`): a crash of the server loses nothing acknowledged, a crash
+ * of the machine at most that window. `never`: acknowledged at once, written, never flushed
+ * (benchmarks only).
  */
 export type FsyncMode = typeof FSYNC_MODES[number];
+
+/** `--fsync batch`, the mode's former name, means `always`. */
+export const FSYNC_ALIASES: Readonly<Record<string, FsyncMode>> = { batch: "always" };
+
+/** The default flush interval of `--fsync interval`, in ms (Redis `everysec`). */
+export const DEFAULT_FSYNC_INTERVAL_MS = 1000;
 
 /** Options for {@linkcode JournalWriter.start}. */
 export interface JournalWriterOptions {
   /** The data directory (locked by the caller). */
   readonly dir: string;
-  /** @default {"batch"} */
+  /** @default {"always"} */
   readonly fsync?: FsyncMode;
+  /** With `interval`: the longest time between flushes, in ms. @default {1000} */
+  readonly fsyncIntervalMs?: number;
   /** Start a new segment and write a snapshot after this many records. @default {100000} */
   readonly snapshotEvery?: number;
   /** Where to report snapshots and failures. */
@@ -55,6 +67,7 @@ export class JournalWriter {
   readonly #ring: JournalRing;
   readonly #dir: string;
   readonly #fsync: FsyncMode;
+  readonly #fsyncIntervalMs: number;
   readonly #snapshotEvery: number;
   readonly #log: Logger;
   readonly #onFatal: (error: Error) => void;
@@ -70,6 +83,9 @@ export class JournalWriter {
   #done: Promise<void> = Promise.resolve();
   #flushes = 0;
   #written = 0;
+  /** Records written since the last flush (`interval`), and when that flush was. */
+  #unflushed = 0;
+  #lastFlush = performance.now();
 
   private constructor(
     ring: JournalRing,
@@ -80,7 +96,8 @@ export class JournalWriter {
   ) {
     this.#ring = ring;
     this.#dir = options.dir;
-    this.#fsync = options.fsync ?? "batch";
+    this.#fsync = options.fsync ?? "always";
+    this.#fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
     this.#snapshotEvery = options.snapshotEvery ?? 100_000;
     this.#log = options.log;
     this.#onFatal = options.onFatal ?? (() => {});
@@ -154,8 +171,9 @@ export class JournalWriter {
     try {
       while (true) {
         if (this.#fsync === "never") await delay(NEVER_LINGER_MS); // nothing waits: batch more
-        else await this.#ring.waitForRecords(this.#stopping ? 5 : 50);
+        else await this.#ring.waitForRecords(this.#stopping ? 5 : this.#idleWaitMs());
         const batch = this.#ring.take(MAX_BATCH);
+        if (this.#fsync === "interval") await this.#flushIfDue(batch.count);
         if (batch.count === 0) {
           if (this.#stopping && this.#ring.appended() <= batch.first) return;
           if (this.#stopping && Date.now() - this.#stoppingSince > STOP_PATIENCE_MS) {
@@ -186,21 +204,35 @@ export class JournalWriter {
   }
 
   async #persist(first: number, count: number, bytes: Uint8Array): Promise<void> {
-    if (this.#fsync === "always") {
-      for (let i = 0; i < count; i++) {
-        this.#write(bytes.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES));
-        await this.#file.syncData();
-        this.#flushes++;
-        this.#ring.publishDurable(first + i + 1);
-      }
-      return;
-    }
     this.#write(bytes);
-    if (this.#fsync === "batch") {
+    if (this.#fsync === "always") {
       await this.#file.syncData();
       this.#flushes++;
+    } else if (this.#fsync === "interval") {
+      this.#unflushed += count;
     }
     this.#ring.publishDurable(first + count);
+  }
+
+  /** How long to wait for records: with `interval`, no longer than the next flush is due. */
+  #idleWaitMs(): number {
+    if (this.#fsync !== "interval" || this.#unflushed === 0) return 50;
+    const due = this.#fsyncIntervalMs - (performance.now() - this.#lastFlush);
+    return Math.max(1, Math.min(50, Math.ceil(due)));
+  }
+
+  /** `interval`: flushes what was written once the interval is up (before writing `coming`). */
+  async #flushIfDue(coming: number): Promise<void> {
+    const now = performance.now();
+    if (this.#unflushed === 0) {
+      if (coming === 0) this.#lastFlush = now; // idle: the window starts with the next record
+      return;
+    }
+    if (now - this.#lastFlush < this.#fsyncIntervalMs) return;
+    await this.#file.syncData();
+    this.#flushes++;
+    this.#unflushed = 0;
+    this.#lastFlush = performance.now();
   }
 
   /**
@@ -247,7 +279,11 @@ export class JournalWriter {
   async #rotate(): Promise<void> {
     const next = this.#segment + 1;
     const file = await JournalWriter.#openSegment(this.#dir, next);
-    if (this.#fsync !== "never") await this.#file.syncData();
+    if (this.#fsync !== "never") {
+      await this.#file.syncData();
+      this.#unflushed = 0;
+      this.#lastFlush = performance.now();
+    }
     this.#file.close();
     this.#file = file;
     this.#segment = next;

@@ -41,8 +41,10 @@ export interface ServeLikesOptions {
    * it, counts live in memory only and a restart forgets them. @default {none}
    */
   readonly dataDir?: string;
-  /** When an ACK may go out relative to the journal flush. @default {"batch"} */
+  /** When an ACK may go out relative to the journal flush. @default {"always"} */
   readonly fsync?: FsyncMode;
+  /** With `fsync: "interval"`: the longest time between flushes, in ms. @default {1000} */
+  readonly fsyncIntervalMs?: number;
   /** Records between snapshots. @default {100000} */
   readonly snapshotEvery?: number;
   /** Address to listen on. @default {"127.0.0.1"} */
@@ -118,7 +120,8 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
   const {
     logFile,
     dataDir,
-    fsync = "batch",
+    fsync = "always",
+    fsyncIntervalMs,
     snapshotEvery,
     hostname = "127.0.0.1",
     port = 0,
@@ -177,6 +180,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       writer = await JournalWriter.start(journal, recovered, slots, {
         dir: dataDir,
         fsync,
+        ...(fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs }),
         log,
         onFatal,
         ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
@@ -195,6 +199,8 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile,
       workers,
       startedAt: Date.now(),
+      // `always`: after the flush; `interval`: once written, so a crash of the process loses
+      // nothing acknowledged (of the machine, at most the interval); `never`: at once.
       acknowledgeDurable: journal !== undefined && fsync !== "never",
     }, { onFatal });
     sweeper = setInterval(() => {

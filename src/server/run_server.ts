@@ -72,6 +72,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
       repair: config.repair,
       dataDir: config.dataDir,
       fsync: config.fsync,
+      fsyncIntervalMs: config.fsyncIntervalMs,
       snapshotEvery: config.snapshotEvery,
       onFatal: (error) => {
         fatal = error;

@@ -18,7 +18,7 @@ import {
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
+import { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
 import {
   DEFAULT_CLIENT_TTL_MS,
   DEFAULT_MAX_CONNECTIONS,
@@ -49,6 +49,7 @@ export interface ServerConfig {
   readonly repair: boolean;
   readonly dataDir: string;
   readonly fsync: FsyncMode;
+  readonly fsyncIntervalMs: number;
   readonly snapshotEvery: number;
 }
 
@@ -64,10 +65,18 @@ function flags(cpus: number): Flag[] {
     {
       name: "fsync",
       type: "string",
-      value: "always|batch|never",
-      default: "batch",
+      value: "always|interval|never",
+      default: "always",
       help:
-        "ACK after its own flush, after a shared flush, or at once without flushing (benchmarks only)",
+        "ACK after a flush that includes the like (one flush shared by all clients); ACK once written, flushed every --fsync-interval; or ACK at once, never flush (benchmarks only). batch = always",
+    },
+    {
+      name: "fsync-interval",
+      type: "string",
+      value: "SECONDS",
+      default: "1",
+      help:
+        "with --fsync interval: the longest time between flushes (what a machine crash may lose)",
     },
     {
       name: "snapshot-every",
@@ -221,7 +230,11 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
     }),
     repair: booleans.repair ?? false,
     dataDir: parsePath("data-dir", s["data-dir"]!),
-    fsync: parseChoice("fsync", s.fsync!, FSYNC_MODES),
+    fsync: parseChoice("fsync", FSYNC_ALIASES[s.fsync!] ?? s.fsync!, FSYNC_MODES),
+    fsyncIntervalMs: parseSeconds("fsync-interval", s["fsync-interval"]!, {
+      min: 0.001,
+      max: 3600,
+    }),
     snapshotEvery: parseInteger("snapshot-every", s["snapshot-every"]!, { min: 1 }),
   });
 }

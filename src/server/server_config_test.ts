@@ -19,7 +19,8 @@ Deno.test("parseServerConfig() gives the seed defaults", () => {
     clientTtlMs: 604_800_000,
     repair: false,
     dataDir: "data",
-    fsync: "batch",
+    fsync: "always",
+    fsyncIntervalMs: 1000,
     snapshotEvery: 100_000,
   });
 });
@@ -41,7 +42,8 @@ Deno.test("parseServerConfig() reads every flag", () => {
     "--client-ttl=0.5",
     "--repair",
     "--data-dir=/var/lib/likes",
-    "--fsync=always",
+    "--fsync=interval",
+    "--fsync-interval=0.25",
     "--snapshot-every=10",
   ], 8);
   assert.deepEqual(config, {
@@ -60,9 +62,15 @@ Deno.test("parseServerConfig() reads every flag", () => {
     clientTtlMs: 500,
     repair: true,
     dataDir: "/var/lib/likes",
-    fsync: "always",
+    fsync: "interval",
+    fsyncIntervalMs: 250,
     snapshotEvery: 10,
   });
+});
+
+Deno.test("parseServerConfig(): --fsync batch is the former name of always", () => {
+  const config = parseServerConfig(["--fsync", "batch"], 2);
+  assert.equal(config !== "help" && config.fsync, "always");
 });
 
 Deno.test("parseServerConfig() rejects bad values with the flag's name", async (t) => {
@@ -71,7 +79,7 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--workers=0"], /--workers/],
     [["--idle-timeout=soon"], /--idle-timeout/],
     [["--host=a b"], /--host/],
-    [["--fsync=sometimes"], /--fsync must be always or batch or never/],
+    [["--fsync=sometimes"], /--fsync must be always or interval or never/],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
     [["--log-dir=/tmp/a,/etc"], /--log-dir must be a path without commas/],
