@@ -14,7 +14,7 @@ import {
   type Sink,
   withFilter,
 } from "@logtape/logtape";
-import { type BufferedFileSink, getBufferedFileSink } from "./buffered_file_sink.ts";
+import { getBufferedFileSink } from "./buffered_file_sink.ts";
 
 let lastStamp = -1;
 let lastIso = "";
@@ -78,17 +78,43 @@ function isUnder(category: readonly string[], prefix: readonly string[]): boolea
   return prefix.every((part, i) => category[i] === part);
 }
 
+/** Logging as configured by {@linkcode setupLogging}, for the one thread that set it up. */
+export interface Logging {
+  /**
+   * A logger for one very frequent category (a line per message the server counts). Its lines
+   * are exactly what LogTape would write for the category, into the same file, but they skip
+   * LogTape's dispatch (about 3 µs a line; this takes under 1). They go to the file only, never
+   * to the console.
+   */
+  hotLogger(category: readonly string[]): InfoLog;
+  /** Flushes and closes every sink; await it before the process or Worker ends. */
+  shutdown(): Promise<void>;
+}
+
+/** A logger with only `info`, which is all a hot path needs. */
+export interface InfoLog {
+  /** Logs one message at info level. */
+  info(message: string): void;
+}
+
+/** An {@linkcode InfoLog} through LogTape: what library code uses unless given a faster one. */
+export function infoLog(category: readonly string[]): InfoLog {
+  const logger = getLogger([...category]);
+  return { info: (message) => logger.info(message) };
+}
+
 /**
- * Configures LogTape for this process or Worker: a buffered, asynchronous file sink (see
- * `buffered_file_sink.ts`) and a stderr sink. Call {@linkcode shutdownLogging} before exiting so that every buffered line is written.
+ * Configures LogTape for this process or Worker (entry points and Worker entries only: library
+ * code never calls it): a buffered, asynchronous file sink (see `buffered_file_sink.ts`) and a
+ * stderr sink. Call `shutdown()` on the result before exiting so that every buffered line is
+ * written.
  *
  * @throws {Deno.errors.NotCapable} If the file is outside the granted write permission.
  * @throws {Deno.errors.NotFound} If the file's directory does not exist.
  */
-export async function setupLogging(options: SetupLoggingOptions): Promise<void> {
+export async function setupLogging(options: SetupLoggingOptions): Promise<Logging> {
   const { file, category = ["likes"], consoleCategories = [] } = options;
   const fileSink = getBufferedFileSink(file, { formatter: fileLine });
-  hotSink = fileSink;
   const toConsole = (record: LogRecord) =>
     record.level === "error" || record.level === "fatal" || record.category[0] === "logtape" ||
     (record.level !== "debug" && record.level !== "trace" &&
@@ -101,36 +127,29 @@ export async function setupLogging(options: SetupLoggingOptions): Promise<void> 
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
     ],
   });
-}
-
-/** Flushes and closes every sink; await it before the process or Worker ends. */
-export async function shutdownLogging(): Promise<void> {
-  hotSink = undefined;
-  await dispose();
-}
-
-let hotSink: BufferedFileSink | undefined;
-
-/** A logger with only `info`, which is all a hot path needs. */
-export interface InfoLog {
-  /** Logs one message at info level. */
-  info(message: string): void;
+  let open = true;
+  return {
+    hotLogger(hotCategory) {
+      const prefix = ` INFO ${hotCategory.join(".")} `;
+      const fallback = infoLog(hotCategory);
+      return {
+        info(message: string) {
+          if (open) fileSink.writeLine(`${isoTime(Date.now())}${prefix}${message}\n`);
+          else fallback.info(message);
+        },
+      };
+    },
+    async shutdown() {
+      open = false;
+      await dispose();
+    },
+  };
 }
 
 /**
- * A logger for one very frequent category (a line per message the server counts). Its lines
- * are exactly what LogTape would write for the category, into the same file, but they skip
- * LogTape's dispatch (about 3 µs a line; this takes under 1). They go to the file only, never to
- * the console. Before {@linkcode setupLogging} (or after {@linkcode shutdownLogging}) it falls
- * back to LogTape's logger for the category.
+ * Flushes and closes every sink; await it before the process or Worker ends (for an entry point
+ * that kept no {@linkcode Logging} handle, or whose set-up failed half-way).
  */
-export function hotLogger(category: readonly string[]): InfoLog {
-  const prefix = ` INFO ${category.join(".")} `;
-  const fallback = getLogger([...category]);
-  return {
-    info(message: string) {
-      if (hotSink) hotSink.writeLine(`${isoTime(Date.now())}${prefix}${message}\n`);
-      else fallback.info(message);
-    },
-  };
+export async function shutdownLogging(): Promise<void> {
+  await dispose();
 }

@@ -29,5 +29,8 @@ Deno.test("demo.ts runs a server and a parent, prints a converged table and stop
     primary.some((l) => / stopped: total \d+ likes from 3 client\(s\)/.test(l)),
     "the server stopped cleanly",
   );
-  assert.match(primary.at(-1)!, / journal: \d+ record\(s\) written with \d+ flush\(es\) \(always\)/);
+  assert.match(
+    primary.at(-1)!,
+    / journal: \d+ record\(s\) written with \d+ flush\(es\) \(always\)/,
+  );
 });

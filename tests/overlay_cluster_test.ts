@@ -77,7 +77,7 @@ Deno.test("fault drill: a SIGKILLed data node is reported missing, then catches 
     ]),
     60_000,
   );
-  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as ClusterReport;
   assert.equal(report.converged, true, report.verdict);
   assert.match(report.events[0]!, /SIGKILL node D/);

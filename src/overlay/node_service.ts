@@ -31,9 +31,12 @@ export interface StartNodeOptions {
   readonly config: ClusterConfig;
   /** Which node of the config this is. */
   readonly id: string;
-  /** Where the node's threads log (`node.log`, `PrimaryLikesLog`); must exist. */
+  /** Where the node's Workers log (`node.log`, `PrimaryLikesLog`) with `workerLogs`; must exist. */
   readonly logDir: string;
-  /** Whether the query Workers log to `<logDir>/node.log` (entry points: yes). @default {false} */
+  /**
+   * Whether the node's Workers log into `logDir` (each sets up its own logging; entry points
+   * say yes). This thread's logging is the caller's. @default {false}
+   */
   readonly workerLogs?: boolean;
   /** The likes journal's directory (a node with likes only). @default {none: in memory} */
   readonly dataDir?: string;
@@ -130,7 +133,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   });
 
   const likes = me.likesPort === null ? null : await serveLikes({
-    logFile: `${logDir}/PrimaryLikesLog`,
+    ...(options.workerLogs ? { logFile: `${logDir}/PrimaryLikesLog` } : {}),
     hostname: listenHost,
     port: me.likesPort,
     workers: options.workers ?? 1,

@@ -9,7 +9,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
-import { setupLogging, shutdownLogging } from "../log.ts";
+import { type Logging, setupLogging } from "../log.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { DurableWaiter } from "./durability.ts";
 import { JournalRing } from "./journal_ring.ts";
@@ -28,6 +28,7 @@ let listener: Deno.Listener | undefined;
 let workerIndex = 0;
 let accepted = 0;
 let sweeper: ReturnType<typeof setInterval> | undefined;
+let logging: Logging | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -54,10 +55,14 @@ async function start(
   journalBuffer: SharedArrayBuffer | null,
   settings: WorkerSettings,
 ): Promise<void> {
-  await setupLogging({ file: settings.logFile });
+  // Logging is the caller's choice (serveLikes' logFile): without it this Worker logs nothing.
+  logging = settings.logFile === null ? undefined : await setupLogging({ file: settings.logFile });
   const journal = journalBuffer ? JournalRing.attach(journalBuffer) : undefined;
   const table = LikesTable.attach(buffer, journal);
-  const respond = createResponder(table, settings);
+  const respond = createResponder(table, {
+    ...settings,
+    ...(logging ? { messageLog: logging.hotLogger(["likes", "server", "message"]) } : {}),
+  });
   const durability = journal && settings.acknowledgeDurable
     ? new DurableWaiter(journal)
     : undefined;
@@ -206,6 +211,6 @@ async function stop(): Promise<number> {
   }
   await Promise.all([...served]);
   log.debug(`worker ${workerIndex} stopped; it served ${accepted} connection(s)`);
-  await shutdownLogging();
+  await logging?.shutdown();
   return open.length;
 }

@@ -34,8 +34,13 @@ function expiryInterval(ttlMs: number): number {
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
-  /** The server log file every Worker appends to (its directory must exist). */
-  readonly logFile: string;
+  /**
+   * The server log file every connection Worker appends to (its directory must exist); each
+   * Worker sets up its own logging for it. Without it the Workers log nothing. The calling
+   * thread's logging is the caller's to configure: this function never configures it.
+   * @default {none}
+   */
+  readonly logFile?: string;
   /**
    * Where the journal and snapshots live (created if missing, locked while running). Without
    * it, counts live in memory only and a restart forgets them. @default {none}
@@ -196,7 +201,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       writeTimeoutMs,
       replyBufferBytes,
       maxConnections,
-      logFile,
+      logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
       // `always`: after the flush; `interval`: once written, so a crash of the process loses

@@ -7,7 +7,7 @@
  */
 
 import { getLogger, type Logger } from "@logtape/logtape";
-import { hotLogger, type InfoLog } from "../log.ts";
+import { type InfoLog, infoLog } from "../log.ts";
 import type { Frame } from "../protocol/framing.ts";
 import { parseFast } from "../protocol/fast_parse.ts";
 import {
@@ -36,7 +36,7 @@ export interface ResponderOptions {
   readonly startedAt?: number;
   /** Clock. @default {Date.now} */
   readonly clock?: () => number;
-  /** Logger for accepted messages. @default {hotLogger(["likes", "server", "message"])} */
+  /** Logger for accepted messages (a Worker passes its fast one). @default {through LogTape} */
   readonly messageLog?: InfoLog;
   /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
   readonly invalidLog?: Logger;
@@ -85,7 +85,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     workers = 1,
     clock = Date.now,
     startedAt = clock(),
-    messageLog = hotLogger(["likes", "server", "message"]),
+    messageLog = infoLog(["likes", "server", "message"]),
     invalidLog = getLogger(["likes", "server", "invalid"]),
     acknowledgeDurable = false,
   } = options;

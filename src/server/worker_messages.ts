@@ -26,8 +26,8 @@ export interface WorkerSettings {
   readonly replyBufferBytes: number;
   /** Open connections across all Workers past which new ones are refused. */
   readonly maxConnections: number;
-  /** The server log file each Worker appends to. */
-  readonly logFile: string;
+  /** The server log file each Worker appends to, or null: the Workers log nothing. */
+  readonly logFile: string | null;
   /** Number of Workers, reported by `STATS`. */
   readonly workers: number;
   /** When the server started (ms since the epoch). */
