@@ -103,7 +103,7 @@ Deno.test({
           i,
         ) => [id, {
           host: ADDRESS[side(id as string)],
-          port: 50051 + i,
+          port: 4351 + i,
           connections,
           data_subset: id === "A" ? "none" : `likes of ${id}`,
           ...(id === "A" ? {} : { likes_port: 4301 + i }),

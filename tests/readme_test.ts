@@ -55,7 +55,7 @@ Deno.test("deno task likes -- --id 3 (the README's example) runs with the task's
 });
 
 Deno.test("the overlay's two commands (README, The overlay) work as written", async () => {
-  // Terminal 1, as written: the committed cluster.json (fixed ports 50051-50055, 4302-4305).
+  // Terminal 1, as written: the committed cluster.json (fixed ports 4351-4355 and 4302-4305).
   const cluster = spawnDeno([
     "task",
     `--config=${PROJECT.config}`,
@@ -105,5 +105,5 @@ Deno.test("the overlay's two commands (README, The overlay) work as written", as
     assert.equal(status.code, 143, stderr);
   }
   assert.match(stderr, /SIGTERM: stopping the LikesServers and the nodes/);
-  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: 50051 }), "A stopped");
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: 4351 }), "A stopped");
 });

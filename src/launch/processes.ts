@@ -137,7 +137,11 @@ export async function startListening(
   try {
     [host, port] = await listening.promise;
   } catch (error) {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It exited by itself: `error` says how.
+    }
     await status.catch(() => {});
     throw error;
   } finally {

@@ -55,13 +55,13 @@ Deno.test("parseClusterConfig() refuses a bad config in one line naming the fiel
     ],
     [
       "duplicate address",
-      edit((_, p) => p.D!.port = 50053),
-      "processes.D.port: address 127.0.0.1:50053 is also processes.C.port",
+      edit((_, p) => p.D!.port = 4353),
+      "processes.D.port: address 127.0.0.1:4353 is also processes.C.port",
     ],
     [
       "a likes port on another node's address",
-      edit((_, p) => p.E!.likes_port = 50051),
-      "processes.E.likes_port: address 127.0.0.1:50051 is also processes.A.port",
+      edit((_, p) => p.E!.likes_port = 4351),
+      "processes.E.likes_port: address 127.0.0.1:4351 is also processes.A.port",
     ],
     [
       "missing field",

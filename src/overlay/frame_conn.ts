@@ -148,7 +148,7 @@ export interface PeerLinkOptions {
  *
  * @example
  * ```ts ignore
- * using link = new PeerLink({ hostname: "127.0.0.1", port: 50052 });
+ * using link = new PeerLink({ hostname: "127.0.0.1", port: 4352 });
  * const reply = await link.request({ type: "stats" }, 1000);
  * ```
  */

@@ -61,7 +61,7 @@ class Watch {
   /** When a poll first saw every replica equal every owner's count since then (else null). */
   convergedAt: number | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #polling = false;
+  #polling: Promise<void> | null = null;
 
   constructor(readonly config: ClusterConfig) {}
 
@@ -69,31 +69,43 @@ class Watch {
     this.#timer = setInterval(() => this.poll(), intervalMs);
   }
 
-  async poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      let changed = false;
-      await Promise.all([...this.config.nodes.values()].map(async (node) => {
-        let stats: NodeStats | null = null;
-        try {
-          stats = await nodeStats(node.host, node.port, 500) as unknown as NodeStats;
-        } catch {
-          // Down (or killed): shown as such.
-        }
-        if (stats?.likes !== this.latest.get(node.id)?.likes) changed = true;
-        this.latest.set(node.id, stats);
-      }));
-      const now = performance.now();
-      if (changed) {
-        this.lastChangeAt = now;
-        this.convergedAt = null;
-      }
-      if (!this.converged()) this.convergedAt = null;
-      else this.convergedAt ??= now;
-    } finally {
-      this.#polling = false;
+  /**
+   * Asks every node for its `stats`. A poll already under way is not doubled: the periodic
+   * caller skips it, and a caller that needs figures from after now (`fresh`) waits for it and
+   * then polls again.
+   */
+  async poll(fresh = false): Promise<void> {
+    if (this.#polling) {
+      if (!fresh) return;
+      await this.#polling;
     }
+    this.#polling = this.#pollOnce();
+    try {
+      await this.#polling;
+    } finally {
+      this.#polling = null;
+    }
+  }
+
+  async #pollOnce(): Promise<void> {
+    let changed = false;
+    await Promise.all([...this.config.nodes.values()].map(async (node) => {
+      let stats: NodeStats | null = null;
+      try {
+        stats = await nodeStats(node.host, node.port, 500) as unknown as NodeStats;
+      } catch {
+        // Down (or killed): shown as such.
+      }
+      if (stats?.likes !== this.latest.get(node.id)?.likes) changed = true;
+      this.latest.set(node.id, stats);
+    }));
+    const now = performance.now();
+    if (changed) {
+      this.lastChangeAt = now;
+      this.convergedAt = null;
+    }
+    if (!this.converged()) this.convergedAt = null;
+    else this.convergedAt ??= now;
   }
 
   /** Every node answers, and every replica holds exactly each owner's count. */
@@ -357,7 +369,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     const settleUntil = performance.now() + run.settleMs;
     let convergenceMs: number | null = null;
     while (performance.now() < settleUntil) {
-      await watch.poll();
+      await watch.poll(true); // figures from after the likes stopped, never an older poll's
       if (watch.convergedAt !== null) {
         convergenceMs = Math.round(watch.convergedAt - watch.lastChangeAt);
         break;
