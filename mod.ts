@@ -70,7 +70,7 @@ export {
   LikesTable,
   type LikesTableOptions,
   MAX_NAME_BYTES,
-} from "./src/server/likes_table.ts";
+} from "./src/store/embedded/likes_table.ts";
 export { createResponder, type Responder, type ResponderOptions } from "./src/server/respond.ts";
 export { type ByteConn, Connection, type ConnectionOptions } from "./src/server/connection.ts";
 export {

@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { serverArgs, startServer } from "../src/launch/processes.ts";
-import { listDataFiles, segmentName } from "../src/server/data_dir.ts";
-import { encodeRecord, RECORD_BYTES } from "../src/server/journal_record.ts";
+import { listDataFiles, segmentName } from "../src/store/embedded/data_dir.ts";
+import { encodeRecord, RECORD_BYTES } from "../src/store/embedded/journal_record.ts";
 import { freePort, LineConn, readLines, runDeno, stats, tempDir } from "./_helpers.ts";
 
 const likesOf = (seq: number) => seq % 43;

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { JournalRing } from "../src/server/journal_ring.ts";
-import { LikesTable } from "../src/server/likes_table.ts";
+import { JournalRing } from "../src/store/embedded/journal_ring.ts";
+import { LikesTable } from "../src/store/embedded/likes_table.ts";
 
 Deno.test("LikesTable.expireIdle() skips a busy client and a full journal instead of deadlocking", async () => {
   const ring = JournalRing.create({ capacity: 2 });

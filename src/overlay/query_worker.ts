@@ -10,7 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../log.ts";
-import { LikesTable } from "../server/likes_table.ts";
+import { LikesTable } from "../store/embedded/likes_table.ts";
 import { parseClusterConfig } from "./cluster_config.ts";
 import { FrameConn, PeerLink } from "./frame_conn.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";

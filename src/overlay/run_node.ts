@@ -9,7 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { UsageError } from "../cli.ts";
 import { setupLogging, shutdownLogging } from "../log.ts";
-import { DataDirError } from "../server/data_dir.ts";
+import { DataDirError } from "../store/embedded/data_dir.ts";
 import { onStopSignal } from "../signals.ts";
 import { type ClusterConfig, ClusterConfigError, parseClusterConfig } from "./cluster_config.ts";
 import { type OverlayNode, startNode } from "./node_service.ts";

@@ -11,9 +11,9 @@ import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { type Logging, setupLogging } from "../log.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import { DurableWaiter } from "./durability.ts";
-import { JournalRing } from "./journal_ring.ts";
-import { LikesTable } from "./likes_table.ts";
+import { DurableWaiter } from "../store/embedded/durability.ts";
+import { JournalRing } from "../store/embedded/journal_ring.ts";
+import { LikesTable } from "../store/embedded/likes_table.ts";
 import { createResponder } from "./respond.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 

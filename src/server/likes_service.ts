@@ -11,12 +11,12 @@ import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { type DataDir, DataDirError, openDataDir } from "./data_dir.ts";
-import { JournalRing } from "./journal_ring.ts";
-import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
-import { DEFAULT_MAX_CLIENTS, LikesTable } from "./likes_table.ts";
-import { recover, type Recovered } from "./recovery.ts";
-import type { ClientState } from "./snapshot.ts";
+import { type DataDir, DataDirError, openDataDir } from "../store/embedded/data_dir.ts";
+import { JournalRing } from "../store/embedded/journal_ring.ts";
+import { type FsyncMode, JournalWriter } from "../store/embedded/journal_writer.ts";
+import { DEFAULT_MAX_CLIENTS, LikesTable } from "../store/embedded/likes_table.ts";
+import { recover, type Recovered } from "../store/embedded/recovery.ts";
+import type { ClientState } from "../store/embedded/snapshot.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */

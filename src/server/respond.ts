@@ -22,7 +22,7 @@ import {
   ProtocolError,
 } from "../protocol/grammar.ts";
 import { formatStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
-import type { ApplyResult, LikesTable } from "./likes_table.ts";
+import type { ApplyResult, LikesTable } from "../store/embedded/likes_table.ts";
 
 /** What a responder needs besides the frame. */
 export interface ResponderOptions {
@@ -70,7 +70,7 @@ export type Responder = (frame: Frame, peer: string) => Reply;
  * @example
  * ```ts
  * import { createResponder } from "./respond.ts";
- * import { LikesTable } from "./likes_table.ts";
+ * import { LikesTable } from "../store/embedded/likes_table.ts";
  * import assert from "node:assert/strict";
  * const respond = createResponder(LikesTable.create({ maxClients: 4 }));
  * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Frame, Terminator } from "../protocol/framing.ts";
 import { parseStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
-import { JournalRing } from "./journal_ring.ts";
-import { LikesTable } from "./likes_table.ts";
+import { JournalRing } from "../store/embedded/journal_ring.ts";
+import { LikesTable } from "../store/embedded/likes_table.ts";
 import { createResponder } from "./respond.ts";
 
 function frame(text: string, terminator: Terminator = "\n"): Frame {

@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../log.ts";
 import { onStopSignal } from "../signals.ts";
-import { DataDirError } from "./data_dir.ts";
+import { DataDirError } from "../store/embedded/data_dir.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
 import type { ServerConfig } from "./server_config.ts";
 

@@ -18,13 +18,13 @@ import {
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "./journal_writer.ts";
+import { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "../store/embedded/journal_writer.ts";
 import {
   DEFAULT_CLIENT_TTL_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_WRITE_TIMEOUT_MS,
 } from "./likes_service.ts";
-import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "./likes_table.ts";
+import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../store/embedded/likes_table.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;

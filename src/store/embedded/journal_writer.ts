@@ -10,7 +10,7 @@
  */
 
 import { type Logger } from "@logtape/logtape";
-import { delay } from "../delay.ts";
+import { delay } from "../../delay.ts";
 import { listDataFiles, segmentName, snapshotName, syncDir } from "./data_dir.ts";
 import { KIND, RECORD_BYTES, RECORD_NAME_BYTES } from "./journal_record.ts";
 import type { JournalRing } from "./journal_ring.ts";
