@@ -65,13 +65,24 @@ export {
 export { fetchStats } from "./src/protocol/stats_client.ts";
 export { type EdgeReport, parseEdgeReport } from "./src/protocol/edge_report.ts";
 export {
-  type ApplyResult,
-  type Counter,
   LikesTable,
   type LikesTableOptions,
   MAX_NAME_BYTES,
 } from "./src/store/embedded/likes_table.ts";
-export { createResponder, type Responder, type ResponderOptions } from "./src/server/respond.ts";
+export {
+  type ApplyResult,
+  type LikesStore,
+  NO_RECEIPT,
+  type Receipt,
+} from "./src/store/likes_store.ts";
+export { EmbeddedStore } from "./src/store/embedded/embedded_store.ts";
+export { type Counter, type ServerCounters } from "./src/server/server_counters.ts";
+export {
+  createResponder,
+  type Reply as ReplyWithReceipt,
+  type Responder,
+  type ResponderOptions,
+} from "./src/server/respond.ts";
 export { type ByteConn, Connection, type ConnectionOptions } from "./src/server/connection.ts";
 export {
   type LikesService,

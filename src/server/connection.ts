@@ -25,13 +25,8 @@
 import { getLogger } from "@logtape/logtape";
 import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
+import { type LikesStore, NO_RECEIPT } from "../store/likes_store.ts";
 import type { Responder } from "./respond.ts";
-
-/** Tells when a journal record is durable (see `DurableWaiter`). */
-export interface Durability {
-  /** `undefined` if record `index` is durable already, else a promise that resolves when it is. */
-  until(index: number): Promise<void> | undefined;
-}
 
 /** The part of a `Deno.Conn` a connection loop uses. */
 export interface ByteConn {
@@ -61,8 +56,8 @@ export interface ConnectionOptions {
   readonly maxPendingReplyBytes?: number;
   /** Clock for idle tracking (read once per chunk read). @default {Date.now} */
   readonly clock?: () => number;
-  /** Holds replies until the journal records they depend on are durable. @default {none} */
-  readonly durability?: Durability;
+  /** Holds replies until the store has settled their receipts. @default {none: send at once} */
+  readonly store?: Pick<LikesStore, "settled">;
 }
 
 /** How a connection's input ended: still open, end of stream, reset by the client, or closed here. */
@@ -106,7 +101,7 @@ function describe(error: unknown): string {
  *   write: (d: Uint8Array) => Promise.resolve((output += new TextDecoder().decode(d), d.length)),
  *   close: () => {},
  * };
- * await new Connection(conn, "mem", () => ({ text: "ACK", durableAt: -1 })).serve();
+ * await new Connection(conn, "mem", () => ({ text: "ACK", receipt: -1 })).serve();
  * assert.equal(output, "ACK\n");
  * ```
  */
@@ -119,10 +114,10 @@ export class Connection {
   readonly #readBufferBytes: number;
   readonly #maxPending: number;
   readonly #clock: () => number;
-  readonly #durability: Durability | undefined;
+  readonly #store: Pick<LikesStore, "settled"> | undefined;
   /** Replies answered since they were last handed to the writer. */
   #replies = "";
-  #durableAt = -1;
+  #receipt = NO_RECEIPT;
   /** The chain of writes; it never rejects. */
   #writing: Promise<void> = Promise.resolve();
   /** Bytes handed to the writer and not yet written. */
@@ -152,7 +147,7 @@ export class Connection {
     const reply = this.#respond(frame, this.#peer);
     if (this.#replyFailure !== null) this.#unanswered++;
     this.#replies += reply.text + frame.terminator;
-    if (reply.durableAt > this.#durableAt) this.#durableAt = reply.durableAt;
+    if (reply.receipt > this.#receipt) this.#receipt = reply.receipt;
     return this.#pendingBytes + this.#replies.length < this.#maxPending;
   };
 
@@ -164,14 +159,14 @@ export class Connection {
       readBufferBytes = 4096,
       maxPendingReplyBytes = DEFAULT_REPLY_BUFFER_BYTES,
       clock = Date.now,
-      durability,
+      store,
     } = options;
     if (!Number.isInteger(maxPendingReplyBytes) || maxPendingReplyBytes < 1) {
       throw new RangeError(
         `Cannot serve a connection as 'maxPendingReplyBytes' must be a positive integer: current value is ${maxPendingReplyBytes}`,
       );
     }
-    this.#durability = durability;
+    this.#store = store;
     this.#conn = conn;
     this.#peer = peer;
     this.#respond = respond;
@@ -356,21 +351,21 @@ export class Connection {
     if (this.#replies !== "") {
       if (this.#replyFailure === null && !this.#closed) {
         const data = encodeReplies(this.#replies);
-        const durableAt = this.#durableAt;
+        const receipt = this.#receipt;
         this.#pendingBytes += data.length;
-        this.#writing = this.#writing.then(() => this.#write(data, durableAt));
+        this.#writing = this.#writing.then(() => this.#write(data, receipt));
       }
       this.#replies = "";
-      this.#durableAt = -1;
+      this.#receipt = NO_RECEIPT;
     }
     return this.#writing;
   }
 
-  /** Writes one batch once its journal records are durable. Never rejects. */
-  async #write(data: Uint8Array, durableAt: number): Promise<void> {
+  /** Writes one batch once the store settled its receipt. Never rejects. */
+  async #write(data: Uint8Array, receipt: number): Promise<void> {
     try {
       if (this.#replyFailure !== null || this.#closed) return;
-      if (durableAt >= 0) await this.#durability?.until(durableAt);
+      if (receipt !== NO_RECEIPT) await this.#store?.settled(receipt);
       this.#writeInProgress = true;
       for (let at = 0; at < data.length;) {
         const n = await this.#conn.write(data.subarray(at));

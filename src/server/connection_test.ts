@@ -72,7 +72,7 @@ class MemoryConn implements ByteConn {
 
 const echo: Responder = (frame) => ({
   text: `got ${new TextDecoder().decode(frame.bytes)}`,
-  durableAt: -1,
+  receipt: -1,
 });
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,20 +128,20 @@ Deno.test("Connection tracks the time of the last bytes received", async () => {
   await done;
 });
 
-Deno.test("Connection holds replies until their journal records are durable, keeping their order", async () => {
+Deno.test("Connection holds replies until the store settles their receipts, keeping their order", async () => {
   let durable = 0;
   const waiting: (() => void)[] = [];
-  const durability = {
-    until: (index: number) =>
-      index < durable ? undefined : new Promise<void>((resolve) => waiting.push(resolve)),
+  const store = {
+    settled: (receipt: number) =>
+      receipt < durable ? undefined : new Promise<void>((resolve) => waiting.push(resolve)),
   };
   let next = 0;
   const journaled: Responder = (frame) => {
     const text = new TextDecoder().decode(frame.bytes);
-    return { text: `ok ${text}`, durableAt: text.startsWith("q") ? -1 : next++ };
+    return { text: `ok ${text}`, receipt: text.startsWith("q") ? -1 : next++ };
   };
   const conn = new MemoryConn();
-  const done = new Connection(conn, "mem", journaled, { durability }).serve();
+  const done = new Connection(conn, "mem", journaled, { store }).serve();
   conn.push("a\nb\n");
   await tick(5);
   conn.push("q\n");
@@ -167,7 +167,7 @@ function recording(): { answered: string[]; respond: Responder } {
     respond: (frame) => {
       const text = new TextDecoder().decode(frame.bytes);
       answered.push(text);
-      return { text: `ok ${text}`, durableAt: -1 };
+      return { text: `ok ${text}`, receipt: -1 };
     },
   };
 }

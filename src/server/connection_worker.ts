@@ -11,9 +11,8 @@ import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { type Logging, setupLogging } from "../log.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import { DurableWaiter } from "../store/embedded/durability.ts";
-import { JournalRing } from "../store/embedded/journal_ring.ts";
-import { LikesTable } from "../store/embedded/likes_table.ts";
+import type { LikesTable } from "../store/embedded/likes_table.ts";
+import { attachEmbedded, type EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
 import { createResponder } from "./respond.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
@@ -37,7 +36,7 @@ function post(message: FromWorker): void {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "start") {
-    start(message.index, message.buffer, message.journal, message.settings).catch((error) => {
+    start(message.index, message.store, message.settings).catch((error) => {
       post({
         kind: "failed",
         name: error?.name ?? "Error",
@@ -51,21 +50,16 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 
 async function start(
   index: number,
-  buffer: SharedArrayBuffer,
-  journalBuffer: SharedArrayBuffer | null,
+  buffers: EmbeddedBuffers,
   settings: WorkerSettings,
 ): Promise<void> {
   // Logging is the caller's choice (serveLikes' logFile): without it this Worker logs nothing.
   logging = settings.logFile === null ? undefined : await setupLogging({ file: settings.logFile });
-  const journal = journalBuffer ? JournalRing.attach(journalBuffer) : undefined;
-  const table = LikesTable.attach(buffer, journal);
-  const respond = createResponder(table, {
+  const { store, table } = attachEmbedded(buffers);
+  const respond = createResponder(store, table, {
     ...settings,
     ...(logging ? { messageLog: logging.hotLogger(["likes", "server", "message"]) } : {}),
   });
-  const durability = journal && settings.acknowledgeDurable
-    ? new DurableWaiter(journal)
-    : undefined;
   listener = Deno.listen({
     hostname: settings.hostname,
     port: settings.port,
@@ -83,7 +77,7 @@ async function start(
   acceptLoop(listener, table, respond, {
     ...settings,
     maxPendingReplyBytes: settings.replyBufferBytes,
-    ...(durability ? { durability } : {}),
+    store,
   });
 }
 

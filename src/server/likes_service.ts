@@ -1,8 +1,9 @@
 /**
- * `serveLikes()`: the PrimaryLikesServer as a library call — a likes table in shared memory, a
- * pool of connection Workers over it, and (with a data directory) the journal that makes every
- * acknowledged like durable: recovery on start, the journal writer while running, a final
- * snapshot on stop. The entry point (`server.ts`) adds flags, logging and signals.
+ * `serveLikes()`: the PrimaryLikesServer as a library call — the embedded store (a likes table in
+ * shared memory and, with a data directory, the journal that makes every acknowledged like
+ * durable: see `src/store/embedded/open_embedded.ts`) and a pool of connection Workers, each
+ * answering through its own view of the store (`LikesStore`). The entry point (`server.ts`) adds
+ * flags, logging and signals.
  *
  * @module
  */
@@ -11,12 +12,10 @@ import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
 import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { type DataDir, DataDirError, openDataDir } from "../store/embedded/data_dir.ts";
-import { JournalRing } from "../store/embedded/journal_ring.ts";
-import { type FsyncMode, JournalWriter } from "../store/embedded/journal_writer.ts";
-import { DEFAULT_MAX_CLIENTS, LikesTable } from "../store/embedded/likes_table.ts";
-import { recover, type Recovered } from "../store/embedded/recovery.ts";
-import type { ClientState } from "../store/embedded/snapshot.ts";
+import type { FsyncMode } from "../store/embedded/journal_writer.ts";
+import { DEFAULT_MAX_CLIENTS, type LikesTable } from "../store/embedded/likes_table.ts";
+import { openEmbedded } from "../store/embedded/open_embedded.ts";
+import type { Recovered } from "../store/embedded/recovery.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */
@@ -26,11 +25,6 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** How long a client's state is kept after its last message, in ms (7 days). */
 export const DEFAULT_CLIENT_TTL_MS = 7 * 24 * 3600 * 1000;
-
-/** How often idle clients are looked for: a quarter of the TTL, from 0.1 s to 1 minute. */
-function expiryInterval(ttlMs: number): number {
-  return Math.min(60_000, Math.max(100, ttlMs / 4));
-}
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
@@ -149,49 +143,20 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     );
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
-  let dir: DataDir | undefined;
-  let writer: JournalWriter | undefined;
-  let sweeper: ReturnType<typeof setInterval> | undefined;
+  const host = await openEmbedded({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    fsync,
+    ...(fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs }),
+    ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
+    maxClients,
+    clientTtlMs,
+    repair,
+    log,
+    onFatal,
+  });
+  let pool: WorkerPool;
   try {
-    let journal: JournalRing | undefined;
-    let recovered: Recovered | null = null;
-    if (dataDir !== undefined) {
-      dir = await openDataDir(dataDir);
-      const started = performance.now();
-      recovered = await recover(dataDir, { repair });
-      for (const problem of recovered.problems) log.warn(`recovery: ${problem}`);
-      const expired = forgetIdle(recovered.clients, Date.now() - clientTtlMs);
-      log.info(
-        `recovered ${recovered.clients.size} client(s), total ${recovered.total} likes from ${
-          recovered.snapshot === null ? "no snapshot" : `snapshot ${recovered.snapshot}`
-        } and ${recovered.replayed} journal record(s) in ${
-          (performance.now() - started).toFixed(0)
-        } ms (${dataDir}, fsync ${fsync})${
-          expired > 0 ? `; forgot ${expired} client(s) idle longer than --client-ttl` : ""
-        }`,
-      );
-      if (recovered.clients.size > maxClients) {
-        throw new DataDirError(
-          `Cannot start: ${dataDir} holds ${recovered.clients.size} clients active within --client-ttl, but --max-clients is ${maxClients}; start with --max-clients ${recovered.clients.size} or more`,
-        );
-      }
-      journal = JournalRing.create();
-    }
-    const table = LikesTable.create({ maxClients, ...(journal ? { journal } : {}) });
-    const slots = recovered
-      ? table.restoreAll(recovered.clients, recovered.total)
-      : new Map<string, number>();
-    if (journal && recovered && dataDir !== undefined) {
-      writer = await JournalWriter.start(journal, recovered, slots, {
-        dir: dataDir,
-        fsync,
-        ...(fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs }),
-        log,
-        onFatal,
-        ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
-      });
-    }
-    const pool = await WorkerPool.start({ table: table.buffer, journal: journal?.buffer ?? null }, {
+    pool = await WorkerPool.start(host.buffers, {
       hostname,
       port,
       maxLikes,
@@ -204,58 +169,29 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-      // `always`: after the flush; `interval`: once written, so a crash of the process loses
-      // nothing acknowledged (of the machine, at most the interval); `never`: at once.
-      acknowledgeDurable: journal !== undefined && fsync !== "never",
     }, { onFatal });
-    sweeper = setInterval(() => {
-      const expired = table.expireIdle(Date.now() - clientTtlMs);
-      if (expired.length > 0) {
-        log.info(
-          `forgot ${expired.length} client(s) idle longer than --client-ttl (${
-            clientTtlMs / 1000
-          } s): ${expired.slice(0, 5).join(", ")}${expired.length > 5 ? ", …" : ""}`,
-        );
-      }
-    }, expiryInterval(clientTtlMs));
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= (async () => {
-        clearInterval(sweeper);
-        try {
-          await pool.stop();
-          await writer?.stop();
-        } finally {
-          dir?.release();
-        }
-      })();
-      return stopping;
-    };
-    return {
-      hostname,
-      port: pool.port,
-      table,
-      recovered,
-      journalStats: () => writer?.stats() ?? null,
-      stop,
-      [Symbol.asyncDispose]: stop,
-    };
   } catch (error) {
-    clearInterval(sweeper);
-    await writer?.stop().catch(() => {});
-    dir?.release();
+    await host.close().catch(() => {});
     throw error;
   }
-}
-
-/** Removes the clients last seen before `cutoff` (ms since the epoch); returns how many. */
-function forgetIdle(clients: Map<string, ClientState>, cutoff: number): number {
-  let forgotten = 0;
-  for (const [name, client] of clients) {
-    if (client.lastSeen < cutoff) {
-      clients.delete(name);
-      forgotten++;
-    }
-  }
-  return forgotten;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      try {
+        await pool.stop();
+      } finally {
+        await host.close();
+      }
+    })();
+    return stopping;
+  };
+  return {
+    hostname,
+    port: pool.port,
+    table: host.table,
+    recovered: host.recovered,
+    journalStats: () => host.journalStats(),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

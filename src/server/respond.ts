@@ -1,5 +1,5 @@
 /**
- * One frame in, one reply out: grammar → likes table → reply text, with a log line for every
+ * One frame in, one reply out: grammar → store → reply text, with a log line for every
  * accepted message (and the running total) and an `Invalid data …` line for every rejected one.
  * No sockets here, so it is tested directly.
  *
@@ -22,7 +22,13 @@ import {
   ProtocolError,
 } from "../protocol/grammar.ts";
 import { formatStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
-import type { ApplyResult, LikesTable } from "../store/embedded/likes_table.ts";
+import {
+  type ApplyResult,
+  type LikesStore,
+  NO_RECEIPT,
+  type Receipt,
+} from "../store/likes_store.ts";
+import type { ServerCounters } from "./server_counters.ts";
 
 /** What a responder needs besides the frame. */
 export interface ResponderOptions {
@@ -40,28 +46,23 @@ export interface ResponderOptions {
   readonly messageLog?: InfoLog;
   /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
   readonly invalidLog?: Logger;
-  /**
-   * Hold each acknowledgement until the journal record it depends on is durable (off when there
-   * is no journal, or with `--fsync never`). @default {false}
-   */
-  readonly acknowledgeDurable?: boolean;
 }
 
 function now(text: string): Reply {
-  return { text, durableAt: -1 };
+  return { text, receipt: NO_RECEIPT };
 }
 
 const ACK_NOW: Reply = now(CLASSIC_ACK);
 
-/** A reply and the journal record that must be durable before it is sent. */
+/** A reply and what it waits for before it is sent. */
 export interface Reply {
   /** The reply text, without terminator. */
   readonly text: string;
-  /** Journal index to wait for, or -1 to send at once. */
-  readonly durableAt: number;
+  /** The store's receipt to wait for (`store.settled`), or `NO_RECEIPT` to send at once. */
+  readonly receipt: Receipt;
 }
 
-/** Turns frames into replies against a likes table. */
+/** Turns frames into replies against a store. */
 export type Responder = (frame: Frame, peer: string) => Reply;
 
 /**
@@ -71,14 +72,20 @@ export type Responder = (frame: Frame, peer: string) => Reply;
  * ```ts
  * import { createResponder } from "./respond.ts";
  * import { LikesTable } from "../store/embedded/likes_table.ts";
+ * import { EmbeddedStore } from "../store/embedded/embedded_store.ts";
  * import assert from "node:assert/strict";
- * const respond = createResponder(LikesTable.create({ maxClients: 4 }));
+ * const table = LikesTable.create({ maxClients: 4 });
+ * const respond = createResponder(new EmbeddedStore(table), table);
  * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });
  * assert.equal(respond(frame("LikesServer1 3"), "test").text, "ACK");
  * assert.match(respond(frame("LikesServer1 43"), "test").text, /^ERR likes "43" above max 42/);
  * ```
  */
-export function createResponder(table: LikesTable, options: ResponderOptions = {}): Responder {
+export function createResponder(
+  store: LikesStore,
+  counters: ServerCounters,
+  options: ResponderOptions = {},
+): Responder {
   const {
     maxLikes = DEFAULT_MAX_LIKES,
     maxLineBytes = 512,
@@ -87,16 +94,14 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
     startedAt = clock(),
     messageLog = infoLog(["likes", "server", "message"]),
     invalidLog = getLogger(["likes", "server", "invalid"]),
-    acknowledgeDurable = false,
   } = options;
-  const after = (record: number) => (acknowledgeDurable ? record : -1);
 
   /** Temporary: idle clients are forgotten after --client-ttl, and their room is reused. */
   const tableFull = () =>
-    `client table full (${table.maxClients} clients); retry later, idle clients are forgotten`;
+    `client table full (${store.maxClients} clients); retry later, idle clients are forgotten`;
 
   function reject(reason: string, input: string, peer: string): Reply {
-    table.count("rejected");
+    counters.count("rejected");
     invalidLog.warn(`Invalid data ${input} from ${peer}: ${reason}`);
     return now(formatError(reason));
   }
@@ -107,12 +112,12 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
 
   function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply {
     const { client, seq, likes } = request;
-    const result: ApplyResult = table.applyKeyed(client, seq, likes);
+    const result: ApplyResult = store.applyKeyed(client, seq, likes);
     switch (result.status) {
       case "applied":
       case "duplicate": {
         const duplicate = result.status === "duplicate";
-        table.count(duplicate ? "duplicates" : "accepted");
+        counters.count(duplicate ? "duplicates" : "accepted");
         messageLog.info(
           `LIKE ${client} ${seq} ${likes} ${
             duplicate ? "duplicate, not counted again" : "counted"
@@ -120,7 +125,7 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
         );
         return {
           text: formatKeyedAck({ seq, client: result.client, total: result.total, duplicate }),
-          durableAt: after(result.record),
+          receipt: result.receipt,
         };
       }
       case "gap":
@@ -137,29 +142,29 @@ export function createResponder(table: LikesTable, options: ResponderOptions = {
   }
 
   function classic(request: ClassicRequest, frame: Frame, peer: string): Reply {
-    const result = table.applyClassic(request.client, request.likes);
+    const result = store.applyClassic(request.client, request.likes);
     if (result.status !== "applied") {
       return reject(tableFull(), quoted(frame), peer);
     }
-    table.count("accepted");
+    counters.count("accepted");
     messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
-    return acknowledgeDurable ? { text: CLASSIC_ACK, durableAt: result.record } : ACK_NOW;
+    return result.receipt === NO_RECEIPT ? ACK_NOW : { text: CLASSIC_ACK, receipt: result.receipt };
   }
 
   function stats(names: readonly string[]): Reply {
     return now(formatStats({
-      total: table.total(),
-      clients: names.length === 0 ? table.topClients(STATS_MAX_CLIENTS) : table.countsOf(names),
-      clientCount: table.clientCount(),
+      total: store.total(),
+      clients: names.length === 0 ? store.topClients(STATS_MAX_CLIENTS) : store.countsOf(names),
+      clientCount: store.clientCount(),
       messages: {
-        accepted: table.counter("accepted"),
-        duplicates: table.counter("duplicates"),
-        rejected: table.counter("rejected"),
+        accepted: counters.counter("accepted"),
+        duplicates: counters.counter("duplicates"),
+        rejected: counters.counter("rejected"),
       },
       connections: {
-        open: table.counter("connectionsOpen"),
-        accepted: table.counter("connectionsAccepted"),
-        refused: table.counter("connectionsRefused"),
+        open: counters.counter("connectionsOpen"),
+        accepted: counters.counter("connectionsAccepted"),
+        refused: counters.counter("connectionsRefused"),
       },
       workers,
       uptimeSeconds: Math.round((clock() - startedAt) / 100) / 10,

@@ -4,7 +4,9 @@ import type { Frame, Terminator } from "../protocol/framing.ts";
 import { parseStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
 import { JournalRing } from "../store/embedded/journal_ring.ts";
 import { LikesTable } from "../store/embedded/likes_table.ts";
-import { createResponder } from "./respond.ts";
+import { EmbeddedStore } from "../store/embedded/embedded_store.ts";
+import { NO_RECEIPT } from "../store/likes_store.ts";
+import { createResponder, type ResponderOptions } from "./respond.ts";
 
 function frame(text: string, terminator: Terminator = "\n"): Frame {
   const bytes = new TextEncoder().encode(text);
@@ -30,9 +32,14 @@ async function withLogs(fn: (records: LogRecord[]) => void | Promise<void>): Pro
 
 const text = (r: LogRecord) => r.message.join("");
 
+/** A responder over the embedded store of `table` (which also holds the counters). */
+function responderOver(table: LikesTable, options: ResponderOptions = {}) {
+  return createResponder(new EmbeddedStore(table), table, options);
+}
+
 Deno.test("createResponder() acknowledges and logs classic and keyed messages with the running total", async () => {
   await withLogs((records) => {
-    const respond = createResponder(LikesTable.create({ maxClients: 8 }));
+    const respond = responderOver(LikesTable.create({ maxClients: 8 }));
     assert.equal(respond(frame("LikesServer1 4"), "peer").text, "ACK");
     assert.equal(respond(frame("LIKE k 1 3"), "peer").text, "ACK seq=1 client=3 total=7");
     assert.equal(respond(frame("LIKE k 1 3"), "peer").text, "ACK seq=1 client=3 total=7 dup");
@@ -50,7 +57,7 @@ Deno.test("createResponder() acknowledges and logs classic and keyed messages wi
 Deno.test("createResponder() rejects with ERR and an Invalid data warning naming the peer", async () => {
   await withLogs((records) => {
     const table = LikesTable.create({ maxClients: 8 });
-    const respond = createResponder(table, { maxLikes: 10 });
+    const respond = responderOver(table, { maxLikes: 10 });
     assert.equal(
       respond(frame("LikesServer1 11"), "10.0.0.1:5").text,
       'ERR likes "11" above max 10: expected 0 to 10',
@@ -82,7 +89,7 @@ Deno.test("createResponder() rejects with ERR and an Invalid data warning naming
 Deno.test("createResponder() answers STATS with totals, counters and uptime", () => {
   let now = 1_000;
   const table = LikesTable.create({ maxClients: 8 });
-  const respond = createResponder(table, { workers: 3, startedAt: 1_000, clock: () => now });
+  const respond = responderOver(table, { workers: 3, startedAt: 1_000, clock: () => now });
   respond(frame("LikesServer2 5"), "p");
   respond(frame("bogus"), "p");
   table.count("connectionsAccepted");
@@ -103,7 +110,7 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
 
 Deno.test("createResponder() lists at most STATS_MAX_CLIENTS clients, the ones with the most likes, or exactly those asked for", () => {
   const table = LikesTable.create({ maxClients: 4096 });
-  const respond = createResponder(table);
+  const respond = responderOver(table);
   const clients = STATS_MAX_CLIENTS + 500;
   for (let i = 0; i < clients; i++) {
     table.applyKeyed(`c${i}`, 1, i % 40);
@@ -132,31 +139,32 @@ Deno.test("LikesTable.openConnection() counts open connections up to a cap, acro
 });
 
 Deno.test("createResponder() reports a full client table as an error, not a crash", () => {
-  const respond = createResponder(LikesTable.create({ maxClients: 1 }));
+  const respond = responderOver(LikesTable.create({ maxClients: 1 }));
   assert.equal(respond(frame("LikesServer1 1"), "p").text, "ACK");
   const full = "ERR client table full (1 clients); retry later, idle clients are forgotten";
   assert.equal(respond(frame("LikesServer2 1"), "p").text, full);
   assert.equal(respond(frame("LIKE x 1 1"), "p").text, full);
 });
 
-Deno.test("createResponder() holds ACKs for durable records only when asked to, and never ERR or STATS", () => {
+Deno.test("createResponder() passes the store's receipt with an ACK, never with ERR or STATS", () => {
   const journal = JournalRing.create({ capacity: 8 });
   const table = LikesTable.create({ maxClients: 4, journal });
-  const durable = createResponder(table, { acknowledgeDurable: true });
-  assert.deepEqual(durable(frame("LikesServer1 1"), "p"), { text: "ACK", durableAt: 0 });
-  assert.deepEqual(durable(frame("LIKE k 1 2"), "p"), {
+  const respond = responderOver(table);
+  assert.deepEqual(respond(frame("LikesServer1 1"), "p"), { text: "ACK", receipt: 0 });
+  assert.deepEqual(respond(frame("LIKE k 1 2"), "p"), {
     text: "ACK seq=1 client=2 total=3",
-    durableAt: 1,
+    receipt: 1,
   });
-  assert.deepEqual(durable(frame("LIKE k 1 2"), "p"), {
+  assert.deepEqual(respond(frame("LIKE k 1 2"), "p"), {
     text: "ACK seq=1 client=2 total=3 dup",
-    durableAt: 1,
+    receipt: 1,
   });
-  assert.equal(durable(frame("LIKE k 9 2"), "p").durableAt, -1);
-  assert.equal(durable(frame("STATS"), "p").durableAt, -1);
-  const fast = createResponder(table, { acknowledgeDurable: false });
-  assert.deepEqual(fast(frame("LIKE k 2 1"), "p"), {
-    text: "ACK seq=2 client=3 total=4",
-    durableAt: -1,
+  assert.equal(respond(frame("LIKE k 9 2"), "p").receipt, NO_RECEIPT);
+  assert.equal(respond(frame("STATS"), "p").receipt, NO_RECEIPT);
+  // Without a journal there is nothing to wait for.
+  const memory = responderOver(LikesTable.create({ maxClients: 4 }));
+  assert.deepEqual(memory(frame("LIKE k 1 1"), "p"), {
+    text: "ACK seq=1 client=1 total=1",
+    receipt: NO_RECEIPT,
   });
 });

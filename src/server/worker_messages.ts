@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
+
 /** Settings a connection Worker needs; all plain data, so they survive `postMessage`. */
 export interface WorkerSettings {
   /** Address to listen on. */
@@ -32,8 +34,6 @@ export interface WorkerSettings {
   readonly workers: number;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
-  /** Hold acknowledgements until their journal records are durable. */
-  readonly acknowledgeDurable: boolean;
 }
 
 /** Main thread → Worker. */
@@ -41,9 +41,8 @@ export type ToWorker =
   | {
     readonly kind: "start";
     readonly index: number;
-    readonly buffer: SharedArrayBuffer;
-    /** The journal ring's buffer, or `null` when counts are kept in memory only. */
-    readonly journal: SharedArrayBuffer | null;
+    /** The store's shared memory, for the Worker's view of it. */
+    readonly store: EmbeddedBuffers;
     readonly settings: WorkerSettings;
   }
   | { readonly kind: "stop" };

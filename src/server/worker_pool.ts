@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 /** Settings for the pool; `port` may be 0. */
@@ -50,7 +51,7 @@ export class WorkerPool implements AsyncDisposable {
    *   `Deno.errors.NotCapable`), after stopping the Workers already started.
    */
   static async start(
-    buffers: { readonly table: SharedArrayBuffer; readonly journal: SharedArrayBuffer | null },
+    store: EmbeddedBuffers,
     settings: PoolSettings,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
@@ -90,8 +91,7 @@ export class WorkerPool implements AsyncDisposable {
           const start: ToWorker = {
             kind: "start",
             index,
-            buffer: buffers.table,
-            journal: buffers.journal,
+            store,
             settings: { ...settings, port, reusePort },
           };
           worker.postMessage(start);

@@ -248,8 +248,8 @@ Deno.test("JournalWriter makes records durable and a restart recovers them exact
     const b = table.applyClassic("LikesServer2", 4);
     const c = table.applyKeyed("k", 2, 5);
     assert.ok(a.status === "applied" && b.status === "applied" && c.status === "applied");
-    await untilDurable(ring, c.record);
-    assert.ok(ring.isDurable(a.record) && ring.isDurable(b.record));
+    await untilDurable(ring, c.receipt);
+    assert.ok(ring.isDurable(a.receipt) && ring.isDurable(b.receipt));
   });
   await withJournal(dir.path, {}, (table) => {
     assert.deepEqual(table.snapshot(), { total: 12, clients: { k: 8, LikesServer2: 4 } });
@@ -270,7 +270,7 @@ Deno.test("JournalWriter rotates segments and snapshots, and keeps only what rec
     for (let seq = 1; seq <= 35; seq++) {
       const result = table.applyKeyed("k", seq, 1);
       assert.equal(result.status, "applied");
-      if (result.status === "applied") last = result.record;
+      if (result.status === "applied") last = result.receipt;
       await untilDurable(ring, last);
     }
   });
@@ -293,7 +293,7 @@ Deno.test("JournalWriter journals expiry: a restart forgets the client and keeps
     assert.deepEqual(table.expireIdle(Date.now() + 2000).sort(), ["gone", "kept"]);
     const again = table.applyKeyed("kept", 1, 3); // a new client under an old name
     assert.ok(kept.status === "applied" && again.status === "applied");
-    await untilDurable(ring, again.record);
+    await untilDurable(ring, again.receipt);
   });
   const state = await recover(dir.path);
   assert.equal(state.total, 9);
@@ -308,7 +308,7 @@ for (const fsync of ["always", "interval", "never"] as const) {
       let last = -1;
       for (let i = 0; i < 20; i++) {
         const result = table.applyClassic(`LikesServer${i % 3}`, 2);
-        if (result.status === "applied") last = result.record;
+        if (result.status === "applied") last = result.receipt;
       }
       await untilDurable(ring, last);
     });
@@ -324,7 +324,7 @@ Deno.test("JournalWriter --fsync always commits records that arrive together wit
     let last = -1;
     for (let i = 0; i < 50; i++) {
       const result = table.applyKeyed(`client-${i}`, 1, 1);
-      if (result.status === "applied") last = result.record;
+      if (result.status === "applied") last = result.receipt;
     }
     await untilDurable(ring, last);
     const flushes = writer.stats().flushes - before;
@@ -343,7 +343,7 @@ Deno.test("JournalWriter --fsync interval flushes within the interval, not per b
       let last = -1;
       for (let i = 0; i < 5; i++) {
         const result = table.applyKeyed("k", i + 1, 1);
-        if (result.status === "applied") last = result.record;
+        if (result.status === "applied") last = result.receipt;
         await new Promise((r) => setTimeout(r, 10)); // five small batches
       }
       await untilDurable(ring, last); // written: acknowledged in this mode, not yet flushed

@@ -21,6 +21,8 @@
  * @module
  */
 
+import type { Counter, ServerCounters } from "../../server/server_counters.ts";
+import type { ApplyResult } from "../likes_store.ts";
 import type { JournalRing } from "./journal_ring.ts";
 import { allocateSized, capacityOf } from "./sized_buffer.ts";
 import type { ClientState } from "./snapshot.ts";
@@ -35,35 +37,8 @@ export interface LikesTableOptions {
   readonly clock?: () => number;
 }
 
-/** The outcome of applying a message. */
-export type ApplyResult =
-  /** Counted now (`applied`) or counted before and acknowledged again (`duplicate`). */
-  | {
-    readonly status: "applied" | "duplicate";
-    readonly client: number;
-    readonly total: number;
-    /**
-     * The journal record that must be durable before this is acknowledged (for a duplicate, the
-     * one that counted the client's last seq); -1 when there is none to wait for.
-     */
-    readonly record: number;
-  }
-  /** A keyed message skipped sequence numbers; `expected` is the next one in order. */
-  | { readonly status: "gap"; readonly expected: number }
-  /** The last sequence number came again with other likes. */
-  | { readonly status: "conflict"; readonly likes: number }
-  /** The client table holds `maxClients` clients already. */
-  | { readonly status: "full" };
-
-/** Statistics counters kept in the table. */
-export type Counter =
-  | "accepted"
-  | "duplicates"
-  | "rejected"
-  | "connectionsAccepted"
-  | "connectionsOpen"
-  | "connectionsRefused"
-  | "expired";
+export type { ApplyResult } from "../likes_store.ts";
+export type { Counter } from "../../server/server_counters.ts";
 
 /** Longest client name the table stores, in bytes (ASCII). */
 export const MAX_NAME_BYTES = 64;
@@ -175,7 +150,7 @@ interface Entry {
  * assert.deepEqual(table.snapshot(), { total: 8, clients: { "LikesServer1": 5, "edge-1": 3 } });
  * ```
  */
-export class LikesTable {
+export class LikesTable implements ServerCounters {
   readonly #buffer: SharedArrayBuffer;
   readonly #capacity: number;
   readonly #header: BigInt64Array;
@@ -317,7 +292,7 @@ export class LikesTable {
         const client = Atomics.add(this.#counts, slot, n) + n;
         this.#touch(slot);
         const total = Atomics.add(this.#header, TOTAL, n) + n;
-        return { status: "applied", client: Number(client), total: Number(total), record };
+        return { status: "applied", client: Number(client), total: Number(total), receipt: record };
       } finally {
         this.#unlock(slot);
       }
@@ -349,7 +324,12 @@ export class LikesTable {
           Atomics.store(this.#records, slot, BigInt(record + 1));
           this.#touch(slot);
           const total = Atomics.add(this.#header, TOTAL, n) + n;
-          return { status: "applied", client: Number(client), total: Number(total), record };
+          return {
+            status: "applied",
+            client: Number(client),
+            total: Number(total),
+            receipt: record,
+          };
         }
         if (seq > last) return { status: "gap", expected: last + 1 };
         const lastLikes = Atomics.load(this.#lastLikes, slot);
@@ -359,7 +339,7 @@ export class LikesTable {
           status: "duplicate",
           client: Number(Atomics.load(this.#counts, slot)),
           total: this.total(),
-          record: Number(Atomics.load(this.#records, slot)) - 1,
+          receipt: Number(Atomics.load(this.#records, slot)) - 1,
         };
       } finally {
         this.#unlock(slot);

@@ -10,19 +10,19 @@ Deno.test("LikesTable.applyClassic() counts every delivery", () => {
     status: "applied",
     client: 4,
     total: 4,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyClassic("LikesServer1", 4), {
     status: "applied",
     client: 8,
     total: 8,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyClassic("LikesServer2", 1), {
     status: "applied",
     client: 1,
     total: 9,
-    record: -1,
+    receipt: -1,
   });
 });
 
@@ -33,13 +33,13 @@ Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports ga
     status: "applied",
     client: 5,
     total: 5,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("a", 1, 5), {
     status: "duplicate",
     client: 5,
     total: 5,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("a", 1, 6), { status: "conflict", likes: 5 });
   assert.deepEqual(table.applyKeyed("a", 3, 1), { status: "gap", expected: 2 });
@@ -47,19 +47,19 @@ Deno.test("LikesTable.applyKeyed() counts each (client, seq) once and reports ga
     status: "applied",
     client: 12,
     total: 12,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("a", 1, 9), {
     status: "duplicate",
     client: 12,
     total: 12,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("b", 1, 0), {
     status: "applied",
     client: 0,
     total: 12,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("never-started", 9, 1), { status: "gap", expected: 1 });
   assert.deepEqual(
@@ -90,13 +90,13 @@ Deno.test("LikesTable.attach() sees the same state through a second view", () =>
     status: "duplicate",
     client: 3,
     total: 3,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(other.applyKeyed("edge", 2, 4), {
     status: "applied",
     client: 7,
     total: 7,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.snapshot(), { total: 7, clients: { edge: 7 } });
   assert.throws(() => LikesTable.attach(new SharedArrayBuffer(64)), TypeError);
@@ -149,25 +149,25 @@ Deno.test("LikesTable journals counted messages, keyed ones in seq order, and po
     status: "applied",
     client: 2,
     total: 2,
-    record: 0,
+    receipt: 0,
   });
   assert.deepEqual(table.applyKeyed("k", 1, 3), {
     status: "applied",
     client: 3,
     total: 5,
-    record: 1,
+    receipt: 1,
   });
   assert.deepEqual(table.applyKeyed("k", 2, 4), {
     status: "applied",
     client: 7,
     total: 9,
-    record: 2,
+    receipt: 2,
   });
   assert.deepEqual(table.applyKeyed("k", 1, 3), {
     status: "duplicate",
     client: 7,
     total: 9,
-    record: 2,
+    receipt: 2,
   });
   assert.deepEqual(table.applyKeyed("k", 5, 1), { status: "gap", expected: 3 });
   const batch = journal.take(16);
@@ -195,14 +195,14 @@ Deno.test("LikesTable.restoreAll() puts back recovered clients and total; old se
     status: "duplicate",
     client: 10,
     total: 15,
-    record: -1,
+    receipt: -1,
   });
   assert.deepEqual(table.applyKeyed("k", 4, 3), { status: "conflict", likes: 2 });
   assert.deepEqual(table.applyKeyed("k", 5, 1), {
     status: "applied",
     client: 11,
     total: 16,
-    record: -1,
+    receipt: -1,
   });
   const one = { count: 1, lastSeq: 0, lastLikes: 0, lastSeen: seen };
   const full = LikesTable.create({ maxClients: 1 });
