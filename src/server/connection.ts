@@ -365,7 +365,8 @@ export class Connection {
   async #write(data: Uint8Array, receipt: number): Promise<void> {
     try {
       if (this.#replyFailure !== null || this.#closed) return;
-      if (receipt !== NO_RECEIPT) await this.#store?.settled(receipt);
+      const settling = receipt === NO_RECEIPT ? undefined : this.#store?.settled(receipt);
+      if (settling) await settling; // most batches need no wait: no extra turn for them
       this.#writeInProgress = true;
       for (let at = 0; at < data.length;) {
         const n = await this.#conn.write(data.subarray(at));
