@@ -280,3 +280,76 @@ Deno.test("a restart recovers a journal of a million likes exactly", async () =>
     ),
   );
 });
+
+/** Sends keyed seqs 1, 2, … for `client`, `depth` at a time, until the connection fails. */
+async function pipelineUntilDown(
+  port: number,
+  client: string,
+  depth: number,
+  stop: { down: boolean },
+): Promise<{ sent: number; acked: number }> {
+  let sent = 0;
+  let acked = 0;
+  try {
+    using conn = await LineConn.open(port);
+    while (!stop.down) {
+      const lines = [];
+      for (let i = 1; i <= depth; i++) {
+        lines.push(`LIKE ${client} ${sent + i} ${likesOf(sent + i)}\n`);
+      }
+      await conn.send(lines.join(""));
+      sent += depth;
+      for (let i = 0; i < depth; i++) {
+        const reply = await conn.line(2000);
+        assert.match(reply, /^ACK seq=\d+ /, reply);
+        acked = Math.max(acked, Number(/seq=(\d+)/.exec(reply)![1]));
+      }
+    }
+  } catch {
+    // The server was killed: what was sent and acknowledged so far is the record.
+  }
+  return { sent, acked };
+}
+
+for (const fsync of ["always", "interval"]) {
+  Deno.test(`--fsync ${fsync}: kill -9 while 8 clients pipeline across 2 Workers: every ACK survives, and resending counts each like once`, async () => {
+    await using dir = await tempDir();
+    const dataDir = `${dir.path}/data`;
+    const clients = Array.from({ length: 8 }, (_, i) => `pipe-${i}`);
+    let results: { sent: number; acked: number }[];
+    {
+      await using server = await startServer({
+        logDir: dir.path,
+        dataDir,
+        workers: 2,
+        args: [`--fsync=${fsync}`],
+      });
+      const stop = { down: false };
+      const running = clients.map((c) => pipelineUntilDown(server.port, c, 8, stop));
+      await new Promise((r) => setTimeout(r, 400)); // flushes are in flight all the time now
+      const status = await server.stop("SIGKILL");
+      stop.down = true;
+      assert.equal(status.signal, "SIGKILL");
+      results = await Promise.all(running);
+    }
+    assert.ok(results.every((r) => r.acked > 0), JSON.stringify(results));
+    await using server = await startServer({ logDir: dir.path, dataDir, workers: 2 });
+    const recovered = (await stats(server.port)).clients;
+    clients.forEach((client, i) => {
+      const { sent, acked } = results[i]!;
+      const count = recovered[client] ?? 0;
+      assert.ok(count >= sum(1, acked), `${client}: every acknowledged like survived`);
+      assert.ok(count <= sum(1, sent), `${client}: nothing that was not sent`);
+    });
+    // Each client resends everything it sent: what the server had is a duplicate, the rest counts.
+    await Promise.all(clients.map(async (client, i) => {
+      const replies = await sendKeyed(server.port, client, 1, results[i]!.sent);
+      assert.ok(replies.every((r) => r.startsWith("ACK seq=")), client);
+    }));
+    const final = (await stats(server.port)).clients;
+    clients.forEach((client, i) => {
+      assert.equal(final[client], sum(1, results[i]!.sent), `${client}: each like exactly once`);
+    });
+    await server.stop();
+  });
+}
