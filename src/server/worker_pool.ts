@@ -18,6 +18,11 @@ export interface WorkerPoolOptions {
   readonly onFatal?: (error: Error) => void;
   /** How long to wait for a Worker to stop before terminating it, in ms. @default {10000} */
   readonly stopTimeoutMs?: number;
+  /**
+   * The Worker module (tests pass one that speaks the same messages and fails on purpose).
+   * @default {connection_worker.ts}
+   */
+  readonly workerUrl?: string;
 }
 
 const WORKER_URL = new URL("./connection_worker.ts", import.meta.url).href;
@@ -34,12 +39,15 @@ export function reviveError(name: string, message: string): Error {
 /** A running set of connection Workers sharing one port. */
 export class WorkerPool implements AsyncDisposable {
   readonly #workers: Worker[];
+  /** Workers that died: nobody waits for them to stop. */
+  readonly #dead: Set<Worker>;
   readonly #port: number;
   readonly #stopTimeoutMs: number;
   #stopping: Promise<void> | undefined;
 
-  private constructor(workers: Worker[], port: number, stopTimeoutMs: number) {
+  private constructor(workers: Worker[], dead: Set<Worker>, port: number, stopTimeoutMs: number) {
     this.#workers = workers;
+    this.#dead = dead;
     this.#port = port;
     this.#stopTimeoutMs = stopTimeoutMs;
   }
@@ -55,7 +63,7 @@ export class WorkerPool implements AsyncDisposable {
     settings: PoolSettings,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
-    const { onFatal = () => {}, stopTimeoutMs = 10_000 } = options;
+    const { onFatal = () => {}, stopTimeoutMs = 10_000, workerUrl = WORKER_URL } = options;
     const reusePort = settings.workers > 1;
     const workers: Worker[] = [];
     let port = settings.port;
@@ -67,16 +75,16 @@ export class WorkerPool implements AsyncDisposable {
       port = (probe.addr as Deno.NetAddr).port;
       probe.close();
     }
-    let fatal = false;
-    const onDeath = (index: number) => (event: ErrorEvent) => {
+    const dead = new Set<Worker>();
+    const onDeath = (index: number, worker: Worker) => (event: ErrorEvent) => {
       event.preventDefault();
-      if (fatal) return;
-      fatal = true;
+      dead.add(worker);
+      if (dead.size > 1) return; // the server is stopping already
       onFatal(new Error(`connection worker ${index} died: ${event.message}`));
     };
     try {
       for (let index = 0; index < settings.workers; index++) {
-        const worker = new Worker(WORKER_URL, { type: "module", name: `connections-${index}` });
+        const worker = new Worker(workerUrl, { type: "module", name: `connections-${index}` });
         workers.push(worker);
         port = await new Promise<number>((resolve, reject) => {
           worker.onmessage = (event: MessageEvent<FromWorker>) => {
@@ -96,13 +104,13 @@ export class WorkerPool implements AsyncDisposable {
           };
           worker.postMessage(start);
         });
-        worker.onerror = onDeath(index);
+        worker.onerror = onDeath(index, worker);
       }
     } catch (error) {
       for (const worker of workers) worker.terminate();
       throw error;
     }
-    return new WorkerPool(workers, port, stopTimeoutMs);
+    return new WorkerPool(workers, dead, port, stopTimeoutMs);
   }
 
   /** The port every Worker listens on. */
@@ -120,6 +128,11 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   async #stopOne(worker: Worker): Promise<void> {
+    if (this.#dead.has(worker)) {
+      // It will never answer: what it had read is lost with it, and the others must not wait.
+      worker.terminate();
+      return;
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = new Promise<void>((resolve) => {
       worker.onmessage = (event: MessageEvent<FromWorker>) => {
