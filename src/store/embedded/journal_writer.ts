@@ -222,14 +222,17 @@ export class JournalWriter {
         this.#turnAt = performance.now();
       }
       this.#flushes++;
-    } else if (this.#fsync === "interval") {
-      this.#unflushed += count;
-      if (performance.now() - this.#turnAt >= YIELD_EVERY_MS) {
-        await delay(0); // written, not flushed: nothing waits long on this turn
+      this.#ring.publishDurable(first + count);
+    } else {
+      if (this.#fsync === "interval") this.#unflushed += count;
+      this.#ring.publishDurable(first + count);
+      // `interval`: written and acknowledged now, so a turn of the event loop delays no ACK
+      // (`never` gets its turns from its linger).
+      if (this.#fsync === "interval" && performance.now() - this.#turnAt >= YIELD_EVERY_MS) {
+        await delay(0);
         this.#turnAt = performance.now();
       }
     }
-    this.#ring.publishDurable(first + count);
   }
 
   /** How long to wait for records: with `interval`, no longer than the next flush is due. */
