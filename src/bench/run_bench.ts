@@ -12,6 +12,7 @@ import { delay } from "../delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
 import { generateLoad, holdIdleConnections } from "./load_generator.ts";
 import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";
+import { formatGoals } from "./goals.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import {
   redisAvailable,
@@ -266,6 +267,7 @@ export async function runBench(args: readonly string[]): Promise<number> {
   const machine =
     `${navigator.hardwareConcurrency} CPU(s), Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}`;
   Deno.stdout.writeSync(encoder.encode(formatResults(results)));
+  Deno.stdout.writeSync(encoder.encode(`\n${formatGoals(results)}`));
   Deno.stdout.writeSync(
     encoder.encode(`\n${machine}; ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`),
   );

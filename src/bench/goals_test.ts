@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { benchCases } from "./cases.ts";
+import { formatGoals } from "./goals.ts";
+import type { CaseResult } from "./report.ts";
+
+const cases = benchCases({ quick: false, redis: true, reference: false });
+
+function result(id: string, mps: number, p99 = 0.8, totalOk = true): CaseResult {
+  return {
+    case: cases.find((c) => c.id === id)!,
+    messagesPerSecond: mps,
+    likesPerSecond: mps * 21,
+    latency: { count: 10, mean: 1, p50: 0.5, p99, p999: 3, max: 4 },
+    peakRss: null,
+    acknowledgedLikes: 10,
+    serverTotal: totalOk ? 10 : 9,
+    totalOk,
+    failures: 0,
+    errors: 0,
+    note: null,
+    rssPerConnection: null,
+  };
+}
+
+Deno.test("formatGoals() judges each goal by its ratio to Redis (and p99), and the totals", () => {
+  const text = formatGoals([
+    result("persistent-10/likes-always/deno", 30_000, 0.9),
+    result("persistent-10/redis-always/deno", 28_000),
+    result("persistent-100/likes-always/deno", 50_000, 1.5, false),
+    result("persistent-100/redis-always/deno", 100_000),
+  ]);
+  assert.match(
+    text,
+    /durable, persistent 10 clients: 1\.07× \(target ≥ 1\.00×\), p99 0\.90 ms \(target ≤ 1 ms\): met/,
+  );
+  assert.match(text, /durable, persistent 100 clients: 0\.50× \(target ≥ 0\.90×\): NOT met/);
+  assert.match(text, /durable, pipelined 16 × 10: not measured in this run/);
+  assert.match(
+    text,
+    /server total = likes acknowledged: NO \(persistent-100\/likes-always\/deno\)/,
+  );
+  const slow = formatGoals([
+    result("persistent-10/likes-always/deno", 30_000, 1.2),
+    result("persistent-10/redis-always/deno", 28_000),
+  ]);
+  assert.match(slow, /p99 1\.20 ms \(target ≤ 1 ms\): NOT met/);
+});
