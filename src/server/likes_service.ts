@@ -83,6 +83,11 @@ export interface ServeLikesOptions {
   readonly repair?: boolean;
   /** Called once if a connection Worker or the journal writer fails after start-up. */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * The connection Worker module, for tests that need one to fail on purpose (it must speak the
+   * same messages). @default {connection_worker.ts}
+   */
+  readonly workerUrl?: string;
 }
 
 /** A running server. */
@@ -169,7 +174,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-    }, { onFatal });
+    }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
     await host.close().catch(() => {});
     throw error;
