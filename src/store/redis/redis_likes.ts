@@ -1,0 +1,233 @@
+/**
+ * Likes counted in Redis, so that several stateless PrimaryLikesServers can share one engine:
+ * every message is applied by one server-side Lua script (loaded once, called by its SHA), which
+ * checks a keyed client's last sequence number and adds the likes atomically. Retries, duplicates
+ * and two primaries racing for one client are therefore counted once.
+ *
+ * Keys are laid out for Redis Cluster as well as a single server. A client's keys and the partial
+ * counts they add to share a hash tag `{b<N>}`, where N is one of {@linkcode BUCKETS} buckets
+ * chosen by a stable hash of the client's name, so each script touches one slot only. The grand
+ * total is the sum of the buckets' partial totals, read key by key, never across slots:
+ *
+ * - `likes:{bN}:c:<name>`: a hash with `count`, `seq`, `likes` (the last seq and its likes);
+ * - `likes:{bN}:total`: the bucket's total;
+ * - `likes:{bN}:top`: a sorted set of the bucket's clients by count.
+ *
+ * The client (`npm:redis`) pipelines every command issued in one turn of the event loop. It was
+ * chosen over `ioredis` by a measured A/B (BENCHMARKS.md): as fast, and it needs only
+ * `--allow-env=REDIS_DEBUG_MAINTENANCE`, where ioredis reads the whole environment.
+ *
+ * @module
+ */
+
+import { createClient } from "redis";
+import type { ApplyResult } from "../likes_store.ts";
+import { NO_RECEIPT } from "../likes_store.ts";
+
+/** How many partial totals the counts are spread over (each in its own hash slot). */
+export const BUCKETS = 16;
+
+/** The bucket of a client name: FNV-1a of its UTF-8 bytes. Stable across processes. */
+export function bucketOf(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) hash = Math.imul(hash ^ byte, 0x01000193);
+  return (hash >>> 0) % BUCKETS;
+}
+
+/** A client's hash key. */
+export function clientKey(name: string): string {
+  return `likes:{b${bucketOf(name)}}:c:${name}`;
+}
+
+const totalKey = (bucket: number) => `likes:{b${bucket}}:total`;
+const topKey = (bucket: number) => `likes:{b${bucket}}:top`;
+
+/**
+ * KEYS: client hash, bucket total, bucket top. ARGV: name, likes.
+ * Returns {count, total-of-bucket}.
+ */
+const CLASSIC = `
+local count = redis.call('HINCRBY', KEYS[1], 'count', ARGV[2])
+local total = redis.call('INCRBY', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], count, ARGV[1])
+return {count, total}
+`;
+
+/**
+ * KEYS: client hash, bucket total, bucket top. ARGV: name, seq, likes.
+ * Returns {0, count, bucket total} when counted, {1, count, bucket total} for a seq already
+ * counted with the same likes, {2, expected seq} for a gap, {3, likes counted} for a conflict.
+ */
+const KEYED = `
+local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local seq = tonumber(ARGV[2])
+local likes = tonumber(ARGV[3])
+if seq == last then
+  local before = tonumber(redis.call('HGET', KEYS[1], 'likes') or '0')
+  if before ~= likes then return {3, before} end
+  return {1, tonumber(redis.call('HGET', KEYS[1], 'count') or '0'), tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+if seq < last then
+  return {1, tonumber(redis.call('HGET', KEYS[1], 'count') or '0'), tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+if seq ~= last + 1 then return {2, last + 1} end
+redis.call('HSET', KEYS[1], 'seq', seq, 'likes', likes)
+local count = redis.call('HINCRBY', KEYS[1], 'count', likes)
+local total = redis.call('INCRBY', KEYS[2], likes)
+redis.call('ZADD', KEYS[3], count, ARGV[1])
+return {0, count, total}
+`;
+
+/** Where Redis is. */
+export interface RedisLikesOptions {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** The commands this module uses (node-redis's own types fight `exactOptionalPropertyTypes`). */
+interface Client {
+  scriptLoad(script: string): Promise<string>;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  hGet(key: string, field: string): Promise<string | null | undefined>;
+  zRangeWithScores(
+    key: string,
+    start: number,
+    stop: number,
+    options: { REV: true },
+  ): Promise<{ value: string; score: number }[]>;
+  zCard(key: string): Promise<number>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/**
+ * Counts in Redis. `applyClassic`/`applyKeyed` resolve once Redis has answered (with
+ * `appendfsync always` on the Redis side, once the like is on Redis's disk). The `total` in a
+ * result is the grand total read right after (one more round trip, pipelined with the others).
+ *
+ * @example
+ * ```ts ignore
+ * await using likes = await RedisLikes.connect({ hostname: "127.0.0.1", port: 6379 });
+ * const result = await likes.applyKeyed("edge-1", 1, 3);
+ * ```
+ */
+export class RedisLikes implements AsyncDisposable {
+  readonly #client: Client;
+  readonly #classic: string;
+  readonly #keyed: string;
+
+  private constructor(client: Client, classic: string, keyed: string) {
+    this.#client = client;
+    this.#classic = classic;
+    this.#keyed = keyed;
+  }
+
+  /**
+   * Connects and loads the scripts.
+   *
+   * @throws {Error} If Redis cannot be reached.
+   */
+  static async connect(options: RedisLikesOptions): Promise<RedisLikes> {
+    const raw = createClient({
+      socket: { host: options.hostname, port: options.port, reconnectStrategy: false },
+    });
+    raw.on("error", () => {}); // reported by the command that fails
+    await raw.connect();
+    const client = raw as unknown as Client;
+    try {
+      const [classic, keyed] = await Promise.all([
+        client.scriptLoad(CLASSIC),
+        client.scriptLoad(KEYED),
+      ]);
+      return new RedisLikes(client, classic, keyed);
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+  }
+
+  #keys(name: string): string[] {
+    const bucket = bucketOf(name);
+    return [clientKey(name), totalKey(bucket), topKey(bucket)];
+  }
+
+  /** Counts a classic message (every delivery counts). */
+  async applyClassic(name: string, likes: number): Promise<ApplyResult> {
+    const [count] = await this.#client.evalSha(this.#classic, {
+      keys: this.#keys(name),
+      arguments: [name, String(likes)],
+    }) as number[];
+    return { status: "applied", client: count!, total: await this.total(), receipt: NO_RECEIPT };
+  }
+
+  /** Counts a keyed message once per (client, seq); seqs must come in order. */
+  async applyKeyed(name: string, seq: number, likes: number): Promise<ApplyResult> {
+    const reply = await this.#client.evalSha(this.#keyed, {
+      keys: this.#keys(name),
+      arguments: [name, String(seq), String(likes)],
+    }) as number[];
+    switch (reply[0]) {
+      case 0:
+      case 1:
+        return {
+          status: reply[0] === 0 ? "applied" : "duplicate",
+          client: reply[1]!,
+          total: await this.total(),
+          receipt: NO_RECEIPT,
+        };
+      case 2:
+        return { status: "gap", expected: reply[1]! };
+      default:
+        return { status: "conflict", likes: reply[1]! };
+    }
+  }
+
+  /** All likes counted: the sum of the buckets' totals (one GET per bucket, pipelined). */
+  async total(): Promise<number> {
+    const parts = await Promise.all(
+      Array.from({ length: BUCKETS }, (_, b) => this.#client.get(totalKey(b))),
+    );
+    return parts.reduce((sum: number, part) => sum + Number(part ?? 0), 0);
+  }
+
+  /** The counts of the named clients that Redis knows. */
+  async countsOf(names: readonly string[]): Promise<Record<string, number>> {
+    const counts = await Promise.all(names.map((n) => this.#client.hGet(clientKey(n), "count")));
+    const known: Record<string, number> = {};
+    names.forEach((name, i) => {
+      if (counts[i] !== null && counts[i] !== undefined) known[name] = Number(counts[i]);
+    });
+    return known;
+  }
+
+  /** The `limit` clients with the most likes (the buckets' tops, merged). */
+  async topClients(limit: number): Promise<Record<string, number>> {
+    const tops = await Promise.all(
+      Array.from(
+        { length: BUCKETS },
+        (_, b) => this.#client.zRangeWithScores(topKey(b), 0, limit - 1, { REV: true }),
+      ),
+    );
+    const all = tops.flat().sort((a, b) => b.score - a.score).slice(0, limit);
+    return Object.fromEntries(all.map((entry) => [entry.value, entry.score]));
+  }
+
+  /** How many clients Redis knows. */
+  async clientCount(): Promise<number> {
+    const sizes = await Promise.all(
+      Array.from({ length: BUCKETS }, (_, b) => this.#client.zCard(topKey(b))),
+    );
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
