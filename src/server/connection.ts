@@ -66,6 +66,9 @@ type InputEnd = "open" | "eof" | "reset" | "closed";
 const encoder = new TextEncoder();
 const log = getLogger(["likes", "server", "connection"]);
 
+/** What a reply still to come from the store counts against the reply cap, in bytes. */
+const ASYNC_REPLY_BYTES = 64;
+
 /** How many parts of one chunk are answered before the event loop gets a turn. */
 const YIELD_EVERY_PARTS = 8;
 
@@ -146,6 +149,19 @@ export class Connection {
   readonly #emit = (frame: Frame): boolean => {
     const reply = this.#respond(frame, this.#peer);
     if (this.#replyFailure !== null) this.#unanswered++;
+    if (reply instanceof Promise) {
+      // A store across the network: the request is on its way already (the store pipelines
+      // what one turn sends). Replies before it go first, its own follows, in message order.
+      this.#sendReplies();
+      this.#pendingBytes += ASYNC_REPLY_BYTES;
+      this.#writing = this.#writing.then(() =>
+        reply.then(
+          (answer) => this.#write(encodeReplies(answer.text + frame.terminator), answer.receipt),
+          () => {}, // a responder never rejects: a failed store is an ERR reply
+        ).finally(() => (this.#pendingBytes -= ASYNC_REPLY_BYTES))
+      );
+      return this.#pendingBytes < this.#maxPending;
+    }
     this.#replies += reply.text + frame.terminator;
     if (reply.receipt > this.#receipt) this.#receipt = reply.receipt;
     return this.#pendingBytes + this.#replies.length < this.#maxPending;

@@ -266,3 +266,23 @@ Deno.test("Connection.idleFor() counts idle time only from the second look at th
   conn.end();
   await done;
 });
+
+Deno.test("Connection writes replies from a store across the network in message order", async () => {
+  // Replies that arrive late (a remote store) and in a scrambled order, mixed with replies given
+  // at once (STATS, ERR): the client still gets them in the order it sent the messages.
+  const delays = [30, 0, 10, 0, 20];
+  let n = 0;
+  const remote: Responder = (frame) => {
+    const text = `ok ${new TextDecoder().decode(frame.bytes)}`;
+    const wait = delays[n++ % delays.length]!;
+    if (wait === 0) return { text, receipt: -1 };
+    return new Promise((resolve) => setTimeout(() => resolve({ text, receipt: -1 }), wait));
+  };
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", remote).serve();
+  conn.push("a\nb\nc\nd\ne\n");
+  await tick(80);
+  assert.equal(conn.written, "ok a\nok b\nok c\nok d\nok e\n");
+  conn.end();
+  await done;
+});

@@ -62,8 +62,11 @@ export interface Reply {
   readonly receipt: Receipt;
 }
 
-/** Turns frames into replies against a store. */
-export type Responder = (frame: Frame, peer: string) => Reply;
+/**
+ * Turns frames into replies against a store: at once for a store in memory, as a promise for a
+ * store across the network (the Connection keeps replies in the order of the messages).
+ */
+export type Responder = (frame: Frame, peer: string) => Reply | Promise<Reply>;
 
 /**
  * Creates the function that answers one frame.
@@ -77,8 +80,9 @@ export type Responder = (frame: Frame, peer: string) => Reply;
  * const table = LikesTable.create({ maxClients: 4 });
  * const respond = createResponder(new EmbeddedStore(table), table);
  * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });
- * assert.equal(respond(frame("LikesServer1 3"), "test").text, "ACK");
- * assert.match(respond(frame("LikesServer1 43"), "test").text, /^ERR likes "43" above max 42/);
+ * // A store in memory answers at once (a store across the network answers with a promise).
+ * assert.equal((await respond(frame("LikesServer1 3"), "test")).text, "ACK");
+ * assert.match((await respond(frame("LikesServer1 43"), "test")).text, /^ERR likes "43" above max 42/);
  * ```
  */
 export function createResponder(
@@ -110,9 +114,24 @@ export function createResponder(
   const quoted = (frame: Frame) =>
     JSON.stringify(String.fromCharCode.apply(null, frame.bytes as unknown as number[]));
 
-  function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply {
+  /** The store could not be reached: no ACK, so the client sends the like again. */
+  function storeDown(error: unknown, input: string, peer: string): Reply {
+    counters.count("rejected");
+    invalidLog.warn(
+      `store unavailable for ${input} from ${peer}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+    return now(formatError("store unavailable"));
+  }
+
+  function keyedReply(
+    result: ApplyResult,
+    request: KeyedRequest,
+    frame: Frame,
+    peer: string,
+  ): Reply {
     const { client, seq, likes } = request;
-    const result: ApplyResult = store.applyKeyed(client, seq, likes);
     switch (result.status) {
       case "applied":
       case "duplicate": {
@@ -141,8 +160,22 @@ export function createResponder(
     }
   }
 
-  function classic(request: ClassicRequest, frame: Frame, peer: string): Reply {
-    const result = store.applyClassic(request.client, request.likes);
+  function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
+    const result = store.applyKeyed(request.client, request.seq, request.likes);
+    return result instanceof Promise
+      ? result.then(
+        (r) => keyedReply(r, request, frame, peer),
+        (error) => storeDown(error, quoted(frame), peer),
+      )
+      : keyedReply(result, request, frame, peer);
+  }
+
+  function classicReply(
+    result: ApplyResult,
+    request: ClassicRequest,
+    frame: Frame,
+    peer: string,
+  ): Reply {
     if (result.status !== "applied") {
       return reject(tableFull(), quoted(frame), peer);
     }
@@ -151,11 +184,25 @@ export function createResponder(
     return result.receipt === NO_RECEIPT ? ACK_NOW : { text: CLASSIC_ACK, receipt: result.receipt };
   }
 
-  function stats(names: readonly string[]): Reply {
+  function classic(request: ClassicRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
+    const result = store.applyClassic(request.client, request.likes);
+    return result instanceof Promise
+      ? result.then(
+        (r) => classicReply(r, request, frame, peer),
+        (error) => storeDown(error, quoted(frame), peer),
+      )
+      : classicReply(result, request, frame, peer);
+  }
+
+  function statsReply(
+    total: number,
+    clients: Record<string, number>,
+    clientCount: number,
+  ): Reply {
     return now(formatStats({
-      total: store.total(),
-      clients: names.length === 0 ? store.topClients(STATS_MAX_CLIENTS) : store.countsOf(names),
-      clientCount: store.clientCount(),
+      total,
+      clients,
+      clientCount,
       messages: {
         accepted: counters.counter("accepted"),
         duplicates: counters.counter("duplicates"),
@@ -170,6 +217,23 @@ export function createResponder(
       uptimeSeconds: Math.round((clock() - startedAt) / 100) / 10,
       memory: { rss: Deno.memoryUsage().rss },
     }));
+  }
+
+  function stats(names: readonly string[], peer: string): Reply | Promise<Reply> {
+    const total = store.total();
+    const clients = names.length === 0
+      ? store.topClients(STATS_MAX_CLIENTS)
+      : store.countsOf(names);
+    const clientCount = store.clientCount();
+    if (
+      total instanceof Promise || clients instanceof Promise || clientCount instanceof Promise
+    ) {
+      return Promise.all([total, clients, clientCount]).then(
+        ([t, c, n]) => statsReply(t, c, n),
+        (error) => storeDown(error, "STATS", peer),
+      );
+    }
+    return statsReply(total, clients, clientCount);
   }
 
   return (frame, peer) => {
@@ -191,7 +255,7 @@ export function createResponder(
         ? classic(request, frame, peer)
         : request.kind === "keyed"
         ? keyed(request, frame, peer)
-        : stats(request.clients);
+        : stats(request.clients, peer);
     } catch (error) {
       if (error instanceof ProtocolError) return reject(error.message, error.input, peer);
       throw error;

@@ -6,7 +6,7 @@ import { JournalRing } from "../store/embedded/journal_ring.ts";
 import { LikesTable } from "../store/embedded/likes_table.ts";
 import { EmbeddedStore } from "../store/embedded/embedded_store.ts";
 import { NO_RECEIPT } from "../store/likes_store.ts";
-import { createResponder, type ResponderOptions } from "./respond.ts";
+import { createResponder, type Reply, type ResponderOptions } from "./respond.ts";
 
 function frame(text: string, terminator: Terminator = "\n"): Frame {
   const bytes = new TextEncoder().encode(text);
@@ -34,7 +34,12 @@ const text = (r: LogRecord) => r.message.join("");
 
 /** A responder over the embedded store of `table` (which also holds the counters). */
 function responderOver(table: LikesTable, options: ResponderOptions = {}) {
-  return createResponder(new EmbeddedStore(table), table, options);
+  const respond = createResponder(new EmbeddedStore(table), table, options);
+  return (frame: Frame, peer: string): Reply => {
+    const reply = respond(frame, peer);
+    if (reply instanceof Promise) throw new Error("a store in memory answers at once");
+    return reply;
+  };
 }
 
 Deno.test("createResponder() acknowledges and logs classic and keyed messages with the running total", async () => {

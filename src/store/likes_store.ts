@@ -43,25 +43,32 @@ export type ApplyResult =
   /** No room for a new client (temporary: idle clients are forgotten). */
   | { readonly status: "full" };
 
-/** Where the counts live, as seen from the thread that answers messages. */
+/** A value now (an in-memory store) or later (a store across the network). */
+export type Eventually<T> = T | Promise<T>;
+
+/**
+ * Where the counts live, as seen from the thread that answers messages. A store in memory
+ * answers at once; a store across the network (Redis) answers with promises, which reject when
+ * it cannot be reached: then nothing was acknowledged, and the client retries.
+ */
 export interface LikesStore {
   /** Counts a classic message (`LikesServer<N> <likes>`); every delivery counts. */
-  applyClassic(name: string, likes: number): ApplyResult;
+  applyClassic(name: string, likes: number): Eventually<ApplyResult>;
   /** Counts a keyed message once per (client, seq); seqs must come in order. */
-  applyKeyed(name: string, seq: number, likes: number): ApplyResult;
+  applyKeyed(name: string, seq: number, likes: number): Eventually<ApplyResult>;
   /**
    * `undefined` if what `receipt` stands for is durable already (the cheap, common case, and
    * always for {@linkcode NO_RECEIPT}), else a promise that resolves once it is.
    */
   settled(receipt: Receipt): Promise<void> | undefined;
   /** All likes counted. */
-  total(): number;
+  total(): Eventually<number>;
   /** The counts of the named clients that are known (others are left out). */
-  countsOf(names: readonly string[]): Record<string, number>;
+  countsOf(names: readonly string[]): Eventually<Record<string, number>>;
   /** The `limit` clients with the most likes. */
-  topClients(limit: number): Record<string, number>;
+  topClients(limit: number): Eventually<Record<string, number>>;
   /** How many clients the store knows now. */
-  clientCount(): number;
+  clientCount(): Eventually<number>;
   /** How many clients it can hold at once. */
   readonly maxClients: number;
 }

@@ -21,7 +21,7 @@
  */
 
 import { createClient } from "redis";
-import type { ApplyResult } from "../likes_store.ts";
+import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
 import { NO_RECEIPT } from "../likes_store.ts";
 
 /** How many partial totals the counts are spread over (each in its own hash slot). */
@@ -112,7 +112,9 @@ interface Client {
  * const result = await likes.applyKeyed("edge-1", 1, 3);
  * ```
  */
-export class RedisLikes implements AsyncDisposable {
+export class RedisLikes implements LikesStore, AsyncDisposable {
+  /** Redis holds as many clients as its memory allows: no limit of ours. */
+  readonly maxClients = Number.MAX_SAFE_INTEGER;
   readonly #client: Client;
   readonly #classic: string;
   readonly #keyed: string;
@@ -181,6 +183,14 @@ export class RedisLikes implements AsyncDisposable {
       default:
         return { status: "conflict", likes: reply[1]! };
     }
+  }
+
+  /**
+   * Always settled: a result arrives only once Redis has applied the like (and, with
+   * `appendfsync always`, written it to its journal).
+   */
+  settled(_receipt: Receipt): undefined {
+    return undefined;
   }
 
   /** All likes counted: the sum of the buckets' totals (one GET per bucket, pipelined). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { redisMissing, startRedis } from "../../../tests/_redis.ts";
+import { storeContract } from "../store_contract.ts";
 import { bucketOf, BUCKETS, RedisLikes } from "./redis_likes.ts";
 
 const missing = redisMissing();
@@ -98,5 +99,23 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "RedisLikes keeps the store contract",
+  ignore: missing !== null,
+  async fn(t) {
+    await storeContract(t, async () => {
+      const redis = await startRedis();
+      const store = await RedisLikes.connect({ hostname: "127.0.0.1", port: redis.port });
+      return {
+        store,
+        async [Symbol.asyncDispose]() {
+          await store.close();
+          await redis[Symbol.asyncDispose]();
+        },
+      };
+    });
   },
 });
