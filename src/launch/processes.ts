@@ -36,6 +36,8 @@ export interface StartServerOptions {
   readonly dataDir?: string;
   /** What the server may write. @default {`${logDir}/PrimaryLikesLog,${dataDir}`} */
   readonly allowWrite?: string;
+  /** More permission flags, e.g. `["--allow-env=REDIS_DEBUG_MAINTENANCE"]`. @default {[]} */
+  readonly grants?: readonly string[];
   /** Give up waiting for `listening on` after this many ms. @default {15000} */
   readonly readyTimeoutMs?: number;
   /**
@@ -63,6 +65,7 @@ export function serverArgs(options: StartServerOptions): string[] {
     port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
     `--allow-read=${grantList([PROJECT.src, dataDir])}`,
     `--allow-write=${allowWrite}`,
+    ...(options.grants ?? []),
     PROJECT.server,
     `--port=${port}`,
     `--workers=${workers}`,

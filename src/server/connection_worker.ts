@@ -13,6 +13,8 @@ import { type Logging, setupLogging } from "../log.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { LikesTable } from "../store/embedded/likes_table.ts";
 import { attachEmbedded, type EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
+import type { LikesStore } from "../store/likes_store.ts";
+import { RedisLikes } from "../store/redis/redis_likes.ts";
 import { createResponder } from "./respond.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
@@ -28,6 +30,8 @@ let workerIndex = 0;
 let accepted = 0;
 let sweeper: ReturnType<typeof setInterval> | undefined;
 let logging: Logging | undefined;
+/** The connection to Redis, when the counts live there. */
+let remote: RedisLikes | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -55,7 +59,12 @@ async function start(
 ): Promise<void> {
   // Logging is the caller's choice (serveLikes' logFile): without it this Worker logs nothing.
   logging = settings.logFile === null ? undefined : await setupLogging({ file: settings.logFile });
-  const { store, table } = attachEmbedded(buffers);
+  const embedded = attachEmbedded(buffers);
+  const table = embedded.table; // the server's counters, in any case
+  const store: LikesStore = settings.redis
+    ? await RedisLikes.connect(settings.redis)
+    : embedded.store;
+  remote = store instanceof RedisLikes ? store : undefined;
   const respond = createResponder(store, table, {
     ...settings,
     ...(logging ? { messageLog: logging.hotLogger(["likes", "server", "message"]) } : {}),
@@ -205,6 +214,7 @@ async function stop(): Promise<number> {
   }
   await Promise.all([...served]);
   log.debug(`worker ${workerIndex} stopped; it served ${accepted} connection(s)`);
+  await remote?.close().catch(() => {});
   await logging?.shutdown();
   return open.length;
 }

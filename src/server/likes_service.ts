@@ -84,6 +84,11 @@ export interface ServeLikesOptions {
   /** Called once if a connection Worker or the journal writer fails after start-up. */
   readonly onFatal?: (error: Error) => void;
   /**
+   * Count in this Redis instead of the embedded journal: the server then keeps nothing a restart
+   * would need (`dataDir` is ignored). Every Worker connects to it. @default {none}
+   */
+  readonly redis?: { readonly hostname: string; readonly port: number };
+  /**
    * The connection Worker module, for tests that need one to fail on purpose (it must speak the
    * same messages). @default {connection_worker.ts}
    */
@@ -149,7 +154,8 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
   const host = await openEmbedded({
-    ...(dataDir === undefined ? {} : { dataDir }),
+    // With Redis, the table only holds the server's counters: no journal, nothing to recover.
+    ...(dataDir === undefined || options.redis ? {} : { dataDir }),
     fsync,
     ...(fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs }),
     ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
@@ -174,6 +180,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
+      redis: options.redis ?? null,
     }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
     await host.close().catch(() => {});

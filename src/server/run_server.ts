@@ -71,6 +71,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
       clientTtlMs: config.clientTtlMs,
       repair: config.repair,
       dataDir: config.dataDir,
+      ...(config.redis ? { redis: config.redis } : {}),
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       snapshotEvery: config.snapshotEvery,

@@ -14,6 +14,7 @@ import {
   parseInteger,
   parsePath,
   parseSeconds,
+  UsageError,
 } from "../cli.ts";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
@@ -51,10 +52,20 @@ export interface ServerConfig {
   readonly fsync: FsyncMode;
   readonly fsyncIntervalMs: number;
   readonly snapshotEvery: number;
+  /** Where the counts live: the embedded journal (null), or a Redis server. */
+  readonly redis: { readonly hostname: string; readonly port: number } | null;
 }
 
 function flags(cpus: number): Flag[] {
   return [
+    {
+      name: "store",
+      type: "string",
+      value: "embedded|redis://HOST:PORT",
+      default: "embedded",
+      help:
+        "keep the counts in this server's journal, or in Redis (stateless primaries; grant --allow-net=HOST:PORT --allow-env=REDIS_DEBUG_MAINTENANCE)",
+    },
     {
       name: "data-dir",
       type: "string",
@@ -236,5 +247,25 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
       max: 3600,
     }),
     snapshotEvery: parseInteger("snapshot-every", s["snapshot-every"]!, { min: 1 }),
+    redis: parseStore(s.store!),
+  });
+}
+
+/**
+ * Parses `--store`: `embedded`, or `redis://HOST:PORT`.
+ *
+ * @throws {UsageError} On anything else.
+ */
+export function parseStore(text: string): ServerConfig["redis"] {
+  if (text === "embedded") return null;
+  const match = /^redis:\/\/([A-Za-z0-9.-]+):(\d+)\/?$/.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `--store must be embedded or redis://HOST:PORT: current value is ${JSON.stringify(text)}`,
+    );
+  }
+  return Object.freeze({
+    hostname: match[1]!,
+    port: parseInteger("store", match[2]!, { min: 1, max: 65535 }),
   });
 }

@@ -22,6 +22,7 @@ Deno.test("parseServerConfig() gives the seed defaults", () => {
     fsync: "always",
     fsyncIntervalMs: 1000,
     snapshotEvery: 100_000,
+    redis: null,
   });
 });
 
@@ -45,6 +46,7 @@ Deno.test("parseServerConfig() reads every flag", () => {
     "--fsync=interval",
     "--fsync-interval=0.25",
     "--snapshot-every=10",
+    "--store=redis://10.0.0.5:6380",
   ], 8);
   assert.deepEqual(config, {
     host: "0.0.0.0",
@@ -65,6 +67,7 @@ Deno.test("parseServerConfig() reads every flag", () => {
     fsync: "interval",
     fsyncIntervalMs: 250,
     snapshotEvery: 10,
+    redis: { hostname: "10.0.0.5", port: 6380 },
   });
 });
 
@@ -80,6 +83,7 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--idle-timeout=soon"], /--idle-timeout/],
     [["--host=a b"], /--host/],
     [["--fsync=sometimes"], /--fsync must be always or interval or never/],
+    [["--store=redis://nohost"], /--store must be embedded or redis:\/\/HOST:PORT/],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
     [["--log-dir=/tmp/a,/etc"], /--log-dir must be a path without commas/],

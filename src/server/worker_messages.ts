@@ -34,6 +34,8 @@ export interface WorkerSettings {
   readonly workers: number;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
+  /** Count in this Redis instead of the embedded store (whose table then holds only counters). */
+  readonly redis: { readonly hostname: string; readonly port: number } | null;
 }
 
 /** Main thread → Worker. */

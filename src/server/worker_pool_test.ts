@@ -21,6 +21,7 @@ Deno.test("a Worker that dies is reported once, and stopping does not wait for i
       logFile: null,
       workers: 1,
       startedAt: Date.now(),
+      redis: null,
     },
     { onFatal: (error) => deaths.push(error.message), stopTimeoutMs: 10_000, workerUrl: CRASHING },
   );

@@ -24,6 +24,9 @@ import { createClient } from "redis";
 import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
 import { NO_RECEIPT } from "../likes_store.ts";
 
+/** How long a server waits for Redis when it starts, in ms. */
+const CONNECT_TIMEOUT_MS = 3000;
+
 /** How many partial totals the counts are spread over (each in its own hash slot). */
 export const BUCKETS = 16;
 
@@ -116,8 +119,8 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
   /** Redis holds as many clients as its memory allows: no limit of ours. */
   readonly maxClients = Number.MAX_SAFE_INTEGER;
   readonly #client: Client;
-  readonly #classic: string;
-  readonly #keyed: string;
+  #classic: string;
+  #keyed: string;
 
   private constructor(client: Client, classic: string, keyed: string) {
     this.#client = client;
@@ -132,10 +135,41 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
    */
   static async connect(options: RedisLikesOptions): Promise<RedisLikes> {
     const raw = createClient({
-      socket: { host: options.hostname, port: options.port, reconnectStrategy: false },
+      // Reconnect for ever, at most a second apart; while disconnected, commands fail at once
+      // (no queue that could grow without bound): the client gets `ERR store unavailable`.
+      socket: {
+        host: options.hostname,
+        port: options.port,
+        reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000),
+      },
+      disableOfflineQueue: true,
     });
-    raw.on("error", () => {}); // reported by the command that fails
-    await raw.connect();
+    let lastError: unknown = null;
+    raw.on("error", (error: unknown) => (lastError = error)); // commands report their own
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        raw.connect(),
+        new Promise((_, reject) =>
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `cannot reach Redis at ${options.hostname}:${options.port} within ${CONNECT_TIMEOUT_MS} ms${
+                    lastError instanceof Error ? ` (${lastError.message})` : ""
+                  }`,
+                ),
+              ),
+            CONNECT_TIMEOUT_MS,
+          )
+        ),
+      ]);
+    } catch (error) {
+      raw.destroy();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     const client = raw as unknown as Client;
     try {
       const [classic, keyed] = await Promise.all([
@@ -149,6 +183,25 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     }
   }
 
+  /**
+   * Runs a script by its SHA. A Redis that restarted has forgotten its scripts (`NOSCRIPT`):
+   * they are loaded again and the call is made once more (the script did not run, so the like
+   * is not counted twice).
+   */
+  async #run(which: "classic" | "keyed", keys: string[], args: string[]): Promise<number[]> {
+    const sha = () => (which === "classic" ? this.#classic : this.#keyed);
+    try {
+      return await this.#client.evalSha(sha(), { keys, arguments: args }) as number[];
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      [this.#classic, this.#keyed] = await Promise.all([
+        this.#client.scriptLoad(CLASSIC),
+        this.#client.scriptLoad(KEYED),
+      ]);
+      return await this.#client.evalSha(sha(), { keys, arguments: args }) as number[];
+    }
+  }
+
   #keys(name: string): string[] {
     const bucket = bucketOf(name);
     return [clientKey(name), totalKey(bucket), topKey(bucket)];
@@ -156,19 +209,13 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
 
   /** Counts a classic message (every delivery counts). */
   async applyClassic(name: string, likes: number): Promise<ApplyResult> {
-    const [count] = await this.#client.evalSha(this.#classic, {
-      keys: this.#keys(name),
-      arguments: [name, String(likes)],
-    }) as number[];
+    const [count] = await this.#run("classic", this.#keys(name), [name, String(likes)]);
     return { status: "applied", client: count!, total: await this.total(), receipt: NO_RECEIPT };
   }
 
   /** Counts a keyed message once per (client, seq); seqs must come in order. */
   async applyKeyed(name: string, seq: number, likes: number): Promise<ApplyResult> {
-    const reply = await this.#client.evalSha(this.#keyed, {
-      keys: this.#keys(name),
-      arguments: [name, String(seq), String(likes)],
-    }) as number[];
+    const reply = await this.#run("keyed", this.#keys(name), [name, String(seq), String(likes)]);
     switch (reply[0]) {
       case 0:
       case 1:
