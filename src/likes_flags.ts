@@ -24,10 +24,19 @@ import {
   PROTOCOLS,
 } from "./protocol/grammar.ts";
 
-/** Validated LikesServer behaviour (times in ms). */
-export interface LikesRunConfig {
+/** A PrimaryLikesServer's address. */
+export interface ServerAddress {
   readonly host: string;
   readonly port: number;
+}
+
+/** Validated LikesServer behaviour (times in ms). */
+export interface LikesRunConfig {
+  /** The first (preferred) server. */
+  readonly host: string;
+  readonly port: number;
+  /** Every server, the preferred first; on a connection error the next is tried (`--servers`). */
+  readonly servers: readonly ServerAddress[];
   readonly durationMs: number;
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
@@ -67,6 +76,13 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     help: "PrimaryLikesServer address",
   },
   { name: "port", type: "string", value: "PORT", default: "4242", help: "PrimaryLikesServer port" },
+  {
+    name: "servers",
+    type: "string",
+    value: "HOST:PORT,…",
+    help:
+      "several PrimaryLikesServers (over one shared store): the first is used, and on a connection error the next (instead of --host and --port)",
+  },
   {
     name: "duration",
     type: "string",
@@ -172,9 +188,16 @@ export function parseLikesRunFlags(
       `--ack ${ack} applies to --protocol classic only: keyed replies are checked for their seq`,
     );
   }
+  const servers = s.servers === undefined
+    ? [{
+      host: parseHost("host", s.host!),
+      port: parseInteger("port", s.port!, { min: 1, max: 65535 }),
+    }]
+    : parseServers(s.servers);
   return {
-    host: parseHost("host", s.host!),
-    port: parseInteger("port", s.port!, { min: 1, max: 65535 }),
+    host: servers[0]!.host,
+    port: servers[0]!.port,
+    servers,
     durationMs: parseSeconds("duration", s.duration!, { min: 0 }),
     ...parseIntervals(s["min-interval"]!, s["max-interval"]!),
     maxLikes: parseInteger("max-likes", s["max-likes"]!, { min: 1, max: 1_000_000_000 }),
@@ -190,4 +213,23 @@ export function parseLikesRunFlags(
     replyTimeoutMs: parseSeconds("reply-timeout", s["reply-timeout"]!, { min: 0.01 }),
     drainMs: parseSeconds("drain", s.drain!, { min: 0 }),
   };
+}
+
+/**
+ * Parses `--servers HOST:PORT,HOST:PORT…`.
+ *
+ * @throws {UsageError} On an empty list or an entry that is not HOST:PORT.
+ */
+export function parseServers(text: string): ServerAddress[] {
+  const servers = text.split(",").filter((entry) => entry !== "").map((entry) => {
+    const match = /^([A-Za-z0-9.-]+):(\d+)$/.exec(entry);
+    if (!match) {
+      throw new UsageError(
+        `--servers must be HOST:PORT,HOST:PORT…: ${JSON.stringify(entry)} is not HOST:PORT`,
+      );
+    }
+    return { host: match[1]!, port: parseInteger("servers", match[2]!, { min: 1, max: 65535 }) };
+  });
+  if (servers.length === 0) throw new UsageError("--servers names no server");
+  return servers;
 }

@@ -56,8 +56,7 @@ Deno.test("a LikesServer child gets net to one host:port and write to its own lo
   const spec = {
     id: 3,
     clientId: "LikesServer3-r",
-    host: "127.0.0.1",
-    port: 4242,
+    servers: [{ host: "127.0.0.1", port: 4242 }],
     logDir: "/var/tmp/run",
     durationMs: 1000,
     minIntervalMs: 100,
@@ -82,6 +81,13 @@ Deno.test("a LikesServer child gets net to one host:port and write to its own lo
     RangeError,
     "a comma would split the grant",
   );
+  // With several servers (over one shared store), exactly those are granted.
+  const two = childArgs({
+    ...spec,
+    servers: [{ host: "127.0.0.1", port: 4242 }, { host: "127.0.0.1", port: 4243 }],
+  });
+  assert.ok(two.includes("--allow-net=127.0.0.1:4242,127.0.0.1:4243"));
+  assert.ok(two.includes("--servers=127.0.0.1:4242,127.0.0.1:4243"));
 });
 
 Deno.test("no deno.json task uses -A or an unscoped --allow-* flag", async () => {

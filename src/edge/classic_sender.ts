@@ -13,7 +13,13 @@
  */
 
 import { classicReplyText, judgeClassicReply } from "../protocol/classic_reply.ts";
-import { describeError, type Outcome, type Sender, type SenderOptions } from "./sender.ts";
+import {
+  connectFirst,
+  describeError,
+  type Outcome,
+  type Sender,
+  type SenderOptions,
+} from "./sender.ts";
 
 type ReadResult =
   | { readonly kind: "data"; readonly bytes: Uint8Array }
@@ -75,6 +81,9 @@ export class ClassicSender implements Sender {
   readonly #options: SenderOptions;
   #current: ReadingConn | undefined;
 
+  /** The server the last connection went to (the next one starts there). */
+  #server = 0;
+
   /** Creates the sender; nothing connects until the first exchange. */
   constructor(options: SenderOptions) {
     this.#options = options;
@@ -87,12 +96,9 @@ export class ClassicSender implements Sender {
     else if (current?.done) this.#drop(); // the server closed (or reset) it since
     if (!this.#current) {
       try {
-        const { hostname, port, connectTimeoutMs } = this.#options;
-        const conn = await Deno.connect({
-          hostname,
-          port,
-          signal: AbortSignal.timeout(connectTimeoutMs),
-        });
+        const { servers, connectTimeoutMs } = this.#options;
+        const { conn, index } = await connectFirst(servers, this.#server, connectTimeoutMs);
+        this.#server = index;
         conn.setNoDelay(true);
         this.#current = new ReadingConn(conn);
       } catch (error) {

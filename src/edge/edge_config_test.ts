@@ -8,6 +8,7 @@ Deno.test("parseEdgeConfig() gives the seed defaults", () => {
     clientId: "LikesServer0-abc",
     host: "127.0.0.1",
     port: 4242,
+    servers: [{ host: "127.0.0.1", port: 4242 }],
     durationMs: 300_000,
     minIntervalMs: 1000,
     maxIntervalMs: 5000,
@@ -101,4 +102,20 @@ Deno.test("parseEdgeConfig() rejects inconsistent or bad values", async (t) => {
   }
   assert.equal(parseEdgeConfig(["--help"], "s", 1), "help");
   assert.match(edgeUsage(), /--protocol keyed\|classic/);
+});
+
+Deno.test("--servers lists several servers, the first preferred; bad entries are refused", () => {
+  const config = parseEdgeConfig(["--servers", "127.0.0.1:4301,10.0.0.2:4302"], "abc", 9);
+  assert.notEqual(config, "help");
+  if (config === "help") return;
+  assert.deepEqual(config.servers, [
+    { host: "127.0.0.1", port: 4301 },
+    { host: "10.0.0.2", port: 4302 },
+  ]);
+  assert.deepEqual([config.host, config.port], ["127.0.0.1", 4301]);
+  assert.throws(
+    () => parseEdgeConfig(["--servers", "127.0.0.1"], "abc", 9),
+    /--servers must be HOST:PORT/,
+  );
+  assert.throws(() => parseEdgeConfig(["--servers", ","], "abc", 9), /--servers names no server/);
 });

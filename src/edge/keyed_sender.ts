@@ -7,12 +7,20 @@
 
 import { parseReply, ProtocolError } from "../protocol/grammar.ts";
 import { LineClient } from "../protocol/line_client.ts";
-import { describeError, type Outcome, type Sender, type SenderOptions } from "./sender.ts";
+import {
+  connectFirst,
+  describeError,
+  type Outcome,
+  type Sender,
+  type SenderOptions,
+} from "./sender.ts";
 
 /** Sends keyed messages; an ACK counts only if it names the seq sent. */
 export class KeyedSender implements Sender {
   readonly #options: SenderOptions;
   #client: LineClient | undefined;
+  /** The server the last connection went to (a reconnection starts there). */
+  #server = 0;
 
   /** Creates the sender; nothing connects until the first exchange. */
   constructor(options: SenderOptions) {
@@ -23,7 +31,10 @@ export class KeyedSender implements Sender {
   async exchange(line: string, seq: number): Promise<Outcome> {
     if (!this.#client || this.#client.closed) {
       try {
-        this.#client = await LineClient.connect(this.#options);
+        const { servers, connectTimeoutMs, replyTimeoutMs } = this.#options;
+        const { conn, index } = await connectFirst(servers, this.#server, connectTimeoutMs);
+        this.#server = index;
+        this.#client = LineClient.wrap(conn, { replyTimeoutMs });
       } catch (error) {
         return { kind: "unsent", why: `no connection (${describeError(error)})` };
       }

@@ -103,7 +103,9 @@ export async function runLikesServer(
     ? `, --ack ${config.ack}, --retry ${config.retry}`
     : "";
   lifecycle.info(
-    `${name} started: client id ${config.clientId}, server ${config.host}:${config.port}, ` +
+    `${name} started: client id ${config.clientId}, server ${
+      config.servers.map((a) => `${a.host}:${a.port}`).join(",")
+    }, ` +
       `${config.protocol} protocol, ${config.connection} connection${classicTerms}, lifetime ${
         seconds(config.durationMs)
       }, a batch of 0..${config.maxLikes} ` +
@@ -145,8 +147,7 @@ export async function runLikesServer(
   })();
 
   using sender = createSender({
-    hostname: config.host,
-    port: config.port,
+    servers: config.servers,
     connectTimeoutMs: config.replyTimeoutMs,
     replyTimeoutMs: config.replyTimeoutMs,
     protocol: config.protocol,

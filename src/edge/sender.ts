@@ -30,8 +30,8 @@ export interface Sender extends Disposable {
 
 /** Where and how a sender talks. */
 export interface SenderOptions {
-  readonly hostname: string;
-  readonly port: number;
+  /** The servers, the preferred first; a connection error moves on to the next. */
+  readonly servers: readonly { readonly host: string; readonly port: number }[];
   readonly connectTimeoutMs: number;
   readonly replyTimeoutMs: number;
   readonly protocol: Protocol;
@@ -49,4 +49,34 @@ export function createSender(options: SenderOptions): Sender {
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/**
+ * Connects to the first server of `servers` that accepts, starting at `from` and going round
+ * once; returns the connection and the index of the server that took it.
+ *
+ * @throws The last server's connection error if none accepts.
+ */
+export async function connectFirst(
+  servers: SenderOptions["servers"],
+  from: number,
+  timeoutMs: number,
+): Promise<{ conn: Deno.TcpConn; index: number }> {
+  let lastError: unknown = new Error("no server to connect to");
+  for (let i = 0; i < servers.length; i++) {
+    const index = (from + i) % servers.length;
+    const { host, port } = servers[index]!;
+    try {
+      const conn = await Deno.connect({
+        hostname: host,
+        port,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { conn, index };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
 }

@@ -12,6 +12,7 @@ Deno.test("parseParentConfig() gives the seed exercise's defaults", () => {
     maxLikes: 42,
     host: "127.0.0.1",
     port: 4242,
+    servers: [{ host: "127.0.0.1", port: 4242 }],
     logDir: "/tmp",
     seed: 5,
     seeded: false,

@@ -75,11 +75,13 @@ interface Counts {
  */
 async function readCounts(config: ParentConfig, names: readonly string[]): Promise<Counts> {
   let error = "";
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  for (let attempt = 1; attempt <= 3 * config.servers.length; attempt++) {
+    // With several servers over one store any of them can answer: go round them.
+    const server = config.servers[(attempt - 1) % config.servers.length]!;
     try {
       const stats = await fetchStats({
-        hostname: config.host,
-        port: config.port,
+        hostname: server.host,
+        port: server.port,
         connectTimeoutMs: config.replyTimeoutMs,
         replyTimeoutMs: config.replyTimeoutMs,
       }, names);
@@ -222,8 +224,8 @@ export async function runParent(
     const spec = {
       id,
       clientId: clientIdOf(id),
-      host: config.host,
-      port: config.port,
+      // Children start on different servers when there are several: the load is split.
+      servers: config.servers.map((_, i) => config.servers[(id + i) % config.servers.length]!),
       logDir,
       durationMs: config.durationMs,
       minIntervalMs: config.minIntervalMs,

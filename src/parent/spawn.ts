@@ -19,8 +19,8 @@ export interface ChildSpec {
   readonly id: number;
   /** The key the server will count it under. */
   readonly clientId: string;
-  readonly host: string;
-  readonly port: number;
+  /** Its servers, the preferred first (it fails over to the next on a connection error). */
+  readonly servers: readonly { readonly host: string; readonly port: number }[];
   /** Absolute log directory. */
   readonly logDir: string;
   readonly durationMs: number;
@@ -51,7 +51,7 @@ const seconds = (ms: number) => String(ms / 1000);
  * ```ts
  * import { childArgs } from "./spawn.ts";
  * import assert from "node:assert/strict";
- * const args = childArgs({ id: 3, clientId: "LikesServer3-r", host: "127.0.0.1", port: 4242, logDir: "/tmp",
+ * const args = childArgs({ id: 3, clientId: "LikesServer3-r", servers: [{ host: "127.0.0.1", port: 4242 }], logDir: "/tmp",
  *   durationMs: 1000, minIntervalMs: 100, maxIntervalMs: 200, maxLikes: 42, seed: 1, protocol: "keyed",
  *   ack: "prefix", connection: "persistent", retry: "safe", replyTimeoutMs: 2000, drainMs: 0 });
  * assert.ok(args.includes("--allow-net=127.0.0.1:4242"));
@@ -63,13 +63,12 @@ export function childArgs(spec: ChildSpec): string[] {
     "run",
     "--no-prompt",
     `--config=${PROJECT_CONFIG}`,
-    `--allow-net=${spec.host}:${spec.port}`,
+    `--allow-net=${spec.servers.map((a) => `${a.host}:${a.port}`).join(",")}`,
     `--allow-write=${grantList([`${spec.logDir}/LikesServer${spec.id}`])}`,
     LIKES_SERVER_SCRIPT,
     `--id=${spec.id}`,
     `--client-id=${spec.clientId}`,
-    `--host=${spec.host}`,
-    `--port=${spec.port}`,
+    `--servers=${spec.servers.map((a) => `${a.host}:${a.port}`).join(",")}`,
     `--log-dir=${spec.logDir}`,
     `--duration=${seconds(spec.durationMs)}`,
     `--min-interval=${seconds(spec.minIntervalMs)}`,

@@ -77,6 +77,15 @@ export class LineClient implements Disposable {
     return new LineClient(conn, replyTimeoutMs, maxReplyBytes);
   }
 
+  /** Uses a connection opened elsewhere (Nagle off, as `connect` does). */
+  static wrap(
+    conn: Deno.TcpConn,
+    options: { readonly replyTimeoutMs?: number; readonly maxReplyBytes?: number } = {},
+  ): LineClient {
+    conn.setNoDelay(true);
+    return new LineClient(conn, options.replyTimeoutMs ?? 2000, options.maxReplyBytes ?? 1 << 20);
+  }
+
   /** True once the connection was closed (by a failure, a timeout or {@linkcode LineClient.close}). */
   get closed(): boolean {
     return this.#closed;
