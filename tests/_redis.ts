@@ -34,6 +34,8 @@ export async function startRedis(
     readonly appendfsync?: "always" | "no";
     readonly dir?: string;
     readonly port?: number;
+    /** Start it as a cluster node (`cluster-enabled yes`, its config file in `dir`). */
+    readonly cluster?: boolean;
   } = {},
 ): Promise<RedisProcess> {
   const dir = options.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-redis-" });
@@ -52,6 +54,9 @@ export async function startRedis(
       "--dir",
       dir,
       ...persistence,
+      ...(options.cluster
+        ? ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        : []),
     ],
     stdout: "null",
     stderr: "null",
@@ -95,5 +100,71 @@ export async function startRedis(
       await stop();
       if (options.dir === undefined) await Deno.remove(dir, { recursive: true });
     },
+  };
+}
+
+/** A running Redis Cluster of three masters (no replicas). */
+export interface RedisCluster extends AsyncDisposable {
+  /** One node's port (clients find the others from it). */
+  readonly port: number;
+  readonly nodes: readonly RedisProcess[];
+  /** Empties every node (`FLUSHALL`). */
+  flush(): Promise<void>;
+}
+
+/**
+ * Starts three `redis-server --cluster-enabled yes` on free ports and joins them with
+ * `redis-cli --cluster create … --cluster-yes`; waits until the cluster says it is ok.
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const nodes: RedisProcess[] = [];
+  const stopAll = async () => {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+  };
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis({ cluster: true }));
+    const create = await new Deno.Command("redis-cli", {
+      args: [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!create.success) {
+      throw new Error(
+        `redis-cli --cluster create failed: ${new TextDecoder().decode(create.stderr)}`,
+      );
+    }
+    const deadline = Date.now() + 10_000;
+    while (true) {
+      const info = await new Deno.Command("redis-cli", {
+        args: ["-p", String(nodes[0]!.port), "cluster", "info"],
+        stdout: "piped",
+      }).output();
+      if (new TextDecoder().decode(info.stdout).includes("cluster_state:ok")) break;
+      if (Date.now() > deadline) throw new Error("the cluster did not become ok within 10 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return {
+    port: nodes[0]!.port,
+    nodes,
+    async flush() {
+      for (const node of nodes) {
+        await new Deno.Command("redis-cli", {
+          args: ["-p", String(node.port), "flushall"],
+          stdout: "null",
+        }).output();
+      }
+    },
+    [Symbol.asyncDispose]: stopAll,
   };
 }

@@ -87,7 +87,7 @@ export interface ServeLikesOptions {
    * Count in this Redis instead of the embedded journal: the server then keeps nothing a restart
    * would need (`dataDir` is ignored). Every Worker connects to it. @default {none}
    */
-  readonly redis?: { readonly hostname: string; readonly port: number };
+  readonly redis?: { readonly hostname: string; readonly port: number; readonly cluster?: boolean };
   /**
    * The connection Worker module, for tests that need one to fail on purpose (it must speak the
    * same messages). @default {connection_worker.ts}
@@ -180,7 +180,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-      redis: options.redis ?? null,
+      redis: options.redis ? { cluster: false, ...options.redis } : null,
     }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
     await host.close().catch(() => {});

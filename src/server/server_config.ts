@@ -52,8 +52,10 @@ export interface ServerConfig {
   readonly fsync: FsyncMode;
   readonly fsyncIntervalMs: number;
   readonly snapshotEvery: number;
-  /** Where the counts live: the embedded journal (null), or a Redis server. */
-  readonly redis: { readonly hostname: string; readonly port: number } | null;
+  /** Where the counts live: the embedded journal (null), or Redis (one server, or a cluster). */
+  readonly redis:
+    | { readonly hostname: string; readonly port: number; readonly cluster: boolean }
+    | null;
 }
 
 function flags(cpus: number): Flag[] {
@@ -61,10 +63,10 @@ function flags(cpus: number): Flag[] {
     {
       name: "store",
       type: "string",
-      value: "embedded|redis://HOST:PORT",
+      value: "embedded|redis://HOST:PORT|redis-cluster://HOST:PORT",
       default: "embedded",
       help:
-        "keep the counts in this server's journal, or in Redis (stateless primaries; grant --allow-net=HOST:PORT --allow-env=REDIS_DEBUG_MAINTENANCE)",
+        "keep the counts in this server's journal, or in Redis or a Redis Cluster (stateless primaries; grant --allow-net to Redis and --allow-env=REDIS_DEBUG_MAINTENANCE)",
     },
     {
       name: "data-dir",
@@ -258,14 +260,17 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
  */
 export function parseStore(text: string): ServerConfig["redis"] {
   if (text === "embedded") return null;
-  const match = /^redis:\/\/([A-Za-z0-9.-]+):(\d+)\/?$/.exec(text);
+  const match = /^(redis|redis-cluster):\/\/([A-Za-z0-9.-]+):(\d+)\/?$/.exec(text);
   if (!match) {
     throw new UsageError(
-      `--store must be embedded or redis://HOST:PORT: current value is ${JSON.stringify(text)}`,
+      `--store must be embedded, redis://HOST:PORT or redis-cluster://HOST:PORT: current value is ${
+        JSON.stringify(text)
+      }`,
     );
   }
   return Object.freeze({
-    hostname: match[1]!,
-    port: parseInteger("store", match[2]!, { min: 1, max: 65535 }),
+    hostname: match[2]!,
+    port: parseInteger("store", match[3]!, { min: 1, max: 65535 }),
+    cluster: match[1] === "redis-cluster",
   });
 }

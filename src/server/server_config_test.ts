@@ -67,7 +67,7 @@ Deno.test("parseServerConfig() reads every flag", () => {
     fsync: "interval",
     fsyncIntervalMs: 250,
     snapshotEvery: 10,
-    redis: { hostname: "10.0.0.5", port: 6380 },
+    redis: { hostname: "10.0.0.5", port: 6380, cluster: false },
   });
 });
 
@@ -83,7 +83,7 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--idle-timeout=soon"], /--idle-timeout/],
     [["--host=a b"], /--host/],
     [["--fsync=sometimes"], /--fsync must be always or interval or never/],
-    [["--store=redis://nohost"], /--store must be embedded or redis:\/\/HOST:PORT/],
+    [["--store=redis://nohost"], /--store must be embedded, redis:\/\/HOST:PORT or redis-cluster/],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
     [["--log-dir=/tmp/a,/etc"], /--log-dir must be a path without commas/],

@@ -35,7 +35,9 @@ export interface WorkerSettings {
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
   /** Count in this Redis instead of the embedded store (whose table then holds only counters). */
-  readonly redis: { readonly hostname: string; readonly port: number } | null;
+  readonly redis:
+    | { readonly hostname: string; readonly port: number; readonly cluster: boolean }
+    | null;
 }
 
 /** Main thread → Worker. */

@@ -20,7 +20,8 @@
  * @module
  */
 
-import { createClient } from "redis";
+import { createHash } from "node:crypto";
+import { createClient, createCluster } from "redis";
 import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
 import { NO_RECEIPT } from "../likes_store.ts";
 
@@ -85,12 +86,17 @@ return {0, count, total}
 export interface RedisLikesOptions {
   readonly hostname: string;
   readonly port: number;
+  /** A Redis Cluster, reached through this node (the others are found from it). @default {false} */
+  readonly cluster?: boolean;
 }
+
+const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
+const SHA = { classic: sha1(CLASSIC), keyed: sha1(KEYED) };
 
 /** The commands this module uses (node-redis's own types fight `exactOptionalPropertyTypes`). */
 interface Client {
-  scriptLoad(script: string): Promise<string>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   get(key: string): Promise<string | null>;
   hGet(key: string, field: string): Promise<string | null | undefined>;
   zRangeWithScores(
@@ -119,31 +125,30 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
   /** Redis holds as many clients as its memory allows: no limit of ours. */
   readonly maxClients = Number.MAX_SAFE_INTEGER;
   readonly #client: Client;
-  #classic: string;
-  #keyed: string;
 
-  private constructor(client: Client, classic: string, keyed: string) {
+  private constructor(client: Client) {
     this.#client = client;
-    this.#classic = classic;
-    this.#keyed = keyed;
   }
 
   /**
-   * Connects and loads the scripts.
+   * Connects (to one server, or to a Redis Cluster through one of its nodes).
    *
-   * @throws {Error} If Redis cannot be reached.
+   * @throws {Error} If Redis cannot be reached within 3 s.
    */
   static async connect(options: RedisLikesOptions): Promise<RedisLikes> {
-    const raw = createClient({
-      // Reconnect for ever, at most a second apart; while disconnected, commands fail at once
-      // (no queue that could grow without bound): the client gets `ERR store unavailable`.
-      socket: {
-        host: options.hostname,
-        port: options.port,
-        reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000),
-      },
-      disableOfflineQueue: true,
-    });
+    // Reconnect for ever, at most a second apart; while disconnected, commands fail at once (no
+    // queue that could grow without bound): the client gets `ERR store unavailable`.
+    const socket = {
+      host: options.hostname,
+      port: options.port,
+      reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000),
+    };
+    const raw = options.cluster
+      ? createCluster({
+        rootNodes: [{ socket }],
+        defaults: { socket, disableOfflineQueue: true },
+      })
+      : createClient({ socket, disableOfflineQueue: true });
     let lastError: unknown = null;
     raw.on("error", (error: unknown) => (lastError = error)); // commands report their own
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -165,40 +170,27 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
         ),
       ]);
     } catch (error) {
-      raw.destroy();
+      (raw as unknown as Client).destroy();
       throw error;
     } finally {
       clearTimeout(timer);
     }
-    const client = raw as unknown as Client;
-    try {
-      const [classic, keyed] = await Promise.all([
-        client.scriptLoad(CLASSIC),
-        client.scriptLoad(KEYED),
-      ]);
-      return new RedisLikes(client, classic, keyed);
-    } catch (error) {
-      client.destroy();
-      throw error;
-    }
+    return new RedisLikes(raw as unknown as Client);
   }
 
   /**
-   * Runs a script by its SHA. A Redis that restarted has forgotten its scripts (`NOSCRIPT`):
-   * they are loaded again and the call is made once more (the script did not run, so the like
-   * is not counted twice).
+   * Runs a script by its SHA; a node that does not know it yet (a new node, or a Redis that
+   * restarted) answers `NOSCRIPT`, and the script's source is sent instead (which teaches it the
+   * script). The script did not run the first time, so the like is not counted twice. Calls are
+   * routed by their first key, so in a cluster each goes to the node that owns the client.
    */
   async #run(which: "classic" | "keyed", keys: string[], args: string[]): Promise<number[]> {
-    const sha = () => (which === "classic" ? this.#classic : this.#keyed);
     try {
-      return await this.#client.evalSha(sha(), { keys, arguments: args }) as number[];
+      return await this.#client.evalSha(SHA[which], { keys, arguments: args }) as number[];
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      [this.#classic, this.#keyed] = await Promise.all([
-        this.#client.scriptLoad(CLASSIC),
-        this.#client.scriptLoad(KEYED),
-      ]);
-      return await this.#client.evalSha(sha(), { keys, arguments: args }) as number[];
+      const source = which === "classic" ? CLASSIC : KEYED;
+      return await this.#client.eval(source, { keys, arguments: args }) as number[];
     }
   }
 

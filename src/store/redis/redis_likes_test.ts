@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redisMissing, startRedis } from "../../../tests/_redis.ts";
+import { redisMissing, startRedis, startRedisCluster } from "../../../tests/_redis.ts";
 import { storeContract } from "../store_contract.ts";
 import { bucketOf, BUCKETS, RedisLikes } from "./redis_likes.ts";
 
@@ -116,6 +116,23 @@ Deno.test({
           await redis[Symbol.asyncDispose]();
         },
       };
+    });
+  },
+});
+
+Deno.test({
+  name: "RedisLikes keeps the store contract on a 3-master Redis Cluster",
+  ignore: missing !== null,
+  async fn(t) {
+    await using cluster = await startRedisCluster();
+    await storeContract(t, async () => {
+      await cluster.flush(); // every step starts from an empty store
+      const store = await RedisLikes.connect({
+        hostname: "127.0.0.1",
+        port: cluster.port,
+        cluster: true,
+      });
+      return { store, [Symbol.asyncDispose]: () => store.close() };
     });
   },
 });
