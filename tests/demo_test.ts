@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { runnerArgs } from "../src/launch/processes.ts";
+import { redisMissing } from "../src/launch/redis_process.ts";
 import { readLines, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("demo.ts runs a server and a parent, prints a converged table and stops cleanly", async () => {
@@ -33,4 +34,35 @@ Deno.test("demo.ts runs a server and a parent, prints a converged table and stop
     primary.at(-1)!,
     / journal: \d+ record\(s\) written with \d+ flush\(es\) \(always\)/,
   );
+});
+
+Deno.test({
+  name:
+    "deno task demo --store redis: the demo starts a Redis, the server counts in it, and it converges",
+  ignore: redisMissing() !== null,
+  async fn() {
+    await using dir = await tempDir();
+    const output = await runDeno(
+      runnerArgs("demo", dir.path, [
+        "--store=redis",
+        "--children=3",
+        "--stagger=0.1",
+        "--duration=1.5",
+        "--min-interval=0.05",
+        "--max-interval=0.2",
+        "--no-view",
+      ]),
+      60_000,
+    );
+    assert.equal(output.code, 0, output.stderr);
+    assert.match(output.stdout, /^verdict: CONVERGED: all 3 LikesServers exited 0/m);
+    assert.match(
+      output.stderr,
+      /demo: redis-server pid \d+ on 127\.0\.0\.1:\d+ \(appendfsync always/,
+    );
+    assert.ok(
+      (await Deno.stat(`${dir.path}/redis/appendonlydir`)).isDirectory,
+      "Redis's own files",
+    );
+  },
 });

@@ -12,7 +12,7 @@ import { spawnDeno } from "../src/child_process.ts";
 import { parentArgs, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
-import { redisMissing, startRedis, startRedisCluster } from "./_redis.ts";
+import { redisMissing, startRedis, startRedisCluster } from "../src/launch/redis_process.ts";
 import { runDeno, stats, tempDir } from "./_helpers.ts";
 
 const missing = redisMissing();

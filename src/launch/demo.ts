@@ -5,17 +5,28 @@
  * @module
  */
 
-import { formatUsage, parseFlags, printUsage } from "../cli.ts";
+import { type Flag, formatUsage, parseChoice, parseFlags, printUsage } from "../cli.ts";
+import { type RedisProcess, startRedis } from "./redis_process.ts";
 import { startServer } from "./processes.ts";
 import { prepareRun, runFlags, startParent } from "./run_flags.ts";
 
-const FLAGS = runFlags({
-  duration: "25",
-  stagger: "0.5",
-  minInterval: "0.2",
-  maxInterval: "1",
-  prefix: "likes-demo-",
-});
+const FLAGS = [
+  ...runFlags({
+    duration: "25",
+    stagger: "0.5",
+    minInterval: "0.2",
+    maxInterval: "1",
+    prefix: "likes-demo-",
+  }),
+  {
+    name: "store",
+    type: "string",
+    value: "embedded|redis",
+    default: "embedded",
+    help:
+      "count in the server's journal, or in a Redis the demo starts for the run (Debian's redis-server)",
+  },
+] as const satisfies readonly Flag[];
 
 /** The `--help` text. */
 export function demoUsage(): string {
@@ -41,14 +52,31 @@ function say(line: string): void {
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
   if (b.help) return await printUsage(demoUsage());
+  const store = parseChoice("store", s.store!, ["embedded", "redis"] as const);
   const run = await prepareRun(s, b, "likes-demo-", 5);
   say(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
+  let redis: RedisProcess | undefined;
+  if (store === "redis") {
+    const dir = `${run.logDir}/redis`;
+    await Deno.mkdir(dir, { recursive: true });
+    redis = await startRedis({ appendfsync: "always", dir });
+    say(
+      `redis-server pid ${redis.pid} on 127.0.0.1:${redis.port} (appendfsync always, files in ${dir})`,
+    );
+  }
+  await using _redis = { [Symbol.asyncDispose]: async () => await redis?.stop() };
   // Detached: on Ctrl-C the parent and its LikesServers stop first and can still read STATS;
   // the demo then stops the server itself (also when it is interrupted).
   await using server = await startServer({
     logDir: run.logDir,
     workers: run.workers,
     detached: true,
+    ...(redis
+      ? {
+        grants: ["--allow-env=REDIS_DEBUG_MAINTENANCE"],
+        args: [`--store=redis://127.0.0.1:${redis.port}`],
+      }
+      : {}),
   });
   say(
     `PrimaryLikesServer pid ${server.pid} listening on ${server.host}:${server.port} with ${run.workers} Workers`,

@@ -273,7 +273,7 @@ export function runnerArgs(
     "--no-prompt",
     `--config=${PROJECT.config}`,
     "--allow-net=127.0.0.1",
-    "--allow-run=deno",
+    entry === "demo" ? "--allow-run=deno,redis-server" : "--allow-run=deno",
     `--allow-write=${grantList([logDir])}`,
     PROJECT[entry],
     `--log-dir=${logDir}`,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redisMissing, startRedis, startRedisCluster } from "../../../tests/_redis.ts";
+import { redisMissing, startRedis, startRedisCluster } from "../../launch/redis_process.ts";
 import { storeContract } from "../store_contract.ts";
 import { bucketOf, BUCKETS, RedisLikes } from "./redis_likes.ts";
 

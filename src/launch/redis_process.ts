@@ -1,12 +1,19 @@
 /**
- * A real `redis-server` for tests: on a free loopback port, in a temp directory, stopped by its
- * PID. Tests that need it are skipped (with the reason) where Debian's redis-server is missing;
- * `.ci/run` installs it.
+ * Starting Debian's `redis-server` as a child process, on a free loopback port in a directory of
+ * ours, and stopping it by its PID: for the demo's `--store redis` and for the tests (which are
+ * skipped, with the reason, where redis-server is missing; `.ci/run` installs it). Also a 3-master
+ * Redis Cluster, joined with `redis-cli --cluster create`.
  *
  * @module
  */
 
-import { freePort } from "./_helpers.ts";
+/** A free TCP port on 127.0.0.1 right now. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
 
 /** Why Redis tests cannot run here, or null. */
 export function redisMissing(): string | null {
