@@ -11,6 +11,8 @@ import type { LoadMode, LoadProtocol } from "./load_generator.ts";
 export type ServerSpec =
   | { readonly kind: "likes"; readonly fsync: "always" | "never"; readonly workers: "default" | 1 }
   | { readonly kind: "redis"; readonly persistence: "always" | "off" }
+  /** Our server(s) with `--store redis` over one Redis at `appendfsync always`. */
+  | { readonly kind: "likes-redis"; readonly primaries: 1 | 2 }
   | { readonly kind: "ideal" };
 
 /** One benchmark case. */
@@ -37,6 +39,8 @@ export function serverLabel(server: ServerSpec): string {
       return server.persistence === "always" ? "Redis appendfsync always" : "Redis no persistence";
     case "ideal":
       return "idealsrv (C)";
+    case "likes-redis":
+      return `likes over Redis${server.primaries === 2 ? ", 2 primaries" : ""}`;
   }
 }
 
@@ -72,6 +76,8 @@ function makeCase(
     ? `likes-${server.fsync}${server.workers === 1 ? "-w1" : ""}`
     : server.kind === "redis"
     ? `redis-${server.persistence}`
+    : server.kind === "likes-redis"
+    ? `likes-redis-p${server.primaries}`
     : "ideal";
   return {
     id: `${mode}${extra.depth ? extra.depth : ""}-${clients}${
@@ -125,6 +131,13 @@ export function benchCases(options: CaseOptions): BenchCase[] {
     cases.push(makeCase("persistent", 100, { kind: "likes", fsync: "never", workers: 1 }));
   }
   if (!options.quick) cases.push(makeCase("persistent", 100, safe, { protocol: "keyed" }));
+  if (options.redis) {
+    // Stateless primaries over Redis (appendfsync always), beside the embedded journal above.
+    cases.push(makeCase("persistent", 100, { kind: "likes-redis", primaries: 1 }));
+    if (!options.quick) {
+      cases.push(makeCase("persistent", 100, { kind: "likes-redis", primaries: 2 }));
+    }
+  }
   const idle = options.quick ? 1000 : 10_000;
   cases.push(makeCase("idle", idle, safe));
   if (options.redis && !options.quick) cases.push(makeCase("idle", idle, redisOff));
@@ -151,10 +164,16 @@ export function benchCases(options: CaseOptions): BenchCase[] {
  * never ↔ no persistence), if there is one.
  */
 export function redisTwin(c: BenchCase, all: readonly BenchCase[]): BenchCase | undefined {
-  if (c.server.kind !== "likes" || c.server.workers === 1 || c.protocol === "keyed") {
+  const overRedis = c.server.kind === "likes-redis";
+  if (
+    !overRedis && (c.server.kind !== "likes" || c.server.workers === 1 || c.protocol === "keyed")
+  ) {
     return undefined;
   }
-  const persistence = c.server.fsync === "always" ? "always" : "off";
+  // Over Redis the durable twin is Redis alone at appendfsync always.
+  const persistence = overRedis || (c.server.kind === "likes" && c.server.fsync === "always")
+    ? "always"
+    : "off";
   return all.find((o) =>
     o.server.kind === "redis" && o.server.persistence === persistence && o.mode === c.mode &&
     o.clients === c.clients && o.depth === c.depth && o.driver === c.driver

@@ -22,6 +22,8 @@ export type LoadProtocol = "classic" | "keyed" | "redis";
 /** Options for {@linkcode generateLoad}. */
 export interface LoadOptions {
   readonly port: number;
+  /** Several servers: client i connects to `ports[i % n]` (overrides `port`). @default {[port]} */
+  readonly ports?: readonly number[];
   /** @default {"127.0.0.1"} */
   readonly hostname?: string;
   readonly mode: LoadMode;
@@ -152,8 +154,10 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       latency.add(now - sentAt);
     }
   };
+  const ports = options.ports?.length ? options.ports : [port];
+  let nextPort = 0;
   const connect = async () => {
-    const conn = await Deno.connect({ hostname, port });
+    const conn = await Deno.connect({ hostname, port: ports[nextPort++ % ports.length]! });
     conn.setNoDelay(true);
     return conn;
   };

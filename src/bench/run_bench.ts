@@ -17,6 +17,7 @@ import { type CaseResult, formatResults } from "./report.ts";
 import {
   redisAvailable,
   startIdealTarget,
+  startLikesRedisTarget,
   startLikesTarget,
   startRedisTarget,
   type Target,
@@ -83,6 +84,8 @@ async function startTarget(c: BenchCase, dir: string, tools: ToolPaths): Promise
       return await startRedisTarget({ dir, persistence: c.server.persistence });
     case "ideal":
       return await startIdealTarget(tools!.idealsrv);
+    case "likes-redis":
+      return await startLikesRedisTarget({ dir, workers, primaries: c.server.primaries });
   }
 }
 
@@ -193,6 +196,7 @@ async function runCase(
       ? await runLikesload(c, target.port, durationMs, tools!.likesload)
       : await generateLoad({
         port: target.port,
+        ...(target.ports ? { ports: target.ports } : {}),
         mode: c.mode,
         clients: c.clients,
         ...(c.depth ? { depth: c.depth } : {}),

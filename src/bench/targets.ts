@@ -10,13 +10,15 @@ import { forEachText } from "../child_process.ts";
 import { delay } from "../delay.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import { fetchStats } from "../protocol/stats_client.ts";
-import { startServer } from "../launch/processes.ts";
+import { type ServerProcess, startServer } from "../launch/processes.ts";
 
 /** A running server under test. */
 export interface Target {
   /** Short name for the table, e.g. `likes`, `redis always`. */
   readonly name: string;
   readonly port: number;
+  /** Every port the load may be spread over (several primaries), when more than one. */
+  readonly ports?: readonly number[];
   /** Its resident memory now, in bytes, if it can tell. */
   rss(): Promise<number | null>;
   /** What it counted in all. */
@@ -206,6 +208,53 @@ export async function startIdealTarget(path: string): Promise<Target> {
       await status;
       const totals = [...output.matchAll(/"total_likes"\s*:\s*(\d+)/g)];
       final = Number(totals.at(-1)?.[1] ?? NaN);
+    },
+  };
+}
+
+/**
+ * Our server(s) with `--store redis` over one Redis at `appendfsync always`: `primaries` of them,
+ * each on its own port (the load is spread over them). The total is read through the first.
+ */
+export async function startLikesRedisTarget(options: {
+  readonly dir: string;
+  readonly workers: number;
+  readonly primaries: number;
+}): Promise<Target> {
+  const redis = await startRedisTarget({ dir: options.dir, persistence: "always" });
+  const servers: ServerProcess[] = [];
+  try {
+    for (let i = 0; i < options.primaries; i++) {
+      servers.push(
+        await startServer({
+          logDir: options.dir,
+          workers: options.workers,
+          grants: ["--allow-env=REDIS_DEBUG_MAINTENANCE"],
+          args: [`--store=redis://127.0.0.1:${redis.port}`, "--max-connections=12000"],
+        }),
+      );
+    }
+  } catch (error) {
+    for (const server of servers) await server.stop("SIGTERM");
+    await redis.stop();
+    throw error;
+  }
+  const first = servers[0]!;
+  return {
+    name: `likes over redis ×${options.primaries}`,
+    port: first.port,
+    ports: servers.map((s) => s.port),
+    rss: async () => {
+      let sum = 0;
+      for (const server of servers) {
+        sum += (await fetchStats({ port: server.port })).memory?.rss ?? 0;
+      }
+      return sum + ((await redis.rss()) ?? 0);
+    },
+    total: async () => (await fetchStats({ port: first.port })).total,
+    stop: async () => {
+      for (const server of servers) await server.stop("SIGTERM", 30_000);
+      await redis.stop();
     },
   };
 }

@@ -112,8 +112,9 @@ interface Client {
 
 /**
  * Counts in Redis. `applyClassic`/`applyKeyed` resolve once Redis has answered (with
- * `appendfsync always` on the Redis side, once the like is on Redis's disk). The `total` in a
- * result is the grand total read right after (one more round trip, pipelined with the others).
+ * `appendfsync always` on the Redis side, once the like is on Redis's disk): one script call per
+ * message. The `total` in a result is this primary's view of the grand total (see
+ * `#bucketTotals`); `total()` reads it from Redis.
  *
  * @example
  * ```ts ignore
@@ -126,8 +127,20 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
   readonly maxClients = Number.MAX_SAFE_INTEGER;
   readonly #client: Client;
 
+  /**
+   * This primary's view of each bucket's total: read at connect, raised by every script's reply
+   * (which returns its bucket's total). Their sum is the `total` an ACK reports without 16 more
+   * round trips; with several primaries it may lag the others' latest likes (STATS reads Redis).
+   */
+  readonly #bucketTotals: number[] = new Array(BUCKETS).fill(0);
+
   private constructor(client: Client) {
     this.#client = client;
+  }
+
+  #seen(bucket: number, total: number): number {
+    if (total > this.#bucketTotals[bucket]!) this.#bucketTotals[bucket] = total;
+    return this.#bucketTotals.reduce((sum, t) => sum + t, 0);
   }
 
   /**
@@ -175,7 +188,14 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     } finally {
       clearTimeout(timer);
     }
-    return new RedisLikes(raw as unknown as Client);
+    const likes = new RedisLikes(raw as unknown as Client);
+    try {
+      await likes.total(); // learns every bucket's total
+    } catch (error) {
+      (raw as unknown as Client).destroy();
+      throw error;
+    }
+    return likes;
   }
 
   /**
@@ -201,8 +221,16 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
 
   /** Counts a classic message (every delivery counts). */
   async applyClassic(name: string, likes: number): Promise<ApplyResult> {
-    const [count] = await this.#run("classic", this.#keys(name), [name, String(likes)]);
-    return { status: "applied", client: count!, total: await this.total(), receipt: NO_RECEIPT };
+    const [count, bucketTotal] = await this.#run("classic", this.#keys(name), [
+      name,
+      String(likes),
+    ]);
+    return {
+      status: "applied",
+      client: count!,
+      total: this.#seen(bucketOf(name), bucketTotal!),
+      receipt: NO_RECEIPT,
+    };
   }
 
   /** Counts a keyed message once per (client, seq); seqs must come in order. */
@@ -214,7 +242,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
         return {
           status: reply[0] === 0 ? "applied" : "duplicate",
           client: reply[1]!,
-          total: await this.total(),
+          total: this.#seen(bucketOf(name), reply[2]!),
           receipt: NO_RECEIPT,
         };
       case 2:
@@ -237,6 +265,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     const parts = await Promise.all(
       Array.from({ length: BUCKETS }, (_, b) => this.#client.get(totalKey(b))),
     );
+    parts.forEach((part, b) => this.#seen(b, Number(part ?? 0)));
     return parts.reduce((sum: number, part) => sum + Number(part ?? 0), 0);
   }
 
