@@ -61,6 +61,12 @@ Deno.test({
       await redis.stop("SIGKILL");
       assert.equal(await client.request("LIKE after 2 5"), "ERR store unavailable");
       assert.equal(await client.request("LikesServer1 3"), "ERR store unavailable");
+      // Pipelined, each refusal names its own message (the answers come after later frames).
+      assert.deepEqual(await client.pipeline(["LIKE p 1 1", "LIKE q 1 2", "LIKE r 1 3"]), [
+        "ERR store unavailable",
+        "ERR store unavailable",
+        "ERR store unavailable",
+      ]);
       // Back on the same port and files: every acknowledged like is there, and the retry counts.
       redis = await startRedis({ appendfsync: "always", dir: redisDir, port: redis.port });
       let reply = "";
@@ -72,6 +78,9 @@ Deno.test({
       assert.equal((await stats(server.port)).total, report.totals.generated + 10);
       const log = await Deno.readTextFile(`${dir.path}/PrimaryLikesLog`);
       assert.match(log, /store unavailable for "LIKE after 2 5" from 127\.0\.0\.1:\d+: /);
+      for (const line of ["LIKE p 1 1", "LIKE q 1 2", "LIKE r 1 3"]) {
+        assert.ok(log.includes(`store unavailable for "${line}" from`), line);
+      }
     } finally {
       await redis.stop();
     }

@@ -114,6 +114,12 @@ export function createResponder(
   const quoted = (frame: Frame) =>
     JSON.stringify(String.fromCharCode.apply(null, frame.bytes as unknown as number[]));
 
+  /**
+   * A frame to use after the answer comes back from a remote store: its bytes are copied, since
+   * the connection reuses its buffer for the next frames meanwhile.
+   */
+  const keep = (frame: Frame): Frame => ({ ...frame, bytes: frame.bytes.slice() });
+
   /** The store could not be reached: no ACK, so the client sends the like again. */
   function storeDown(error: unknown, input: string, peer: string): Reply {
     counters.count("rejected");
@@ -162,12 +168,12 @@ export function createResponder(
 
   function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyKeyed(request.client, request.seq, request.likes);
-    return result instanceof Promise
-      ? result.then(
-        (r) => keyedReply(r, request, frame, peer),
-        (error) => storeDown(error, quoted(frame), peer),
-      )
-      : keyedReply(result, request, frame, peer);
+    if (!(result instanceof Promise)) return keyedReply(result, request, frame, peer);
+    const kept = keep(frame);
+    return result.then(
+      (r) => keyedReply(r, request, kept, peer),
+      (error) => storeDown(error, quoted(kept), peer),
+    );
   }
 
   function classicReply(
@@ -186,12 +192,12 @@ export function createResponder(
 
   function classic(request: ClassicRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyClassic(request.client, request.likes);
-    return result instanceof Promise
-      ? result.then(
-        (r) => classicReply(r, request, frame, peer),
-        (error) => storeDown(error, quoted(frame), peer),
-      )
-      : classicReply(result, request, frame, peer);
+    if (!(result instanceof Promise)) return classicReply(result, request, frame, peer);
+    const kept = keep(frame);
+    return result.then(
+      (r) => classicReply(r, request, kept, peer),
+      (error) => storeDown(error, quoted(kept), peer),
+    );
   }
 
   function statsReply(
