@@ -60,7 +60,7 @@ export function parseFlags(
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    const rest = args[0] === "--" ? args.slice(1) : [...args];
+    const rest = joinNegativeValues(args[0] === "--" ? args.slice(1) : [...args], table);
     ({ values, positionals } = parseArgs({
       args: rest,
       options: table,
@@ -77,6 +77,29 @@ export function parseFlags(
     else if (typeof value === "boolean") booleans[name] = value;
   }
   return { strings, booleans, positionals };
+}
+
+/**
+ * `--children -1` becomes `--children=-1`: `parseArgs` would take `-1` for a flag and refuse it
+ * with a confusing message, where the value's own check explains the range.
+ */
+function joinNegativeValues(
+  args: readonly string[],
+  table: Readonly<Record<string, { type: "string" | "boolean" }>>,
+): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : null;
+    const next = args[i + 1];
+    if (name && table[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 /** Builds the `--help` text: a usage line, a summary, and one line per flag. */

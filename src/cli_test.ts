@@ -90,3 +90,10 @@ Deno.test("parseHost() accepts addresses and names only", () => {
   assert.throws(() => parseHost("host", "http://x"), UsageError);
   assert.throws(() => parseHost("host", "a:1"), UsageError);
 });
+
+Deno.test("parseFlags() takes a negative value after a space as the value, for the range check to explain", () => {
+  assert.deepEqual(parseFlags(["--port", "-1"], flags).strings, { port: "-1" });
+  assert.deepEqual(parseFlags(["--port=-1"], flags).strings, { port: "-1" });
+  // A boolean flag followed by a negative number is not joined.
+  assert.throws(() => parseFlags(["--json", "-1"], flags), UsageError);
+});

@@ -117,7 +117,7 @@ function flags(cpus: number): Flag[] {
       type: "string",
       value: "K",
       default: String(cpus),
-      help: "connection Workers sharing the port (default: CPU count)",
+      help: "connection Workers sharing the port; the default is this machine's CPU count",
     },
     {
       name: "log-dir",

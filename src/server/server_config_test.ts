@@ -120,3 +120,10 @@ Deno.test("parseServerConfig() answers --help, and the usage names every flag", 
     assert.ok(usage.includes(flag), flag);
   }
 });
+
+Deno.test("serverUsage() says each default once per line", () => {
+  for (const line of serverUsage(4).split("\n")) {
+    assert.ok((line.match(/\(default/g) ?? []).length <= 1, line);
+  }
+  assert.match(serverUsage(4), /--workers K .*CPU count \(default 4\)/);
+});
