@@ -262,3 +262,11 @@ export async function startParentWithView(
   const { url, rest } = await viewUrl(parent.stderr);
   return { parent, url, rest, stdout };
 }
+
+/**
+ * A test's name that says why it is skipped, when it is: `name (skipped: reason)`. Deno prints
+ * only "ignored" for an ignored test; this way the reason is in the output too.
+ */
+export function nameIfSkipped(name: string, skipReason: string | null): string {
+  return skipReason === null ? name : `${name} (skipped: ${skipReason})`;
+}

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { runnerArgs } from "../src/launch/processes.ts";
 import { redisMissing } from "../src/launch/redis_process.ts";
-import { readLines, runDeno, tempDir } from "./_helpers.ts";
+import { nameIfSkipped, readLines, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("demo.ts runs a server and a parent, prints a converged table and stops cleanly", async () => {
   await using dir = await tempDir();
@@ -37,8 +37,10 @@ Deno.test("demo.ts runs a server and a parent, prints a converged table and stop
 });
 
 Deno.test({
-  name:
+  name: nameIfSkipped(
     "deno task demo --store redis: the demo starts a Redis, the server counts in it, and it converges",
+    redisMissing(),
+  ),
   ignore: redisMissing() !== null,
   async fn() {
     await using dir = await tempDir();

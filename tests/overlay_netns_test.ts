@@ -14,7 +14,7 @@ import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
 import { nodeArgs } from "../src/overlay/node_command.ts";
 import type { QueryReply } from "../src/overlay/query_client.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
-import { tempDir, until } from "./_helpers.ts";
+import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
 
 const tag = `${Deno.pid % 10000}`;
 const NS = { left: `likes-l${tag}`, right: `likes-r${tag}` };
@@ -90,7 +90,7 @@ async function denoIn(ns: string, args: string[]): Promise<{ code: number; stdou
 }
 
 Deno.test({
-  name: "two network namespaces: queries and replicas work across the link",
+  name: nameIfSkipped("two network namespaces: queries and replicas work across the link", reason),
   ignore: reason !== null,
   async fn() {
     await using dir = await tempDir("likes-netns-");

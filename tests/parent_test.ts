@@ -9,6 +9,7 @@ import {
   type DenoRun,
   exchange,
   freePort,
+  nameIfSkipped,
   readLines,
   runDeno,
   stats,
@@ -218,7 +219,10 @@ const hasScript = (() => {
 })();
 
 Deno.test({
-  name: "parent.ts shows a live progress line when stderr is a terminal",
+  name: nameIfSkipped(
+    "parent.ts shows a live progress line when stderr is a terminal",
+    hasScript ? null : "/usr/bin/script (util-linux) not found",
+  ),
   ignore: !hasScript, // util-linux's script(1) provides the terminal; Debian always has it
   async fn() {
     await using dir = await tempDir();

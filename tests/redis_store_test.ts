@@ -13,14 +13,16 @@ import { parentArgs, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { redisMissing, startRedis, startRedisCluster } from "../src/launch/redis_process.ts";
-import { runDeno, stats, tempDir } from "./_helpers.ts";
+import { nameIfSkipped, runDeno, stats, tempDir } from "./_helpers.ts";
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
 
 Deno.test({
-  name:
+  name: nameIfSkipped(
     "server.ts --store redis: LikesServers converge, counted in Redis; Redis down → ERR, back → ACK",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     await using dir = await tempDir();
@@ -128,8 +130,10 @@ async function twoPrimaries(store: string, logDir: string): Promise<void> {
 }
 
 Deno.test({
-  name:
+  name: nameIfSkipped(
     "two primaries over one Redis: one is killed mid-run, its LikesServers move to the other, all converge",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     await using dir = await tempDir();
@@ -139,7 +143,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "two primaries over a 3-master Redis Cluster: one is killed mid-run, all converge",
+  name: nameIfSkipped(
+    "two primaries over a 3-master Redis Cluster: one is killed mid-run, all converge",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     await using dir = await tempDir();

@@ -11,7 +11,7 @@ import type { RunReport } from "../src/parent/run_report.ts";
 import { spawnDeno } from "../src/child_process.ts";
 import type { ClusterReport } from "../src/overlay/cluster_report.ts";
 import { clusterText } from "./_overlay.ts";
-import { runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";
+import { nameIfSkipped, runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -55,7 +55,10 @@ function checkView(url: string, screenshot: string) {
 }
 
 Deno.test({
-  name: "the live view draws in Chromium and shows the parent's final numbers",
+  name: nameIfSkipped(
+    "the live view draws in Chromium and shows the parent's final numbers",
+    hasChromium ? null : "/usr/bin/chromium not found",
+  ),
   ignore: !hasChromium,
   async fn() {
     await using dir = await tempDir();
@@ -100,8 +103,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  name: nameIfSkipped(
     "the cluster's live view draws one line per node's replica, converging on the owners' count",
+    hasChromium ? null : "/usr/bin/chromium not found",
+  ),
   ignore: !hasChromium,
   async fn() {
     await using dir = await tempDir("likes-cluster-view-");

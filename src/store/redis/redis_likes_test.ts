@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { redisMissing, startRedis, startRedisCluster } from "../../launch/redis_process.ts";
+import { nameIfSkipped } from "../../../tests/_helpers.ts";
 import { storeContract } from "../store_contract.ts";
 import { bucketOf, BUCKETS, RedisLikes } from "./redis_likes.ts";
 
@@ -13,7 +14,10 @@ Deno.test("bucketOf() is stable and spreads names over every bucket", () => {
 });
 
 Deno.test({
-  name: "RedisLikes counts classic and keyed messages with the store's rules, in a real Redis",
+  name: nameIfSkipped(
+    "RedisLikes counts classic and keyed messages with the store's rules, in a real Redis",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     await using redis = await startRedis();
@@ -46,7 +50,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "two primaries racing one client's retries over one Redis count each seq once",
+  name: nameIfSkipped(
+    "two primaries racing one client's retries over one Redis count each seq once",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     await using redis = await startRedis();
@@ -76,7 +83,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "with appendfsync always, an acknowledged like survives Redis being killed",
+  name: nameIfSkipped(
+    "with appendfsync always, an acknowledged like survives Redis being killed",
+    missing,
+  ),
   ignore: missing !== null,
   async fn() {
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-redis-" });
@@ -103,7 +113,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "RedisLikes keeps the store contract",
+  name: nameIfSkipped("RedisLikes keeps the store contract", missing),
   ignore: missing !== null,
   async fn(t) {
     await storeContract(t, async () => {
@@ -121,7 +131,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "RedisLikes keeps the store contract on a 3-master Redis Cluster",
+  name: nameIfSkipped("RedisLikes keeps the store contract on a 3-master Redis Cluster", missing),
   ignore: missing !== null,
   async fn(t) {
     await using cluster = await startRedisCluster();
