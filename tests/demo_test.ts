@@ -68,3 +68,29 @@ Deno.test({
     );
   },
 });
+
+Deno.test("a first run fetches only the npm packages the programs import, not the tests' (playwright-core, fast-check)", async () => {
+  await using dir = await tempDir();
+  const denoDir = `${dir.path}/deno-dir`; // an empty cache, as on a fresh machine
+  const output = await runDeno(
+    runnerArgs("demo", dir.path, [
+      "--children=1",
+      "--stagger=0",
+      "--duration=0.3",
+      "--min-interval=0.05",
+      "--max-interval=0.1",
+      "--no-view",
+    ]),
+    120_000,
+    { DENO_DIR: denoDir },
+  );
+  assert.equal(output.code, 0, output.stderr);
+  const fetched: string[] = [];
+  for await (const entry of Deno.readDir(`${denoDir}/npm/registry.npmjs.org`)) {
+    fetched.push(entry.name);
+  }
+  assert.ok(fetched.includes("@logtape"), `the programs' own packages: ${fetched}`);
+  for (const testOnly of ["playwright-core", "fast-check"]) {
+    assert.ok(!fetched.includes(testOnly), `${testOnly} was fetched: ${fetched}`);
+  }
+});

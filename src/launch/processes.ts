@@ -61,6 +61,7 @@ export function serverArgs(options: StartServerOptions): string[] {
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
     port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
     `--allow-read=${grantList([PROJECT.src, dataDir])}`,
@@ -221,6 +222,7 @@ export function parentArgs(options: ParentRunOptions): string[] {
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
     `--allow-net=${host}:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
     "--allow-run=deno",
@@ -249,6 +251,7 @@ export function likesServerArgs(options: LikesServerRunOptions): string[] {
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
     `--allow-net=127.0.0.1:${port}`,
     `--allow-write=${grantList([logDir])}`,
@@ -271,6 +274,7 @@ export function runnerArgs(
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
     "--allow-net=127.0.0.1",
     entry === "demo" ? "--allow-run=deno,redis-server" : "--allow-run=deno",

@@ -45,8 +45,8 @@ export function defaultNodeDir(id: string): string {
  *   overlay: ["AB"],
  * }));
  * const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile: "c.json" };
- * assert.deepEqual(nodeArgs(config, "B", paths).slice(0, 6), [
- *   "run", "--no-prompt", "--config=deno.json",
+ * assert.deepEqual(nodeArgs(config, "B", paths).slice(0, 7), [
+ *   "run", "--no-prompt", "--unstable-npm-lazy-caching", "--config=deno.json",
  *   "--allow-net=10.0.0.2:7002,10.0.0.2:7102,10.0.0.1:7001",
  *   "--allow-read=src,c.json,/tmp/likes-node-B", "--allow-write=/tmp/likes-node-B",
  * ]);
@@ -72,6 +72,7 @@ export function nodeArgs(
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${paths.denoConfig}`,
     `--allow-net=${[...new Set(net)].join(",")}`,
     `--allow-read=${grantList([paths.src, paths.configFile, dir])}`,

@@ -62,6 +62,7 @@ export function childArgs(spec: ChildSpec): string[] {
   return [
     "run",
     "--no-prompt",
+    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT_CONFIG}`,
     `--allow-net=${spec.servers.map((a) => `${a.host}:${a.port}`).join(",")}`,
     `--allow-write=${grantList([`${spec.logDir}/LikesServer${spec.id}`])}`,
