@@ -87,6 +87,8 @@ Deno.test({
       "acknowledged (likes)",
       "counted by the server (likes)",
     ]);
+    // The counted line is dashed on top of a wider acknowledged line: both show where they agree.
+    assert.deepEqual(shown.dashed, [false, false, false, true]);
     assert.equal(shown.verdict, report.verdict);
     assert.equal(number(shown.generated), report.totals.generated);
     assert.equal(number(shown.acknowledged), report.totals.acknowledged);

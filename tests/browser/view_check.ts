@@ -84,6 +84,7 @@ try {
       since: text("since"),
       verdict: document.getElementById("verdict").hidden ? null : text("verdict"),
       legend: [...document.querySelectorAll(".u-legend .u-label")].map((e) => e.textContent),
+      dashed: globalThis.likesView.chart.series.map((s) => Array.isArray(s.dash) && s.dash.length > 0),
       rows,
       replicas: [...document.querySelectorAll("#replicas tbody tr")].map((tr) => {
         const [node, total, behind] = [...tr.querySelectorAll("td")].map((td) => td.textContent.trim());

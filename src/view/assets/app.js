@@ -29,20 +29,22 @@ function makeChart() {
       { label: "likes", size: 70 },
     ],
     legend: { live: false },
-    // Widest line below, narrowest on top: where the three agree, all three colours still show.
+    // Widest line below, narrowest on top, the top one dashed: where the three agree, all three
+    // colours still show (the orange between the green dashes, the blue at the edges).
     series: [
       { label: "seconds" },
-      { label: "generated (likes)", stroke: colors.generated, width: 6, points: { show: false } },
+      { label: "generated (likes)", stroke: colors.generated, width: 7, points: { show: false } },
       {
         label: "acknowledged (likes)",
         stroke: colors.acknowledged,
-        width: 3.5,
+        width: 4,
         points: { show: false },
       },
       {
         label: "counted by the server (likes)",
         stroke: colors.counted,
-        width: 1.5,
+        width: 2,
+        dash: [8, 6],
         spanGaps: false,
         points: { show: false },
       },
