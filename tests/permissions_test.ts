@@ -100,3 +100,30 @@ Deno.test("no deno.json task uses -A or an unscoped --allow-* flag", async () =>
     assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `task ${name}`);
   }
 });
+
+Deno.test("optional tools are granted by path, so a missing one costs no 'failed to resolve' line per test file", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  for (const task of ["test", "demo"]) {
+    const run = /--allow-run=(\S+)/.exec(config.tasks[task])![1]!.split(",");
+    assert.ok(
+      run.every((tool: string) => tool === "deno" || tool.startsWith("/")),
+      `${task}: ${run}`,
+    );
+  }
+  // What a bare name would cost, per test file: Deno's own line when the tool is missing.
+  const bare = await runDeno(
+    ["test", "--allow-run=deno,no-such-tool-4242", "src/cli_test.ts", "src/random_test.ts"],
+    60_000,
+  );
+  assert.match(bare.stdout + bare.stderr, /Failed to resolve 'no-such-tool-4242' for allow-run/);
+  const byPath = await runDeno(
+    [
+      "test",
+      "--allow-run=deno,/usr/bin/no-such-tool-4242",
+      "src/cli_test.ts",
+      "src/random_test.ts",
+    ],
+    60_000,
+  );
+  assert.doesNotMatch(byPath.stdout + byPath.stderr, /Failed to resolve/);
+});
