@@ -80,6 +80,9 @@ Deno.test({
       assert.equal((await stats(server.port)).total, report.totals.generated + 10);
       const log = await Deno.readTextFile(`${dir.path}/PrimaryLikesLog`);
       assert.match(log, /store unavailable for "LIKE after 2 5" from 127\.0\.0\.1:\d+: /);
+      await server.stop();
+      const stopped = await Deno.readTextFile(`${dir.path}/PrimaryLikesLog`);
+      assert.match(stopped, /stopped: counts in Redis at 127\.0\.0\.1:\d+, \d+ accepted/);
       for (const line of ["LIKE p 1 1", "LIKE q 1 2", "LIKE r 1 3"]) {
         assert.ok(log.includes(`store unavailable for "${line}" from`), line);
       }

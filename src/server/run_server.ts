@@ -102,12 +102,13 @@ export async function runServer(config: ServerConfig): Promise<number> {
     log.error(`stopping failed: ${fatal.message}`);
   }
   const { total, clients } = service.table.snapshot();
+  const counts = config.redis
+    ? `counts in Redis at ${config.redis.hostname}:${config.redis.port}`
+    : `total ${total} likes from ${Object.keys(clients).length} client(s)`;
   log.info(
-    `stopped: total ${total} likes from ${Object.keys(clients).length} client(s), ${
-      service.table.counter("accepted")
-    } accepted, ${service.table.counter("duplicates")} duplicate, ${
-      service.table.counter("rejected")
-    } rejected message(s)`,
+    `stopped: ${counts}, ${service.table.counter("accepted")} accepted, ${
+      service.table.counter("duplicates")
+    } duplicate, ${service.table.counter("rejected")} rejected message(s)`,
   );
   const journal = service.journalStats();
   if (journal) {
