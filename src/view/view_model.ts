@@ -32,6 +32,8 @@ export interface ViewSeries {
   readonly counted: (number | null)[];
   /** An overlay run's replicas of the total, by node (empty otherwise). */
   readonly replicas: Record<string, (number | null)[]>;
+  /** Whether the server answered at each point (the chart shades where it did not). */
+  readonly up: boolean[];
 }
 
 /** One overlay node's replica of the total on the page. */
@@ -82,6 +84,7 @@ export class ViewModel {
     acknowledged: [],
     counted: [],
     replicas: {},
+    up: [],
   };
   #state: ViewState | null = null;
   #lastConvergedAt: number | null = null;
@@ -144,11 +147,12 @@ export class ViewModel {
     s.generated.push(generated);
     s.acknowledged.push(acknowledged);
     s.counted.push(counted);
+    s.up.push(snapshot.serverUp);
     for (const { node, total } of replicas) {
       (s.replicas[node] ??= Array(s.t.length - 1).fill(null)).push(total);
     }
     if (s.t.length > this.#maxPoints) {
-      for (const list of [s.t, s.generated, s.acknowledged, s.counted]) list.shift();
+      for (const list of [s.t, s.generated, s.acknowledged, s.counted, s.up]) list.shift();
       for (const list of Object.values(s.replicas)) list.shift();
     }
   }

@@ -78,6 +78,7 @@ Deno.test("ViewModel turns snapshots into totals, rows, a gap and a series", () 
     acknowledged: [13],
     counted: [12],
     replicas: {},
+    up: [true],
   });
   assert.deepEqual(state.replicas, []);
 });
@@ -94,6 +95,11 @@ Deno.test("ViewModel tracks when generated, acknowledged and counted last met", 
   assert.equal(down.gap, null);
   assert.equal(down.sinceConverged, 1.5);
   assert.deepEqual(model.series().counted, [4, null]);
+  assert.deepEqual(
+    model.series().up,
+    [true, false],
+    "the chart shades the point the server missed",
+  );
   model.update(
     snapshot(4000, [child(1, 9, 9, "exited")], { "LikesServer1-r": 9 }, {
       verdict: "CONVERGED: …",
@@ -120,6 +126,7 @@ Deno.test("ViewModel keeps at most maxPoints points", () => {
     acknowledged: [3, 4, 5],
     counted: [3, 4, 5],
     replicas: {},
+    up: [true, true, true],
   });
 });
 

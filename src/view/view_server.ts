@@ -143,6 +143,7 @@ export async function serveView(options: ViewServerOptions = {}): Promise<ViewSe
           generated: series.generated[last],
           acknowledged: series.acknowledged[last],
           counted: series.counted[last],
+          up: series.up[last],
           replicas: Object.fromEntries(
             Object.entries(series.replicas).map(([node, list]) => [node, list[last] ?? null]),
           ),

@@ -10,6 +10,7 @@ const view = {
   chart: null,
   data: [[], [], [], []],
   nodes: [],
+  up: [],
   closed: false,
 };
 // For people and tests alike: what the page shows, as data.
@@ -17,6 +18,25 @@ globalThis.likesView = view;
 
 const $ = (id) => document.getElementById(id);
 const number = (n) => (n === null || n === undefined ? "–" : n.toLocaleString("en-US"));
+
+/** Fills the time ranges in which the server was down (from `view.up`) with a light red band. */
+function shadeDowntime(u) {
+  const { ctx } = u;
+  const { top, height } = u.bbox;
+  const t = view.data[0];
+  ctx.save();
+  ctx.fillStyle = "rgba(200, 40, 40, 0.12)";
+  for (let i = 0; i < t.length; i++) {
+    if (view.up[i] !== false) continue;
+    let j = i;
+    while (j + 1 < t.length && view.up[j + 1] === false) j++;
+    const x0 = u.valToPos(t[i], "x", true);
+    const x1 = u.valToPos(t[Math.min(j + 1, t.length - 1)], "x", true);
+    ctx.fillRect(x0, top, Math.max(2, x1 - x0), height);
+    i = j;
+  }
+  ctx.restore();
+}
 
 function makeChart() {
   const el = $("chart");
@@ -29,6 +49,8 @@ function makeChart() {
       { label: "likes", size: 70 },
     ],
     legend: { live: false },
+    // Shade where the server did not answer: a chaos run's kills and restarts show as bands.
+    hooks: { drawAxes: [shadeDowntime] },
     // Widest line below, narrowest on top, the top one dashed: where the three agree, all three
     // colours still show (the orange between the green dashes, the blue at the edges).
     series: [
@@ -147,6 +169,7 @@ function render(state) {
 
 function load(series) {
   view.nodes = Object.keys(series.replicas ?? {}).sort();
+  view.up = series.up ?? [];
   view.data = view.nodes.length > 0
     ? [series.t, series.counted, ...view.nodes.map((node) => series.replicas[node])]
     : [series.t, series.generated, series.acknowledged, series.counted];
@@ -157,6 +180,7 @@ function load(series) {
 
 function append(point) {
   view.data[0].push(point.t);
+  view.up.push(point.up !== false);
   if (view.nodes.length > 0) {
     view.data[1].push(point.counted);
     view.nodes.forEach((node, i) => view.data[2 + i].push(point.replicas?.[node] ?? null));
