@@ -5,6 +5,8 @@
  */
 
 import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { freePort } from "../src/free_port.ts";
+export { freePort };
 import { parentArgs } from "../src/launch/processes.ts";
 import { fetchStats } from "../src/protocol/stats_client.ts";
 
@@ -179,14 +181,6 @@ export async function until(
 /** The lines of a text file. */
 export async function readLines(path: string): Promise<string[]> {
   return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
-}
-
-/** A free TCP port on 127.0.0.1 right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** What a finished `deno` run printed. */

@@ -12,10 +12,10 @@ import { delay } from "../delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
 import { generateLoad, holdIdleConnections } from "./load_generator.ts";
 import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";
+import { redisMissing } from "../launch/redis_process.ts";
 import { formatGoals } from "./goals.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import {
-  redisAvailable,
   startIdealTarget,
   startLikesRedisTarget,
   startLikesTarget,
@@ -244,7 +244,7 @@ export async function runBench(args: readonly string[]): Promise<number> {
     ? 1500
     : 5000;
   const warmupMs = quick ? 300 : 1000;
-  const redis = !b["no-redis"] && await redisAvailable();
+  const redis = !b["no-redis"] && redisMissing() === null;
   const reference = b["no-reference"] ? null : await ensureReferenceTools();
   const tools = reference?.ok ? reference : undefined;
   let cases = benchCases({ quick, redis, reference: tools !== undefined });

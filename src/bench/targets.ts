@@ -11,6 +11,8 @@ import { delay } from "../delay.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import { fetchStats } from "../protocol/stats_client.ts";
 import { type ServerProcess, startServer } from "../launch/processes.ts";
+import { startRedis } from "../launch/redis_process.ts";
+import { freePort } from "../free_port.ts";
 
 /** A running server under test. */
 export interface Target {
@@ -55,14 +57,6 @@ export async function startLikesTarget(options: {
   };
 }
 
-/** A free port on 127.0.0.1 right now (for servers that need one named). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 async function redisCommand(port: number, command: string): Promise<string> {
   using client = await LineClient.connect({ port });
   const first = await client.request(command);
@@ -70,83 +64,23 @@ async function redisCommand(port: number, command: string): Promise<string> {
   return Number(first.slice(1)) < 0 ? "" : await client.readLine();
 }
 
-/** Whether `redis-server` can be started (it is on PATH and this process may run it). */
-export async function redisAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 /** Redis with persistence off, or with `appendonly yes` and `appendfsync always`. */
 export async function startRedisTarget(options: {
   readonly dir: string;
   readonly persistence: "off" | "always";
 }): Promise<Target> {
-  const port = freePort();
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    options.dir,
-    "--save",
-    "",
-    "--daemonize",
-    "no",
-    "--maxclients",
-    "20000",
-    ...(options.persistence === "always"
-      ? ["--appendonly", "yes", "--appendfsync", "always"]
-      : ["--appendonly", "no"]),
-  ];
-  const child = new Deno.Command("redis-server", {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const ready = Promise.withResolvers<void>();
-  const pipes = Promise.all([
-    forEachText(child.stdout, (t) => {
-      output += t;
-      if (output.includes("Ready to accept connections")) ready.resolve();
-    }),
-    forEachText(child.stderr, (t) => (output += t)),
-  ]);
-  const status = Promise.all([child.status, pipes]).then(([s]) => s);
-  status.then(() => ready.reject(new Error(`redis-server exited: ${output.slice(-500)}`)));
-  const timer = setTimeout(
-    () => ready.reject(new Error("redis-server not ready after 10 s")),
-    10_000,
-  );
-  try {
-    await ready.promise;
-  } catch (error) {
-    child.kill("SIGKILL");
-    await status;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  const redis = await startRedis({
+    dir: options.dir,
+    appendfsync: options.persistence === "always" ? "always" : "no",
+    args: ["--maxclients", "20000"],
+  });
+  const { port } = redis;
   return {
     name: `redis ${options.persistence === "always" ? "appendfsync always" : "no persistence"}`,
     port,
     rss: () => redisMemory(port),
     total: async () => Number(await redisCommand(port, "GET likes") || 0),
-    stop: async () => {
-      child.kill("SIGTERM");
-      await status;
-    },
+    stop: () => redis.stop(),
   };
 }
 

@@ -7,13 +7,7 @@
  * @module
  */
 
-/** A free TCP port on 127.0.0.1 right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { freePort } from "../free_port.ts";
 
 /** Why Redis tests cannot run here, or null. */
 export function redisMissing(): string | null {
@@ -43,6 +37,8 @@ export async function startRedis(
     readonly port?: number;
     /** Start it as a cluster node (`cluster-enabled yes`, its config file in `dir`). */
     readonly cluster?: boolean;
+    /** More `redis-server` options, e.g. `["--maxclients", "20000"]`. @default {[]} */
+    readonly args?: readonly string[];
   } = {},
 ): Promise<RedisProcess> {
   const dir = options.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-redis-" });
@@ -64,6 +60,7 @@ export async function startRedis(
       ...(options.cluster
         ? ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
         : []),
+      ...(options.args ?? []),
     ],
     stdout: "null",
     stderr: "null",

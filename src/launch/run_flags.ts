@@ -6,6 +6,7 @@
  */
 
 import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli.ts";
+import { freePort } from "../free_port.ts";
 import { onStopSignal } from "../signals.ts";
 import { parentArgs } from "./processes.ts";
 
@@ -84,14 +85,6 @@ export interface RunSettings {
   readonly viewPort: number | undefined;
   /** The flags to pass on to `parent.ts`. */
   readonly parentFlags: string[];
-}
-
-/** A free port on 127.0.0.1 right now (the parent may then listen there and nowhere else). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /**
