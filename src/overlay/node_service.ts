@@ -12,7 +12,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type LikesService, serveLikes } from "../server/likes_service.ts";
-import { reviveError } from "../server/worker_pool.ts";
+import { reviveError, stopWorker } from "../server/worker_pool.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
 import { PeerLink } from "./frame_conn.ts";
 import { Gossip, type GossipStats } from "./gossip.ts";
@@ -209,19 +209,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
 
   const workers: Worker[] = [];
   const stopWorkers = () =>
-    Promise.all(workers.map(async (worker) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stopped = new Promise<void>((resolve) => {
-        worker.addEventListener("message", (event: MessageEvent<FromQueryWorker>) => {
-          if (event.data.kind === "stopped") resolve();
-        });
-        timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-      });
-      worker.postMessage({ kind: "stop" } satisfies ToQueryWorker);
-      await stopped;
-      clearTimeout(timer);
-      worker.terminate();
-    }));
+    Promise.all(workers.map((worker) => stopWorker(worker, STOP_TIMEOUT_MS)));
   try {
     const reusePort = queryWorkers > 1;
     if (reusePort) {

@@ -36,6 +36,24 @@ export function reviveError(name: string, message: string): Error {
   return error;
 }
 
+/**
+ * Asks a Worker to stop (`{kind: "stop"}`), waits for its `{kind: "stopped"}` or `timeoutMs`,
+ * then terminates it.
+ */
+export async function stopWorker(worker: Worker, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    worker.addEventListener("message", (event: MessageEvent) => {
+      if (event.data?.kind === "stopped") resolve();
+    });
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  worker.postMessage({ kind: "stop" });
+  await stopped;
+  clearTimeout(timer);
+  worker.terminate();
+}
+
 /** A running set of connection Workers sharing one port. */
 export class WorkerPool implements AsyncDisposable {
   readonly #workers: Worker[];
@@ -133,18 +151,7 @@ export class WorkerPool implements AsyncDisposable {
       worker.terminate();
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stopped = new Promise<void>((resolve) => {
-      worker.onmessage = (event: MessageEvent<FromWorker>) => {
-        if (event.data.kind === "stopped") resolve();
-      };
-      timer = setTimeout(resolve, this.#stopTimeoutMs);
-    });
-    const stop: ToWorker = { kind: "stop" };
-    worker.postMessage(stop);
-    await stopped;
-    clearTimeout(timer);
-    worker.terminate();
+    await stopWorker(worker, this.#stopTimeoutMs);
   }
 
   /** Same as {@linkcode WorkerPool.stop}. */
