@@ -24,6 +24,7 @@ import {
 import { formatStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
 import {
   type ApplyResult,
+  type Eventually,
   type LikesStore,
   NO_RECEIPT,
   type Receipt,
@@ -166,14 +167,24 @@ export function createResponder(
     }
   }
 
+  /**
+   * The reply to an applied message: at once from a store in memory; later from a remote store,
+   * with `ERR store unavailable` if it cannot be reached.
+   */
+  function answer(
+    result: Eventually<ApplyResult>,
+    frame: Frame,
+    peer: string,
+    reply: (result: ApplyResult, frame: Frame) => Reply,
+  ): Reply | Promise<Reply> {
+    if (!(result instanceof Promise)) return reply(result, frame);
+    const kept = keep(frame);
+    return result.then((r) => reply(r, kept), (error) => storeDown(error, quoted(kept), peer));
+  }
+
   function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyKeyed(request.client, request.seq, request.likes);
-    if (!(result instanceof Promise)) return keyedReply(result, request, frame, peer);
-    const kept = keep(frame);
-    return result.then(
-      (r) => keyedReply(r, request, kept, peer),
-      (error) => storeDown(error, quoted(kept), peer),
-    );
+    return answer(result, frame, peer, (r, f) => keyedReply(r, request, f, peer));
   }
 
   function classicReply(
@@ -192,12 +203,7 @@ export function createResponder(
 
   function classic(request: ClassicRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyClassic(request.client, request.likes);
-    if (!(result instanceof Promise)) return classicReply(result, request, frame, peer);
-    const kept = keep(frame);
-    return result.then(
-      (r) => classicReply(r, request, kept, peer),
-      (error) => storeDown(error, quoted(kept), peer),
-    );
+    return answer(result, frame, peer, (r, f) => classicReply(r, request, f, peer));
   }
 
   function statsReply(
