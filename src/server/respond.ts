@@ -29,7 +29,12 @@ import {
   NO_RECEIPT,
   type Receipt,
 } from "../store/likes_store.ts";
-import type { ServerCounters } from "./server_counters.ts";
+import {
+  messageCounter,
+  messageTotals,
+  type Protocol,
+  type ServerCounters,
+} from "./server_counters.ts";
 
 /** What a responder needs besides the frame. */
 export interface ResponderOptions {
@@ -47,6 +52,14 @@ export interface ResponderOptions {
   readonly messageLog?: InfoLog;
   /** Logger for rejected input. @default {getLogger(["likes", "server", "invalid"])} */
   readonly invalidLog?: Logger;
+}
+
+/** `LIKE` followed by a space, as bytes: the start of a keyed message. */
+const KEYED_START = [0x4c, 0x49, 0x4b, 0x45, 0x20];
+
+/** The protocol a frame claims by its start (for counting messages that fail to parse). */
+function protocolOf(bytes: Uint8Array): Protocol {
+  return KEYED_START.every((b, i) => bytes[i] === b) ? "keyed" : "classic";
 }
 
 function now(text: string): Reply {
@@ -105,8 +118,8 @@ export function createResponder(
   const tableFull = () =>
     `client table full (${store.maxClients} clients); retry later, idle clients are forgotten`;
 
-  function reject(reason: string, input: string, peer: string): Reply {
-    counters.count("rejected");
+  function reject(reason: string, input: string, peer: string, protocol: Protocol): Reply {
+    counters.count(messageCounter("invalid", protocol));
     invalidLog.warn(`Invalid data ${input} from ${peer}: ${reason}`);
     return now(formatError(reason));
   }
@@ -122,8 +135,8 @@ export function createResponder(
   const keep = (frame: Frame): Frame => ({ ...frame, bytes: frame.bytes.slice() });
 
   /** The store could not be reached: no ACK, so the client sends the like again. */
-  function storeDown(error: unknown, input: string, peer: string): Reply {
-    counters.count("rejected");
+  function storeDown(error: unknown, input: string, peer: string, protocol: Protocol): Reply {
+    counters.count(messageCounter("unavailable", protocol));
     invalidLog.warn(
       `store unavailable for ${input} from ${peer}: ${
         error instanceof Error ? error.message : String(error)
@@ -143,7 +156,11 @@ export function createResponder(
       case "applied":
       case "duplicate": {
         const duplicate = result.status === "duplicate";
-        counters.count(duplicate ? "duplicates" : "accepted");
+        if (duplicate) counters.count("duplicates");
+        else {
+          counters.count("countedKeyed");
+          counters.count("likesCounted", likes);
+        }
         messageLog.info(
           `LIKE ${client} ${seq} ${likes} ${
             duplicate ? "duplicate, not counted again" : "counted"
@@ -155,15 +172,21 @@ export function createResponder(
         };
       }
       case "gap":
-        return reject(`out of order: seq ${seq}, expected ${result.expected}`, quoted(frame), peer);
+        return reject(
+          `out of order: seq ${seq}, expected ${result.expected}`,
+          quoted(frame),
+          peer,
+          "keyed",
+        );
       case "conflict":
         return reject(
           `conflict: seq ${seq} was counted with ${result.likes} likes, not ${likes}`,
           quoted(frame),
           peer,
+          "keyed",
         );
       case "full":
-        return reject(tableFull(), quoted(frame), peer);
+        return reject(tableFull(), quoted(frame), peer, "keyed");
     }
   }
 
@@ -175,16 +198,20 @@ export function createResponder(
     result: Eventually<ApplyResult>,
     frame: Frame,
     peer: string,
+    protocol: Protocol,
     reply: (result: ApplyResult, frame: Frame) => Reply,
   ): Reply | Promise<Reply> {
     if (!(result instanceof Promise)) return reply(result, frame);
     const kept = keep(frame);
-    return result.then((r) => reply(r, kept), (error) => storeDown(error, quoted(kept), peer));
+    return result.then(
+      (r) => reply(r, kept),
+      (error) => storeDown(error, quoted(kept), peer, protocol),
+    );
   }
 
   function keyed(request: KeyedRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyKeyed(request.client, request.seq, request.likes);
-    return answer(result, frame, peer, (r, f) => keyedReply(r, request, f, peer));
+    return answer(result, frame, peer, "keyed", (r, f) => keyedReply(r, request, f, peer));
   }
 
   function classicReply(
@@ -194,16 +221,17 @@ export function createResponder(
     peer: string,
   ): Reply {
     if (result.status !== "applied") {
-      return reject(tableFull(), quoted(frame), peer);
+      return reject(tableFull(), quoted(frame), peer, "classic");
     }
-    counters.count("accepted");
+    counters.count("countedClassic");
+    counters.count("likesCounted", request.likes);
     messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
     return result.receipt === NO_RECEIPT ? ACK_NOW : { text: CLASSIC_ACK, receipt: result.receipt };
   }
 
   function classic(request: ClassicRequest, frame: Frame, peer: string): Reply | Promise<Reply> {
     const result = store.applyClassic(request.client, request.likes);
-    return answer(result, frame, peer, (r, f) => classicReply(r, request, f, peer));
+    return answer(result, frame, peer, "classic", (r, f) => classicReply(r, request, f, peer));
   }
 
   function statsReply(
@@ -215,11 +243,7 @@ export function createResponder(
       total,
       clients,
       clientCount,
-      messages: {
-        accepted: counters.counter("accepted"),
-        duplicates: counters.counter("duplicates"),
-        rejected: counters.counter("rejected"),
-      },
+      messages: messageTotals(counters),
       connections: {
         open: counters.counter("connectionsOpen"),
         accepted: counters.counter("connectionsAccepted"),
@@ -242,7 +266,7 @@ export function createResponder(
     ) {
       return Promise.all([total, clients, clientCount]).then(
         ([t, c, n]) => statsReply(t, c, n),
-        (error) => storeDown(error, "STATS", peer),
+        (error) => storeDown(error, "STATS", peer, "classic"),
       );
     }
     return statsReply(total, clients, clientCount);
@@ -254,6 +278,7 @@ export function createResponder(
         `line too long: ${frame.length} bytes, max ${maxLineBytes}`,
         JSON.stringify(`${new TextDecoder().decode(frame.bytes.subarray(0, 40))}…`),
         peer,
+        protocolOf(frame.bytes),
       );
     }
     // Most messages are valid: take them straight from the bytes; the full parser explains the rest.
@@ -269,7 +294,9 @@ export function createResponder(
         ? keyed(request, frame, peer)
         : stats(request.clients, peer);
     } catch (error) {
-      if (error instanceof ProtocolError) return reject(error.message, error.input, peer);
+      if (error instanceof ProtocolError) {
+        return reject(error.message, error.input, peer, protocolOf(frame.bytes));
+      }
       throw error;
     }
   };

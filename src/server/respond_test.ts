@@ -86,7 +86,7 @@ Deno.test("createResponder() rejects with ERR and an Invalid data warning naming
         } from p: line too long: 9000 bytes, max 512`,
       ],
     ]);
-    assert.equal(table.counter("rejected"), 2);
+    assert.equal(table.counter("invalidClassic"), 2);
     assert.equal(table.total(), 0);
   });
 });
@@ -111,6 +111,36 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
     workers: 3,
     uptimeSeconds: 2.5,
   });
+});
+
+Deno.test("createResponder() counts each message by result and protocol, and the likes it counted", () => {
+  const table = LikesTable.create({ maxClients: 8 });
+  const respond = responderOver(table, { maxLikes: 10 });
+  for (
+    const text of [
+      "LikesServer1 4",
+      "LikesServer2 3",
+      "LikesServer2 11", // above max: invalid, classic
+      "LIKE edge-1 1 5",
+      "LIKE edge-1 1 5", // repeat: duplicate
+      "LIKE edge-1 3 1", // gap: invalid, keyed
+      "LIKE edge-1 x 1", // malformed: invalid, keyed by its start
+      "bogus",
+    ]
+  ) respond(frame(text), "p");
+  const counts = Object.fromEntries(
+    (["countedClassic", "countedKeyed", "duplicates", "invalidClassic", "invalidKeyed"] as const)
+      .map((c) => [c, table.counter(c)]),
+  );
+  assert.deepEqual(counts, {
+    countedClassic: 2,
+    countedKeyed: 1,
+    duplicates: 1,
+    invalidClassic: 2,
+    invalidKeyed: 2,
+  });
+  assert.equal(table.counter("likesCounted"), 12, "4 + 3 + 5: a duplicate adds no likes");
+  assert.equal(table.counter("likesCounted"), table.total());
 });
 
 Deno.test("createResponder() lists at most STATS_MAX_CLIENTS clients, the ones with the most likes, or exactly those asked for", () => {

@@ -10,6 +10,7 @@ import { setupLogging, shutdownLogging } from "../log.ts";
 import { onStopSignal } from "../signals.ts";
 import { DataDirError } from "../store/embedded/data_dir.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
+import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
 
 /** Where the server writes, given its log directory. */
@@ -105,10 +106,9 @@ export async function runServer(config: ServerConfig): Promise<number> {
   const counts = config.redis
     ? `counts in Redis at ${config.redis.hostname}:${config.redis.port}`
     : `total ${total} likes from ${Object.keys(clients).length} client(s)`;
+  const messages = messageTotals(service.table);
   log.info(
-    `stopped: ${counts}, ${service.table.counter("accepted")} accepted, ${
-      service.table.counter("duplicates")
-    } duplicate, ${service.table.counter("rejected")} rejected message(s)`,
+    `stopped: ${counts}, ${messages.accepted} accepted, ${messages.duplicates} duplicate, ${messages.rejected} rejected message(s)`,
   );
   const journal = service.journalStats();
   if (journal) {

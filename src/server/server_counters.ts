@@ -1,16 +1,23 @@
 /**
- * The server's own counters (messages accepted, duplicate, rejected; connections), shared by its
- * Workers. They are not the store's business: `respond.ts` and the connection Workers count
- * through this interface, and the embedded store's shared table happens to host them.
+ * The server's own counters (messages by result and protocol, likes counted, connections), shared
+ * by its Workers. They are not the store's business: `respond.ts` and the connection Workers count
+ * through this interface, and the embedded store's shared table happens to host them. Each
+ * (result, protocol) pair has its own counter, so a reader (`STATS`, the metrics) never subtracts
+ * one racing counter from another.
  *
  * @module
  */
 
 /** One of the server's counters. */
 export type Counter =
-  | "accepted"
+  | "countedClassic"
+  | "countedKeyed"
   | "duplicates"
-  | "rejected"
+  | "invalidClassic"
+  | "invalidKeyed"
+  | "unavailableClassic"
+  | "unavailableKeyed"
+  | "likesCounted"
   | "connectionsAccepted"
   | "connectionsOpen"
   | "connectionsRefused"
@@ -22,4 +29,64 @@ export interface ServerCounters {
   count(counter: Counter, delta?: number): void;
   /** A counter's value. */
   counter(counter: Counter): number;
+}
+
+/** The two wire forms a message comes in. */
+export type Protocol = "classic" | "keyed";
+
+/** What became of a message: the `result` of the `likes.messages` metric. */
+export type MessageResult = "counted" | "duplicate" | "invalid" | "unavailable";
+
+/** The counter for messages of `protocol` with `result` (keyed only for `duplicate`). */
+export function messageCounter(result: MessageResult, protocol: Protocol): Counter {
+  switch (result) {
+    case "counted":
+      return protocol === "classic" ? "countedClassic" : "countedKeyed";
+    case "duplicate":
+      return "duplicates";
+    case "invalid":
+      return protocol === "classic" ? "invalidClassic" : "invalidKeyed";
+    case "unavailable":
+      return protocol === "classic" ? "unavailableClassic" : "unavailableKeyed";
+  }
+}
+
+/** Every (result, protocol) pair a message can end in (classic messages are never duplicates). */
+export const MESSAGE_OUTCOMES: readonly { result: MessageResult; protocol: Protocol }[] = [
+  { result: "counted", protocol: "classic" },
+  { result: "counted", protocol: "keyed" },
+  { result: "duplicate", protocol: "keyed" },
+  { result: "invalid", protocol: "classic" },
+  { result: "invalid", protocol: "keyed" },
+  { result: "unavailable", protocol: "classic" },
+  { result: "unavailable", protocol: "keyed" },
+];
+
+/** Messages in `STATS`' three classes: accepted (counted), duplicate, rejected (not counted). */
+export interface MessageTotals {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+}
+
+/**
+ * Sums the counters into `STATS`' three classes.
+ *
+ * @example
+ * ```ts
+ * import { messageTotals, type Counter } from "./server_counters.ts";
+ * import assert from "node:assert/strict";
+ * const values: Partial<Record<Counter, number>> = { countedClassic: 2, countedKeyed: 3, invalidKeyed: 1, unavailableClassic: 1 };
+ * const counters = { count() {}, counter: (c: Counter) => values[c] ?? 0 };
+ * assert.deepEqual(messageTotals(counters), { accepted: 5, duplicates: 0, rejected: 2 });
+ * ```
+ */
+export function messageTotals(counters: ServerCounters): MessageTotals {
+  const c = (name: Counter) => counters.counter(name);
+  return {
+    accepted: c("countedClassic") + c("countedKeyed"),
+    duplicates: c("duplicates"),
+    rejected: c("invalidClassic") + c("invalidKeyed") + c("unavailableClassic") +
+      c("unavailableKeyed"),
+  };
 }

@@ -47,17 +47,22 @@ export const DEFAULT_MAX_CLIENTS = 16384;
 /** Largest `maxClients` (the table then takes about 490 MB). */
 export const MAX_CLIENTS_LIMIT = 1 << 21;
 
-const HEADER_SLOTS = 16;
+const HEADER_SLOTS = 24;
 // Slot 0 holds the capacity (see sized_buffer.ts).
 const TOTAL = 1;
 const COUNTERS: Record<Counter, number> = {
-  accepted: 2,
+  countedClassic: 2,
   duplicates: 3,
-  rejected: 4,
+  invalidClassic: 4,
   connectionsAccepted: 5,
   connectionsOpen: 6,
   connectionsRefused: 7,
   expired: 10,
+  countedKeyed: 11,
+  invalidKeyed: 12,
+  unavailableClassic: 13,
+  unavailableKeyed: 14,
+  likesCounted: 15,
 };
 /** Header slot: how many clients the table holds. */
 const CLIENTS = 8;

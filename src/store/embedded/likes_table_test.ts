@@ -104,11 +104,11 @@ Deno.test("LikesTable.attach() sees the same state through a second view", () =>
 
 Deno.test("LikesTable counters add up", () => {
   const table = LikesTable.create({ maxClients: 2 });
-  table.count("accepted");
-  table.count("accepted", 2);
+  table.count("countedClassic");
+  table.count("countedClassic", 2);
   table.count("connectionsOpen", 1);
   table.count("connectionsOpen", -1);
-  assert.equal(table.counter("accepted"), 3);
+  assert.equal(table.counter("countedClassic"), 3);
   assert.equal(table.counter("connectionsOpen"), 0);
 });
 
