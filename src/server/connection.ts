@@ -27,6 +27,7 @@ import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
 import { type LikesStore, NO_RECEIPT } from "../store/likes_store.ts";
 import type { Responder } from "./respond.ts";
+import type { AckTimer } from "../telemetry/server_metrics.ts";
 
 /** The part of a `Deno.Conn` a connection loop uses. */
 export interface ByteConn {
@@ -58,6 +59,11 @@ export interface ConnectionOptions {
   readonly clock?: () => number;
   /** Holds replies until the store has settled their receipts. @default {none: send at once} */
   readonly store?: Pick<LikesStore, "settled">;
+  /**
+   * Told how long messages waited from their arrival to their reply being written (the metric
+   * `likes.ack.duration`). Without it no clock is read for this. @default {none}
+   */
+  readonly ackTimer?: AckTimer;
 }
 
 /** How a connection's input ended: still open, end of stream, reset by the client, or closed here. */
@@ -118,9 +124,15 @@ export class Connection {
   readonly #maxPending: number;
   readonly #clock: () => number;
   readonly #store: Pick<LikesStore, "settled"> | undefined;
+  readonly #ackTimer: AckTimer | undefined;
+  /** When the chunk being answered was read (by the ack timer's clock; 0 without one). */
+  #chunkAt = 0;
   /** Replies answered since they were last handed to the writer. */
   #replies = "";
   #receipt = NO_RECEIPT;
+  /** How many messages those replies answer, and when the first of them arrived. */
+  #batchMessages = 0;
+  #batchAt = 0;
   /** The chain of writes; it never rejects. */
   #writing: Promise<void> = Promise.resolve();
   /** Bytes handed to the writer and not yet written. */
@@ -154,9 +166,16 @@ export class Connection {
       // what one turn sends). Replies before it go first, its own follows, in message order.
       this.#sendReplies();
       this.#pendingBytes += ASYNC_REPLY_BYTES;
+      const arrivedAt = this.#chunkAt;
       this.#writing = this.#writing.then(() =>
         reply.then(
-          (answer) => this.#write(encodeReplies(answer.text + frame.terminator), answer.receipt),
+          (answer) =>
+            this.#write(
+              encodeReplies(answer.text + frame.terminator),
+              answer.receipt,
+              arrivedAt,
+              1,
+            ),
           () => {}, // a responder never rejects: a failed store is an ERR reply
         ).finally(() => (this.#pendingBytes -= ASYNC_REPLY_BYTES))
       );
@@ -164,6 +183,7 @@ export class Connection {
     }
     this.#replies += reply.text + frame.terminator;
     if (reply.receipt > this.#receipt) this.#receipt = reply.receipt;
+    if (this.#batchMessages++ === 0) this.#batchAt = this.#chunkAt;
     return this.#pendingBytes + this.#replies.length < this.#maxPending;
   };
 
@@ -176,6 +196,7 @@ export class Connection {
       maxPendingReplyBytes = DEFAULT_REPLY_BUFFER_BYTES,
       clock = Date.now,
       store,
+      ackTimer,
     } = options;
     if (!Number.isInteger(maxPendingReplyBytes) || maxPendingReplyBytes < 1) {
       throw new RangeError(
@@ -183,6 +204,7 @@ export class Connection {
       );
     }
     this.#store = store;
+    this.#ackTimer = ackTimer;
     this.#conn = conn;
     this.#peer = peer;
     this.#respond = respond;
@@ -286,6 +308,7 @@ export class Connection {
         }
         // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
         clearTimeout(this.#pauseTimer);
+        if (this.#ackTimer) this.#chunkAt = this.#ackTimer.now();
         this.#midChunk = true;
         for (let offset = 0, parts = 1; offset < n; parts++) {
           offset += this.#decoder.push(buffer.subarray(offset, n), this.#emit);
@@ -368,17 +391,27 @@ export class Connection {
       if (this.#replyFailure === null && !this.#closed) {
         const data = encodeReplies(this.#replies);
         const receipt = this.#receipt;
+        const [arrivedAt, messages] = [this.#batchAt, this.#batchMessages];
         this.#pendingBytes += data.length;
-        this.#writing = this.#writing.then(() => this.#write(data, receipt));
+        this.#writing = this.#writing.then(() => this.#write(data, receipt, arrivedAt, messages));
       }
       this.#replies = "";
       this.#receipt = NO_RECEIPT;
+      this.#batchMessages = 0;
     }
     return this.#writing;
   }
 
-  /** Writes one batch once the store settled its receipt. Never rejects. */
-  async #write(data: Uint8Array, receipt: number): Promise<void> {
+  /**
+   * Writes one batch once the store settled its receipt; then tells the ack timer about the
+   * `messages` it answers, which arrived at `arrivedAt`. Never rejects.
+   */
+  async #write(
+    data: Uint8Array,
+    receipt: number,
+    arrivedAt: number,
+    messages: number,
+  ): Promise<void> {
     try {
       if (this.#replyFailure !== null || this.#closed) return;
       const settling = receipt === NO_RECEIPT ? undefined : this.#store?.settled(receipt);
@@ -389,6 +422,7 @@ export class Connection {
         at += n;
         this.#written += n;
       }
+      if (messages > 0) this.#ackTimer?.replied(arrivedAt, messages);
     } catch (error) {
       if (!this.#closed && !isDisconnect(error)) {
         log.error(`${this.#peer}: writing replies failed: ${error}`);

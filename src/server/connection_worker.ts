@@ -16,6 +16,7 @@ import { attachEmbedded, type EmbeddedBuffers } from "../store/embedded/open_emb
 import type { LikesStore } from "../store/likes_store.ts";
 import { RedisLikes } from "../store/redis/redis_likes.ts";
 import { createResponder } from "./respond.ts";
+import { ackTimer } from "../telemetry/server_metrics.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 const log = getLogger(["likes", "server", "worker"]);
@@ -83,10 +84,12 @@ async function start(
     Math.min(1000, settings.idleTimeoutMs / 4, settings.writeTimeoutMs / 4),
   );
   post({ kind: "listening", port });
+  const timer = ackTimer(); // only while telemetry is on
   acceptLoop(listener, table, respond, {
     ...settings,
     maxPendingReplyBytes: settings.replyBufferBytes,
     store,
+    ...(timer ? { ackTimer: timer } : {}),
   });
 }
 

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_CLIENTS, type LikesTable } from "../store/embedded/likes_ta
 import { openEmbedded } from "../store/embedded/open_embedded.ts";
 import type { Recovered } from "../store/embedded/recovery.ts";
 import { WorkerPool } from "./worker_pool.ts";
+import { exportServerCounters, journalFlushObserver } from "../telemetry/server_metrics.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */
 export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
@@ -153,6 +154,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     );
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
+  const flushObserver = journalFlushObserver();
   const host = await openEmbedded({
     // With Redis, the table only holds the server's counters: no journal, nothing to recover.
     ...(dataDir === undefined || options.redis ? {} : { dataDir }),
@@ -164,6 +166,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     repair,
     log,
     onFatal,
+    ...(flushObserver ? { onFlush: flushObserver } : {}),
   });
   let pool: WorkerPool;
   try {
@@ -186,6 +189,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     await host.close().catch(() => {});
     throw error;
   }
+  const metrics = exportServerCounters(host.table);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -193,6 +197,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
         await pool.stop();
       } finally {
         await host.close();
+        metrics.stop();
       }
     })();
     return stopping;

@@ -49,6 +49,8 @@ export interface JournalWriterOptions {
   readonly log: Logger;
   /** Called once if writing or flushing fails: nothing more can be acknowledged. */
   readonly onFatal?: (error: Error) => void;
+  /** Told after each flush how long it took (ms) and how many records it made durable. */
+  readonly onFlush?: (ms: number, records: number) => void;
 }
 
 /** One client in the writer's copy of the state, by table slot. */
@@ -73,6 +75,7 @@ export class JournalWriter {
   readonly #snapshotEvery: number;
   readonly #log: Logger;
   readonly #onFatal: (error: Error) => void;
+  readonly #onFlush: ((ms: number, records: number) => void) | undefined;
   readonly #shadow: (Shadow | undefined)[];
   #total: number;
   #records: number;
@@ -105,6 +108,7 @@ export class JournalWriter {
     this.#snapshotEvery = options.snapshotEvery ?? 100_000;
     this.#log = options.log;
     this.#onFatal = options.onFatal ?? (() => {});
+    this.#onFlush = options.onFlush;
     this.#shadow = shadow;
     this.#total = recovered.total;
     this.#records = recovered.records;
@@ -215,13 +219,15 @@ export class JournalWriter {
       // 40 µs a flush here (BENCHMARKS.md). But under steady load the loop would then pass only
       // through microtasks, so at least every YIELD_EVERY_MS one flush goes the asynchronous way,
       // which lets timers, signals and Worker messages run meanwhile.
-      if (performance.now() - this.#turnAt < YIELD_EVERY_MS) {
+      const flushStart = performance.now();
+      if (flushStart - this.#turnAt < YIELD_EVERY_MS) {
         this.#file.syncDataSync();
       } else {
         await this.#file.syncData();
         this.#turnAt = performance.now();
       }
       this.#flushes++;
+      this.#onFlush?.(performance.now() - flushStart, count);
       this.#ring.publishDurable(first + count);
     } else {
       if (this.#fsync === "interval") this.#unflushed += count;
@@ -252,8 +258,9 @@ export class JournalWriter {
     if (now - this.#lastFlush < this.#fsyncIntervalMs) return;
     await this.#file.syncData();
     this.#flushes++;
-    this.#unflushed = 0;
     this.#lastFlush = performance.now();
+    this.#onFlush?.(this.#lastFlush - now, this.#unflushed);
+    this.#unflushed = 0;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface OpenEmbeddedOptions {
   readonly log: Logger;
   /** Called once if the journal writer fails. */
   readonly onFatal: (error: Error) => void;
+  /** Told after each journal flush how long it took (ms) and how many records it covered. */
+  readonly onFlush?: (ms: number, records: number) => void;
 }
 
 /** What a Worker needs to attach its view of the store. */
@@ -119,6 +121,7 @@ export async function openEmbedded(options: OpenEmbeddedOptions): Promise<Embedd
           : { fsyncIntervalMs: options.fsyncIntervalMs }),
         log,
         onFatal: options.onFatal,
+        ...(options.onFlush ? { onFlush: options.onFlush } : {}),
         ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
       });
     }
