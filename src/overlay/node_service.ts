@@ -18,6 +18,7 @@ import { PeerLink } from "./frame_conn.ts";
 import { Gossip, type GossipStats } from "./gossip.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
+import { exportNodeMetrics } from "../telemetry/overlay_telemetry.ts";
 import { DEFAULT_DEADLINE_MS } from "./query_engine.ts";
 import type { CacheStats } from "./shared_cache.ts";
 
@@ -260,6 +261,10 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     throw error;
   }
   gossip.start();
+  const metrics = exportNodeMetrics({
+    cacheStats: () => shared.cacheStats(),
+    lagMs: () => gossip.staleness(),
+  });
   log.info(
     `node ${id} listening on ${listenHost}:${me.port} with ${queryWorkers} query Worker(s)${
       likes ? `, likes on ${listenHost}:${likes.port}` : " (portal: no likes)"
@@ -271,6 +276,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     stopping ??= (async () => {
       gossip[Symbol.dispose]();
       clearInterval(ownTimer);
+      metrics.stop();
       await stopWorkers();
       for (const link of links.values()) link.close();
       await likes?.stop();

@@ -9,6 +9,7 @@
 import { PeerLink } from "./frame_conn.ts";
 import type { Consistency, Row } from "./query.ts";
 import { checkTree, type TimingTree } from "./timing.ts";
+import { QueryCall } from "../telemetry/overlay_telemetry.ts";
 
 /** A node's answer to a query, as `deno task query --json` prints it. */
 export interface QueryReply {
@@ -31,6 +32,8 @@ export interface QueryReply {
   readonly timing: TimingTree | null;
   /** The client's own time from sending to the reply, in ms. */
   readonly "client_ms": number;
+  /** The query's trace id (every node's span is in that trace). */
+  readonly "trace_id": string;
 }
 
 /** What to ask and where. */
@@ -56,16 +59,28 @@ function strings(value: unknown): string[] {
 export async function askNode(options: AskOptions): Promise<QueryReply> {
   const deadlineMs = options.deadlineMs ?? 2000;
   using link = new PeerLink({ hostname: options.hostname, port: options.port });
+  const call = new QueryCall(options.verb, `${options.hostname}:${options.port}`);
   const started = performance.now();
-  const reply = await link.request({
-    type: "query",
-    verb: options.verb,
-    params: options.params ?? [],
-    consistency: options.consistency ?? "gather",
-    deadline_ms: deadlineMs,
-  }, deadlineMs + 1000);
+  let reply: Record<string, unknown>;
+  try {
+    reply = await link.request({
+      type: "query",
+      verb: options.verb,
+      params: options.params ?? [],
+      consistency: options.consistency ?? "gather",
+      deadline_ms: deadlineMs,
+      traceparent: call.traceparent,
+    }, deadlineMs + 1000);
+  } catch (error) {
+    call.end({}, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
   const clientMs = Math.round((performance.now() - started) * 100) / 100;
   const results = Array.isArray(reply.results) ? reply.results as Row[] : [];
+  call.end(
+    { rows: results.length, partial: reply.partial === true },
+    reply.success === true ? undefined : String(reply.message ?? "failed"),
+  );
   return {
     query_id: String(reply.query_id ?? ""),
     success: reply.success === true,
@@ -89,6 +104,7 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
       : {}),
     timing: checkTree(reply.timing),
     client_ms: clientMs,
+    trace_id: call.traceId,
   };
 }
 

@@ -10,6 +10,8 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import type { Attributes } from "@opentelemetry/api";
+import { QueryVisit } from "../telemetry/overlay_telemetry.ts";
 import type { ClusterConfig } from "./cluster_config.ts";
 import type { PeerLink } from "./frame_conn.ts";
 import type { NodeShared } from "./node_shared.ts";
@@ -85,7 +87,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 async function callNeighbour(
   ctx: QueryContext,
   next: string,
-  request: { query: Query; queryId: string; budgetMs: number; started: number },
+  request: {
+    query: Query;
+    queryId: string;
+    budgetMs: number;
+    started: number;
+    traceparent: string | undefined;
+  },
   into: Gathered,
 ): Promise<void> {
   const callStart = performance.now();
@@ -106,6 +114,7 @@ async function callNeighbour(
       params: request.query.params,
       consistency: "gather",
       "deadline_ms": childBudget,
+      ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
     }, Math.max(1, Math.floor(left - 5)));
     if (reply.success !== true) throw new Error(String(reply.message ?? "failed"));
     if (isRecord(reply.sections)) into.sections.addAll(reply.sections as Record<string, Row[]>);
@@ -145,6 +154,7 @@ async function gather(
   queryId: string,
   budgetMs: number,
   started: number,
+  traceparent: string | undefined,
 ): Promise<Gathered> {
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
@@ -180,7 +190,7 @@ async function gather(
     into.sections.add(ctx.id, selectRows(ctx.ownRows(), query));
     stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
   }
-  const request = { query, queryId, budgetMs, started };
+  const request = { query, queryId, budgetMs, started, traceparent };
   await Promise.all(
     ctx.config.nodes.get(ctx.id)!.connections.map((next) =>
       callNeighbour(ctx, next, request, into)
@@ -200,10 +210,53 @@ function sum(rows: readonly Row[]): number {
   return rows.reduce((total, row) => total + row.likes, 0);
 }
 
-/** Answers a `query` message; the reply carries the message's `rid`. */
+/**
+ * Answers a `query` message; the reply carries the message's `rid`. The visit is traced as a
+ * span, a child of the caller's (the message's `traceparent`), and the nodes asked get this
+ * span as theirs.
+ */
 export async function answerQuery(
   ctx: QueryContext,
   message: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const visit = new QueryVisit(ctx.id, message.traceparent);
+  let reply: Record<string, unknown> | undefined;
+  try {
+    reply = await answer(ctx, message, visit);
+    return reply;
+  } finally {
+    visit.end(
+      reply ? visitAttributes(reply) : {},
+      reply?.success === true ? undefined : String(reply?.message ?? "failed"),
+    );
+  }
+}
+
+/** What a reply tells about the visit, as span attributes. */
+function visitAttributes(reply: Record<string, unknown>): Attributes {
+  const rows = Array.isArray(reply.results)
+    ? reply.results.length
+    : isRecord(reply.sections)
+    ? Object.values(reply.sections).reduce(
+      (n: number, section) => n + (Array.isArray(section) ? section.length : 0),
+      0,
+    )
+    : 0;
+  return {
+    rows,
+    cached: reply.cached === true,
+    ...(reply.duplicate === true ? { duplicate: true } : {}),
+    ...(reply.partial === true ? { partial: true } : {}),
+    ...(Array.isArray(reply.missing) && reply.missing.length > 0
+      ? { missing: reply.missing.join(",") }
+      : {}),
+  };
+}
+
+async function answer(
+  ctx: QueryContext,
+  message: Record<string, unknown>,
+  visit: QueryVisit,
 ): Promise<Record<string, unknown>> {
   const started = performance.now();
   const hop = message.hop === true;
@@ -233,6 +286,7 @@ export async function answerQuery(
     ctx.log.warn(`query ${queryId} refused: ${errorText(error)}`);
     return { ...base, success: false, message: errorText(error) };
   }
+  visit.asked(query.verb, { hop, consistency, "query_id": queryId });
   ctx.log.info(
     `query ${queryId} ${query.verb}${
       query.params.length ? ` ${JSON.stringify(query.params)}` : ""
@@ -284,7 +338,7 @@ export async function answerQuery(
     };
   }
 
-  const gathered = await gather(ctx, query, queryId, budgetMs, started);
+  const gathered = await gather(ctx, query, queryId, budgetMs, started, visit.traceparent);
   ctx.shared.add("answered");
   const cached = gathered.cached !== null;
   const cacheAge = cached ? { "cache_age_ms": gathered.cached!.ageMs } : {};

@@ -1,5 +1,6 @@
 /**
- * How `deno task query` prints a reply: a table (key, node, likes), a summary line, and with
+ * How `deno task query` prints a reply: a table (key, node, likes), a summary line, the trace id
+ * (every node's span of the query is in that trace), and with
  * `--timing` the timing tree plus the client's total and the network overhead. Pure.
  *
  * @module
@@ -19,17 +20,19 @@ import { formatTree } from "./timing.ts";
  *   query_id: "q1", success: true, partial: false, message: "Combined results from 2 nodes (1 rows)",
  *   results: [{ key: "LikesServer0-x", node: "B", likes: 12 }], total: 12,
  *   answered: ["A", "B"], missing: [], problems: {}, cached: false, timing: null, client_ms: 3.5,
+ *   trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
  * }, { timing: false });
  * assert.equal(text, [
  *   "key             node  likes",
  *   "LikesServer0-x  B        12",
  *   "1 row, 12 likes · answered A B · missing none · not cached · 3.50 ms",
+ *   "trace 4bf92f3577b34da6a3ce929d0e0e4736",
  *   "",
  * ].join("\n"));
  * ```
  */
 export function formatReply(reply: QueryReply, options: { readonly timing: boolean }): string {
-  if (!reply.success) return `query failed: ${reply.message}\n`;
+  if (!reply.success) return `query failed: ${reply.message}\ntrace ${reply.trace_id}\n`;
   const rows = reply.results.map((r) => [r.key, r.node, String(r.likes)]);
   const head = ["key", "node", "likes"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -50,6 +53,7 @@ export function formatReply(reply: QueryReply, options: { readonly timing: boole
     }, ${reply.total} likes · answered ${
       reply.answered.join(" ")
     } · ${missing} · ${cache}${stale} · ${reply.client_ms.toFixed(2)} ms`,
+    `trace ${reply.trace_id}`,
   );
   if (reply.partial) {
     lines.push(

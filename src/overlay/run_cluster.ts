@@ -9,7 +9,7 @@
 
 import { resolve } from "node:path";
 import { UsageError } from "../cli.ts";
-import { forEachText, spawnDeno } from "../child_process.ts";
+import { forEachText, serviceEnv, spawnDeno } from "../child_process.ts";
 import { type ListeningProcess, parentArgs, PROJECT, startListening } from "../launch/processes.ts";
 import type { RunReport } from "../parent/run_report.ts";
 import type { RunSnapshot } from "../run_snapshot.ts";
@@ -182,7 +182,7 @@ function startParentFor(
         "--json",
       ],
     }),
-    { detached: true },
+    { detached: true, env: serviceEnv(`likes-parent-${id}`) },
   );
   let stdout = "", stderr = "";
   const pipes = Promise.all([
@@ -231,7 +231,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
         dir: nodeDir(id),
         extra: [`--gossip-interval=${run.gossipIntervalMs / 1000}`],
       }),
-      { detached: true },
+      { detached: true, env: serviceEnv(`likes-node-${id}`) },
     );
   };
 
