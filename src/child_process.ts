@@ -59,6 +59,14 @@ export function grantList(paths: readonly string[]): string {
   return paths.join(",");
 }
 
+/**
+ * The environment that names a child in the telemetry it exports (with `OTEL_DENO=true`), so
+ * that each of the suite's processes shows as its own service, e.g. `likes-node-B`.
+ */
+export function serviceEnv(service: string): Record<string, string> {
+  return { OTEL_SERVICE_NAME: service };
+}
+
 /** Calls `onText` with each decoded chunk of `stream` until it ends. */
 export async function forEachText(
   stream: ReadableStream<Uint8Array>,

@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachText, grantList, spawnDeno } from "../child_process.ts";
+import { forEachText, grantList, serviceEnv, spawnDeno } from "../child_process.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -45,6 +45,8 @@ export interface StartServerOptions {
    * server, and the caller stops it once its clients are done. @default {false}
    */
   readonly detached?: boolean;
+  /** More environment variables, e.g. `OTEL_DENO=true`. @default {none} */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A server process that printed `listening on HOST:PORT`. */
@@ -106,12 +108,15 @@ export async function startListening(
     readonly readyTimeoutMs?: number;
     /** A command that runs deno for us (see `spawnDeno`). */
     readonly via?: readonly string[];
+    /** More environment variables. @default {none} */
+    readonly env?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<ListeningProcess> {
   const { readyTimeoutMs = 15_000 } = options;
   const child = spawnDeno(args, {
     detached: options.detached ?? false,
     ...(options.via ? { via: options.via } : {}),
+    ...(options.env ? { env: options.env } : {}),
   });
   let stdout = "";
   let stderr = "";
@@ -199,7 +204,10 @@ export async function startListening(
  * @throws {Error} If it exits or stays silent first (the message holds its stderr).
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
-  const started = await startListening("server", serverArgs(options), options);
+  const started = await startListening("server", serverArgs(options), {
+    ...options,
+    env: { ...serviceEnv("likes-primary"), ...options.env },
+  });
   return Object.assign(started, { logFile: `${options.logDir}/PrimaryLikesLog` });
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli.ts";
+import { serviceEnv } from "../child_process.ts";
 import { freePort } from "../free_port.ts";
 import { onStopSignal } from "../signals.ts";
 import { parentArgs } from "./processes.ts";
@@ -150,6 +151,7 @@ export function startParent(port: number, settings: RunSettings): ParentRun {
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
+    env: serviceEnv("likes-parent"),
   }).spawn();
   const stop = onStopSignal();
   stop.received.then((signal) => {

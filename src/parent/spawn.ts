@@ -7,7 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachLine, grantList, spawnDeno } from "../child_process.ts";
+import { forEachLine, grantList, serviceEnv, spawnDeno } from "../child_process.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
 import type { AckMode } from "../protocol/classic_reply.ts";
 import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
@@ -112,7 +112,7 @@ const STDERR_TAIL_CHARS = 4000;
  * @throws {Deno.errors.NotCapable} If the parent may not run `deno`.
  */
 export function spawnChild(spec: ChildSpec): RunningChild {
-  const process = spawnDeno(childArgs(spec));
+  const process = spawnDeno(childArgs(spec), { env: serviceEnv("likes-server") });
   let latest: EdgeReport | null = null;
   let stderr = "";
   const stdoutDone = forEachLine(process.stdout, (line) => {
