@@ -9,7 +9,13 @@ import type { LoadMode, LoadProtocol } from "./load_generator.ts";
 
 /** The server a case runs against. */
 export type ServerSpec =
-  | { readonly kind: "likes"; readonly fsync: "always" | "never"; readonly workers: "default" | 1 }
+  | {
+    readonly kind: "likes";
+    readonly fsync: "always" | "never";
+    readonly workers: "default" | 1;
+    /** Run with `OTEL_DENO=true`, exporting to a receiver on loopback. */
+    readonly otel?: true;
+  }
   | { readonly kind: "redis"; readonly persistence: "always" | "off" }
   /** Our server(s) with `--store redis` over one Redis at `appendfsync always`. */
   | { readonly kind: "likes-redis"; readonly primaries: 1 | 2 }
@@ -34,7 +40,9 @@ export interface BenchCase {
 export function serverLabel(server: ServerSpec): string {
   switch (server.kind) {
     case "likes":
-      return `likes fsync ${server.fsync}${server.workers === 1 ? ", 1 worker" : ""}`;
+      return `likes fsync ${server.fsync}${server.workers === 1 ? ", 1 worker" : ""}${
+        server.otel ? ", OTel on" : ""
+      }`;
     case "redis":
       return server.persistence === "always" ? "Redis appendfsync always" : "Redis no persistence";
     case "ideal":
@@ -73,7 +81,7 @@ function makeCase(
   const driver = extra.driver ?? "deno";
   const load = loadLabel(mode, clients, extra.depth, protocol);
   const name = server.kind === "likes"
-    ? `likes-${server.fsync}${server.workers === 1 ? "-w1" : ""}`
+    ? `likes-${server.fsync}${server.workers === 1 ? "-w1" : ""}${server.otel ? "-otel" : ""}`
     : server.kind === "redis"
     ? `redis-${server.persistence}`
     : server.kind === "likes-redis"
@@ -95,6 +103,8 @@ function makeCase(
 
 const safe: ServerSpec = { kind: "likes", fsync: "always", workers: "default" };
 const fast: ServerSpec = { kind: "likes", fsync: "never", workers: "default" };
+/** The durable server with telemetry on: its cost is its ratio to `safe` in the same run. */
+const safeOtel: ServerSpec = { kind: "likes", fsync: "always", workers: "default", otel: true };
 const redisAlways: ServerSpec = { kind: "redis", persistence: "always" };
 const redisOff: ServerSpec = { kind: "redis", persistence: "off" };
 
@@ -114,6 +124,8 @@ export function benchCases(options: CaseOptions): BenchCase[] {
   const withRedis = (mode: "persistent" | "pipeline", clients: number, depth?: number) => {
     const extra = depth ? { depth } : {};
     cases.push(makeCase(mode, clients, safe, extra));
+    // Right after its twin without telemetry, so that the two see the same machine.
+    if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, safeOtel, extra));
     if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, fast, extra));
     if (options.redis) {
       cases.push(makeCase(mode, clients, redisAlways, extra));

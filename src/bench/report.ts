@@ -28,7 +28,8 @@ export interface CaseResult {
   readonly rssPerConnection: number | null;
 }
 
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+/** A whole number with thousands separators. */
+export const thousands = (n: number): string => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 

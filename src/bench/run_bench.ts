@@ -14,6 +14,8 @@ import { generateLoad, holdIdleConnections } from "./load_generator.ts";
 import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";
 import { redisMissing } from "../launch/redis_process.ts";
 import { formatGoals } from "./goals.ts";
+import { formatTelemetryCost } from "./telemetry_cost.ts";
+import { OtlpReceiver } from "../telemetry/otlp_receiver.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import {
   startIdealTarget,
@@ -71,7 +73,15 @@ function progress(line: string): void {
 /** Paths of the built reference tools, when the run uses them. */
 type ToolPaths = { readonly likesload: string; readonly idealsrv: string } | undefined;
 
-async function startTarget(c: BenchCase, dir: string, tools: ToolPaths): Promise<Target> {
+/** What starting a case's server needs besides the case. */
+interface TargetContext {
+  readonly dir: string;
+  readonly tools: ToolPaths;
+  /** Where the cases with telemetry on export to. */
+  readonly otlp: OtlpReceiver;
+}
+
+async function startTarget(c: BenchCase, { dir, tools, otlp }: TargetContext): Promise<Target> {
   const workers = navigator.hardwareConcurrency || 1;
   switch (c.server.kind) {
     case "likes":
@@ -79,6 +89,8 @@ async function startTarget(c: BenchCase, dir: string, tools: ToolPaths): Promise
         dir,
         workers: c.server.workers === 1 ? 1 : workers,
         fsync: c.server.fsync,
+        // Metrics every second, as an operator might collect them.
+        ...(c.server.otel ? { env: otlp.env("likes-bench", 1000) } : {}),
       });
     case "redis":
       return await startRedisTarget({ dir, persistence: c.server.persistence });
@@ -162,9 +174,10 @@ async function runCase(
   durationMs: number,
   warmupMs: number,
   tools: ToolPaths,
+  otlp: OtlpReceiver,
 ): Promise<CaseResult> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-bench-" });
-  const target = await startTarget(c, dir, tools);
+  const target = await startTarget(c, { dir, tools, otlp });
   try {
     if (c.mode === "idle") {
       const before = await target.rss();
@@ -263,15 +276,18 @@ export async function runBench(args: readonly string[]): Promise<number> {
   );
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(encoder.encode("\n"));
   const results: CaseResult[] = [];
+  await using otlp = OtlpReceiver.start({ keep: false });
   for (const [i, c] of cases.entries()) {
     progress(`bench [${i + 1}/${cases.length}] ${c.load} · ${serverLabel(c.server)} · ${c.driver}`);
-    results.push(await runCase(c, durationMs, warmupMs, tools));
+    results.push(await runCase(c, durationMs, warmupMs, tools, otlp));
   }
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(encoder.encode("\n"));
   const machine =
     `${navigator.hardwareConcurrency} CPU(s), Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}`;
   Deno.stdout.writeSync(encoder.encode(formatResults(results)));
   Deno.stdout.writeSync(encoder.encode(`\n${formatGoals(results)}`));
+  const cost = formatTelemetryCost(results, otlp.received.requests);
+  if (cost) Deno.stdout.writeSync(encoder.encode(`\n${cost}`));
   Deno.stdout.writeSync(
     encoder.encode(`\n${machine}; ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`),
   );

@@ -34,10 +34,13 @@ export async function startLikesTarget(options: {
   readonly dir: string;
   readonly workers: number;
   readonly fsync: "always" | "interval" | "never";
+  /** More environment variables (telemetry). @default {none} */
+  readonly env?: Readonly<Record<string, string>>;
 }): Promise<Target> {
   const server = await startServer({
     logDir: options.dir,
     workers: options.workers,
+    ...(options.env ? { env: options.env } : {}),
     // Room for the 10,000 idle connections of that case, plus the STATS asking about them.
     args: [
       `--fsync=${options.fsync}`,
@@ -47,7 +50,7 @@ export async function startLikesTarget(options: {
     ],
   });
   return {
-    name: `likes ${options.fsync}`,
+    name: `likes ${options.fsync}${options.env?.OTEL_DENO ? ", OTel on" : ""}`,
     port: server.port,
     rss: async () => (await fetchStats({ port: server.port })).memory?.rss ?? null,
     total: async () => (await fetchStats({ port: server.port })).total,
