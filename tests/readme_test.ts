@@ -10,7 +10,18 @@ import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { runDeno } from "./_helpers.ts";
 
 const README = new URL("../README.md", import.meta.url);
-const TASKS = ["server", "parent", "likes", "demo", "chaos", "bench", "node", "query", "cluster"];
+const TASKS = [
+  "server",
+  "parent",
+  "likes",
+  "demo",
+  "chaos",
+  "bench",
+  "node",
+  "query",
+  "cluster",
+  "otel",
+];
 
 /** Every `deno task NAME [args]` written in the README (in code spans or code blocks). */
 async function readmeTaskExamples(): Promise<string[][]> {

@@ -45,6 +45,9 @@ export interface SpanRecord {
   readonly attributes: PlainAttributes;
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
   readonly statusCode: number;
+  /** When it started and ended, in ns since the epoch. */
+  readonly startUnixNano: bigint;
+  readonly endUnixNano: bigint;
 }
 
 function plain(attributes: { key: string; value: AnyValue }[] = []): PlainAttributes {
@@ -85,6 +88,8 @@ interface JsonSpan {
   name: string;
   attributes?: { key: string; value: AnyValue }[];
   status?: { code?: number };
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
 }
 interface TracesBody {
   resourceSpans?: { resource?: Resource; scopeSpans?: { spans?: JsonSpan[] }[] }[];
@@ -143,6 +148,8 @@ export function spanRecords(body: unknown): SpanRecord[] {
           name: span.name,
           attributes: plain(span.attributes),
           statusCode: span.status?.code ?? 0,
+          startUnixNano: BigInt(span.startTimeUnixNano ?? 0),
+          endUnixNano: BigInt(span.endTimeUnixNano ?? 0),
         });
       }
     }
@@ -167,9 +174,21 @@ export function latestPoints(points: readonly MetricPoint[], name: string): Metr
 
 /** Options for {@linkcode OtlpReceiver.start}. */
 export interface OtlpReceiverOptions {
-  /** Keep the bodies (tests) or only count them (the benchmark). @default {true} */
+  /** Keep what arrives (tests) or only count it (the benchmark, a viewer). @default {true} */
   readonly keep?: boolean;
+  /** Called with the metric points of each export. @default {none} */
+  readonly onMetrics?: (points: MetricPoint[]) => void;
+  /** Called with the spans of each export. @default {none} */
+  readonly onSpans?: (spans: SpanRecord[]) => void;
+  /** Address to listen on. @default {"127.0.0.1"} */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. @default {0} */
+  readonly port?: number;
 }
+
+/** The answer to an export that is not OTLP/JSON (Deno's default is protobuf). */
+export const JSON_ONLY =
+  "this receiver reads OTLP/HTTP as JSON only: export with OTEL_EXPORTER_OTLP_PROTOCOL=http/json";
 
 /** A running receiver; see the module documentation. */
 export class OtlpReceiver implements AsyncDisposable {
@@ -178,30 +197,57 @@ export class OtlpReceiver implements AsyncDisposable {
   readonly #spans: SpanRecord[] = [];
   #requests = 0;
   #bytes = 0;
+  #refused = 0;
 
-  private constructor(keep: boolean) {
+  private constructor(options: OtlpReceiverOptions) {
+    const { keep = true, onMetrics, onSpans } = options;
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
       async (request) => {
         const body = await request.text();
         this.#requests++;
         this.#bytes += body.length;
+        if (!request.headers.get("content-type")?.includes("json")) {
+          this.#refused++;
+          return new Response(JSON_ONLY, { status: 415 });
+        }
         const path = new URL(request.url).pathname;
-        if (keep && path === "/v1/metrics") this.#metrics.push(...metricPoints(JSON.parse(body)));
-        if (keep && path === "/v1/traces") this.#spans.push(...spanRecords(JSON.parse(body)));
+        try {
+          if (path === "/v1/metrics") {
+            const points = metricPoints(JSON.parse(body));
+            if (keep) this.#metrics.push(...points);
+            onMetrics?.(points);
+          } else if (path === "/v1/traces") {
+            const spans = spanRecords(JSON.parse(body));
+            if (keep) this.#spans.push(...spans);
+            onSpans?.(spans);
+          }
+        } catch (error) {
+          this.#refused++;
+          return new Response(`cannot read this export: ${error}`, { status: 400 });
+        }
         return Response.json({});
       },
     );
   }
 
-  /** Starts listening on a free port of 127.0.0.1. */
+  /**
+   * Starts listening (on a free port of 127.0.0.1 by default).
+   *
+   * @throws {Deno.errors.AddrInUse} If the port is taken.
+   */
   static start(options: OtlpReceiverOptions = {}): OtlpReceiver {
-    return new OtlpReceiver(options.keep ?? true);
+    return new OtlpReceiver(options);
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return this.#server.addr.port;
   }
 
   /** The base URL to export to (`OTEL_EXPORTER_OTLP_ENDPOINT`). */
   get endpoint(): string {
-    return `http://127.0.0.1:${this.#server.addr.port}`;
+    return `http://${this.#server.addr.hostname}:${this.#server.addr.port}`;
   }
 
   /**
@@ -228,9 +274,9 @@ export class OtlpReceiver implements AsyncDisposable {
     return this.#spans;
   }
 
-  /** Requests and body bytes received so far. */
-  get received(): { readonly requests: number; readonly bytes: number } {
-    return { requests: this.#requests, bytes: this.#bytes };
+  /** Requests and body bytes received so far, and how many requests it could not read. */
+  get received(): { readonly requests: number; readonly bytes: number; readonly refused: number } {
+    return { requests: this.#requests, bytes: this.#bytes, refused: this.#refused };
   }
 
   /** Stops listening. */
