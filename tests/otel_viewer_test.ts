@@ -16,6 +16,7 @@ Deno.test("deno task otel prints the server's likes.* metrics and a query's trac
     "otel",
     "--port=0",
     "--metrics-every=0.2",
+    "--trace-wait=0.5",
   ]);
   try {
     const endpoint = `http://${viewer.host}:${viewer.port}`;

@@ -21,8 +21,8 @@ import { formatMetrics } from "./metrics_table.ts";
 import { latestPoints, type MetricPoint, OtlpReceiver, type SpanRecord } from "./otlp_receiver.ts";
 import { formatTrace } from "./trace_tree.ts";
 
-/** How long a trace must be quiet before it is printed, in ms. */
-const TRACE_QUIET_MS = 1500;
+/** Traces remembered after they were printed, so that late spans reprint them whole. */
+const PRINTED_KEPT = 200;
 
 const FLAGS: Flag[] = [
   {
@@ -40,6 +40,14 @@ const FLAGS: Flag[] = [
     help: "OTLP/HTTP port (4318 is where Deno exports by default); 0 picks a free one",
   },
   {
+    name: "trace-wait",
+    type: "string",
+    value: "SECONDS",
+    default: "6",
+    help: "print a trace once no span of it arrived for this long (Deno sends spans every 5 s, " +
+      "or sooner with OTEL_BSP_SCHEDULE_DELAY=MS); a late span prints it again, whole",
+  },
+  {
     name: "metrics-every",
     type: "string",
     value: "SECONDS",
@@ -52,6 +60,7 @@ const FLAGS: Flag[] = [
 export interface ViewerConfig {
   readonly host: string;
   readonly port: number;
+  readonly traceWaitMs: number;
   readonly metricsEveryMs: number;
 }
 
@@ -77,6 +86,7 @@ export function parseViewerFlags(args: readonly string[]): ViewerConfig | "help"
   return Object.freeze({
     host: parseHost("host", s.host!),
     port: parseInteger("port", s.port!, { min: 0, max: 65535 }),
+    traceWaitMs: parseSeconds("trace-wait", s["trace-wait"]!, { min: 0, max: 600 }),
     metricsEveryMs: parseSeconds("metrics-every", s["metrics-every"]!, { min: 0, max: 3600 }),
   });
 }
@@ -88,16 +98,24 @@ const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
 export async function runViewer(config: ViewerConfig): Promise<number> {
   const traces = new Map<
     string,
-    { spans: SpanRecord[]; timer: ReturnType<typeof setTimeout> | undefined }
+    { spans: SpanRecord[]; timer: ReturnType<typeof setTimeout> | undefined; printed: boolean }
   >();
   let series: MetricPoint[] = [];
   let changed = false;
   const flushTrace = (traceId: string) => {
     const trace = traces.get(traceId);
-    if (!trace) return;
+    if (!trace || trace.timer === undefined) return;
     clearTimeout(trace.timer);
-    traces.delete(traceId);
-    print(`\n${formatTrace(trace.spans)}`);
+    trace.timer = undefined;
+    print(
+      `\n${trace.printed ? "(again, with spans that came later) " : ""}${formatTrace(trace.spans)}`,
+    );
+    trace.printed = true;
+    // Printed traces are kept a while for late spans; the oldest are forgotten.
+    const printed = [...traces].filter(([, t]) => t.printed && t.timer === undefined);
+    for (const [id] of printed.slice(0, Math.max(0, printed.length - PRINTED_KEPT))) {
+      traces.delete(id);
+    }
   };
   const printMetrics = () => {
     if (!changed) return;
@@ -112,10 +130,11 @@ export async function runViewer(config: ViewerConfig): Promise<number> {
       keep: false,
       onSpans: (spans) => {
         for (const span of spans) {
-          const trace = traces.get(span.traceId) ?? { spans: [], timer: undefined };
+          const trace = traces.get(span.traceId) ??
+            { spans: [], timer: undefined, printed: false };
           trace.spans.push(span);
           clearTimeout(trace.timer);
-          trace.timer = setTimeout(() => flushTrace(span.traceId), TRACE_QUIET_MS);
+          trace.timer = setTimeout(() => flushTrace(span.traceId), config.traceWaitMs);
           traces.set(span.traceId, trace);
         }
       },
