@@ -286,3 +286,31 @@ Deno.test("Connection writes replies from a store across the network in message 
   conn.end();
   await done;
 });
+
+Deno.test("Connection tells its ack timer about every message answered, once its reply was written", async () => {
+  let now = 100;
+  const told: [number, number][] = [];
+  const timer = {
+    now: () => now,
+    replied: (at: number, messages: number) => told.push([at, messages]),
+  };
+  // The first batch is answered at once; the second one waits for a store across the network.
+  let late = false;
+  const respond: Responder = (frame) => {
+    const text = `ok ${new TextDecoder().decode(frame.bytes)}`;
+    return late ? Promise.resolve({ text, receipt: -1 }) : { text, receipt: -1 };
+  };
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", respond, { ackTimer: timer }).serve();
+  conn.push("a\nb\nc\n");
+  await tick(5);
+  assert.deepEqual(told, [[100, 3]], "three messages read at 100, one write");
+  now = 200;
+  late = true;
+  conn.push("d\ne\n");
+  await tick(5);
+  assert.deepEqual(told.slice(1), [[200, 1], [200, 1]], "late replies are timed one by one");
+  conn.end();
+  await done;
+  assert.equal(conn.written, "ok a\nok b\nok c\nok d\nok e\n");
+});
