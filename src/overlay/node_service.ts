@@ -5,7 +5,9 @@
  * the replica (gossip with every neighbour, both directions of each edge), publishes its version
  * for the cache, and answers what the Workers ask of it (the replica, `stats`). A node whose config
  * names a `likes_port` is also a PrimaryLikesServer (`serveLikes()`) for its own LikesServers.
- * The message shapes are in PROTOCOL.md ("The node protocol").
+ * The message shapes are in PROTOCOL.md ("The node protocol"). With `OTEL_DENO=true` the main
+ * thread exports the cache's and the gossip's metrics, and each query visit is a span
+ * (`src/telemetry/overlay_telemetry.ts`).
  *
  * @module
  */

@@ -3,7 +3,8 @@
  * shared memory and, with a data directory, the journal that makes every acknowledged like
  * durable: see `src/store/embedded/open_embedded.ts`) and a pool of connection Workers, each
  * answering through its own view of the store (`LikesStore`). The entry point (`server.ts`) adds
- * flags, logging and signals.
+ * flags, logging and signals. In a process run with `OTEL_DENO=true` it records the `likes.*`
+ * metrics (`src/telemetry/server_metrics.ts`); otherwise nothing is recorded.
  *
  * @module
  */
