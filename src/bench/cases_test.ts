@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { benchCases, redisTwin } from "./cases.ts";
-import { type CaseResult, formatResults, ratioToRedis } from "./report.ts";
+import { caseResult } from "./fixtures.ts";
+import { formatResults, ratioToRedis } from "./report.ts";
 
 Deno.test("benchCases() covers the required loads, with unique ids", () => {
   const full = benchCases({ quick: false, redis: true, reference: true });
@@ -37,21 +38,8 @@ Deno.test("redisTwin() pairs fsync always with appendfsync always and never with
 });
 
 Deno.test("formatResults() prints a row per case with the ratio to Redis", () => {
-  const cases = benchCases({ quick: false, redis: true, reference: false });
-  const result = (id: string, mps: number): CaseResult => ({
-    case: cases.find((c) => c.id === id)!,
-    messagesPerSecond: mps,
-    likesPerSecond: mps * 21,
-    latency: { count: 10, mean: 1, p50: 0.5, p99: 2, p999: 3, max: 4 },
-    peakRss: 50 * 1048576,
-    acknowledgedLikes: 10,
-    serverTotal: 10,
-    totalOk: true,
-    failures: 0,
-    errors: 0,
-    note: null,
-    rssPerConnection: null,
-  });
+  const result = (id: string, mps: number) =>
+    caseResult(id, mps, { p99: 2, peakRss: 50 * 1048576 });
   const ours = result("persistent-100/likes-always/deno", 30_000);
   const redis = result("persistent-100/redis-always/deno", 60_000);
   assert.equal(ratioToRedis(ours, [ours, redis]), 0.5);

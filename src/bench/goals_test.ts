@@ -1,25 +1,9 @@
 import assert from "node:assert/strict";
-import { benchCases } from "./cases.ts";
 import { formatGoals } from "./goals.ts";
-import type { CaseResult } from "./report.ts";
+import { caseResult } from "./fixtures.ts";
 
-const cases = benchCases({ quick: false, redis: true, reference: false });
-
-function result(id: string, mps: number, p99 = 0.8, totalOk = true): CaseResult {
-  return {
-    case: cases.find((c) => c.id === id)!,
-    messagesPerSecond: mps,
-    likesPerSecond: mps * 21,
-    latency: { count: 10, mean: 1, p50: 0.5, p99, p999: 3, max: 4 },
-    peakRss: null,
-    acknowledgedLikes: 10,
-    serverTotal: totalOk ? 10 : 9,
-    totalOk,
-    failures: 0,
-    errors: 0,
-    note: null,
-    rssPerConnection: null,
-  };
+function result(id: string, mps: number, p99 = 0.8, totalOk = true) {
+  return caseResult(id, mps, { p99, totalOk });
 }
 
 Deno.test("formatGoals() judges each goal by its ratio to Redis (and p99), and the totals", () => {

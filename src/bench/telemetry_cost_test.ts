@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
 import { benchCases } from "./cases.ts";
-import type { CaseResult } from "./report.ts";
+import { caseResult } from "./fixtures.ts";
 import { formatTelemetryCost } from "./telemetry_cost.ts";
 
-const cases = benchCases({ quick: false, redis: true, reference: false });
-
-function result(id: string, mps: number, p99: number): CaseResult {
-  const found = cases.find((c) => c.id === id);
-  assert.ok(found, id);
-  return {
-    case: found,
-    messagesPerSecond: mps,
-    likesPerSecond: mps * 21,
-    latency: { count: 10, mean: 1, p50: 0.5, p99, p999: 3, max: 4 },
-    peakRss: null,
-    acknowledgedLikes: 10,
-    serverTotal: 10,
-    totalOk: true,
-    failures: 0,
-    errors: 0,
-    note: null,
-    rssPerConnection: null,
-  };
+function result(id: string, mps: number, p99: number) {
+  return caseResult(id, mps, { p99 });
 }
 
 Deno.test("benchCases() runs each durable load with telemetry on right after its twin without", () => {

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { createNoopMeter, type Meter, metrics, trace, type Tracer } from "@opentelemetry/api";
+import {
+  createNoopMeter,
+  type Histogram,
+  type Meter,
+  metrics,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
 
 /** The instrumentation scope every metric and span of the suite is recorded under. */
 export const SCOPE = "likes";
@@ -17,6 +24,38 @@ const NOOP_METER = createNoopMeter().constructor;
 /** The suite's meter (a no-op one unless Deno's OpenTelemetry is on). */
 export function likesMeter(): Meter {
   return metrics.getMeter(SCOPE);
+}
+
+/**
+ * Bucket bounds of every duration histogram, in ms: from 50 µs (a reply from memory) to 10 s
+ * (a query at its deadline).
+ */
+export const MS_BUCKETS = [
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  25,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  5000,
+  10000,
+];
+
+/** A histogram of durations in ms, with {@linkcode MS_BUCKETS}. */
+export function msHistogram(name: string, description: string): Histogram {
+  return likesMeter().createHistogram(name, {
+    description,
+    unit: "ms",
+    advice: { explicitBucketBoundaries: MS_BUCKETS },
+  });
 }
 
 /** The suite's tracer (a non-recording one unless Deno's OpenTelemetry is on). */

@@ -18,26 +18,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { type CarryOver, carryOver, delta } from "./carry_over.ts";
-import { likesMeter, likesTracer, telemetryEnabled } from "./otel.ts";
+import { likesMeter, likesTracer, msHistogram, telemetryEnabled } from "./otel.ts";
 import { formatTraceparent, parseTraceparent, randomSpanContext } from "./trace_context.ts";
-
-/** Bucket bounds of `likes.query.duration`, in ms. */
-export const QUERY_BUCKETS_MS = [
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-  25,
-  50,
-  100,
-  250,
-  500,
-  1000,
-  2500,
-  10000,
-];
 
 /** What a node's main thread shows the metrics. */
 export interface NodeGauges {
@@ -119,11 +101,10 @@ export class QueryVisit {
     }
     this.#span.end();
     if (this.#verb === undefined || !telemetryEnabled()) return;
-    queryDuration ??= likesMeter().createHistogram("likes.query.duration", {
-      description: "How long a node took to answer a query, by verb",
-      unit: "ms",
-      advice: { explicitBucketBoundaries: QUERY_BUCKETS_MS },
-    });
+    queryDuration ??= msHistogram(
+      "likes.query.duration",
+      "How long a node took to answer a query, by verb",
+    );
     queryDuration.record(performance.now() - this.#started, { verb: this.#verb });
   }
 }

@@ -8,7 +8,6 @@
  * @module
  */
 
-import type { Histogram } from "@opentelemetry/api";
 import {
   type Counter,
   MESSAGE_OUTCOMES,
@@ -16,28 +15,8 @@ import {
   type ServerCounters,
 } from "../server/server_counters.ts";
 import { type CarryOver, carryOver, delta } from "./carry_over.ts";
-import { likesMeter, telemetryEnabled } from "./otel.ts";
+import { likesMeter, msHistogram, telemetryEnabled } from "./otel.ts";
 
-/** Bucket bounds of `likes.ack.duration`, in ms (a reply takes well under a millisecond idle). */
-export const ACK_BUCKETS_MS = [
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-  25,
-  50,
-  100,
-  250,
-  500,
-  1000,
-  5000,
-];
-/** Bucket bounds of `likes.journal.flush.duration`, in ms. */
-export const FLUSH_BUCKETS_MS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000];
 /** Bucket bounds of `likes.journal.flush.records` (records made durable by one flush). */
 export const FLUSH_RECORD_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
@@ -86,11 +65,10 @@ export interface AckTimer {
 /** The `likes.ack.duration` histogram as an {@linkcode AckTimer}, or `undefined` when off. */
 export function ackTimer(): AckTimer | undefined {
   if (!telemetryEnabled()) return undefined;
-  const histogram: Histogram = likesMeter().createHistogram("likes.ack.duration", {
-    description: "From a message's arrival to its reply being written",
-    unit: "ms",
-    advice: { explicitBucketBoundaries: ACK_BUCKETS_MS },
-  });
+  const histogram = msHistogram(
+    "likes.ack.duration",
+    "From a message's arrival to its reply being written",
+  );
   return {
     now: () => performance.now(),
     replied(arrivedAt, messages) {
@@ -110,11 +88,10 @@ export type FlushObserver = (ms: number, records: number) => void;
 export function journalFlushObserver(): FlushObserver | undefined {
   if (!telemetryEnabled()) return undefined;
   const meter = likesMeter();
-  const duration = meter.createHistogram("likes.journal.flush.duration", {
-    description: "How long one journal flush (fdatasync) took",
-    unit: "ms",
-    advice: { explicitBucketBoundaries: FLUSH_BUCKETS_MS },
-  });
+  const duration = msHistogram(
+    "likes.journal.flush.duration",
+    "How long one journal flush (fdatasync) took",
+  );
   const records = meter.createHistogram("likes.journal.flush.records", {
     description: "Journal records one flush made durable (group commit)",
     unit: "{record}",
