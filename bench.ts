@@ -4,7 +4,7 @@
  * @module
  */
 
-import { runCommand } from "./src/cli.ts";
+import { exitWith, runCommand } from "./src/cli.ts";
 import { runBench } from "./src/bench/run_bench.ts";
 
 /** Runs the benchmark; returns 0 when every server's total matched what was acknowledged. */
@@ -12,4 +12,4 @@ export function main(args: readonly string[]): Promise<number> {
   return runCommand(() => runBench(args));
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { runCommand } from "./src/cli.ts";
+import { exitWith, runCommand } from "./src/cli.ts";
 import { runChaos } from "./src/launch/chaos.ts";
 
 /** Runs chaos; returns its exit code (0 only when every LikesServer converged). */
@@ -13,4 +13,4 @@ export function main(args: readonly string[]): Promise<number> {
   return runCommand(() => runChaos(args));
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

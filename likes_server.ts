@@ -4,7 +4,7 @@
  * @module
  */
 
-import { printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli.ts";
 import { edgeUsage, parseEdgeConfig } from "./src/edge/edge_config.ts";
 import { runLikesServer } from "./src/edge/run_likes_server.ts";
 import { freshSeed } from "./src/random.ts";
@@ -17,4 +17,4 @@ export function main(args: readonly string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

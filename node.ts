@@ -4,7 +4,7 @@
  * @module
  */
 
-import { printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli.ts";
 import { nodeUsage, parseNodeFlags } from "./src/overlay/node_flags.ts";
 import { runNode } from "./src/overlay/run_node.ts";
 
@@ -16,4 +16,4 @@ export function main(args: readonly string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli.ts";
 import { parseViewerFlags, runViewer, viewerUsage } from "./src/telemetry/run_viewer.ts";
 
 /** Parses `args`, prints what arrives until SIGINT/SIGTERM, and returns the exit code. */
@@ -15,4 +15,4 @@ export function main(args: readonly string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli.ts";
 import { parentUsage, parseParentConfig } from "./src/parent/parent_config.ts";
 import { runParent } from "./src/parent/run_parent.ts";
 import { freshSeed } from "./src/random.ts";
@@ -37,4 +37,4 @@ export function main(args: readonly string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli.ts";
 import { runServer } from "./src/server/run_server.ts";
 import { parseServerConfig, serverUsage } from "./src/server/server_config.ts";
 
@@ -17,4 +17,4 @@ export function main(args: readonly string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) exitWith(await main(Deno.args));

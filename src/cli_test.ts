@@ -97,3 +97,21 @@ Deno.test("parseFlags() takes a negative value after a space as the value, for t
   // A boolean flag followed by a negative number is not joined.
   assert.throws(() => parseFlags(["--json", "-1"], flags), UsageError);
 });
+
+Deno.test("exitWith() ends a process with its code once the event loop is idle, or after the grace", async () => {
+  const cli = new URL("./cli.ts", import.meta.url).href;
+  const run = async (code: string) => {
+    const started = performance.now();
+    const { code: exit } = await new Deno.Command("deno", {
+      args: ["eval", `import { exitWith } from "${cli}"; ${code}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return { exit, ms: performance.now() - started };
+  };
+  const idle = await run("exitWith(3, 5000);");
+  assert.equal(idle.exit, 3);
+  assert.ok(idle.ms < 4000, `an idle loop ends at once, not after the grace: ${idle.ms} ms`);
+  const held = await run("setInterval(() => {}, 1000); exitWith(4, 200);");
+  assert.equal(held.exit, 4, "a loop held by a timer ends by Deno.exit() after the grace");
+});

@@ -158,6 +158,7 @@ Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E,
     configFile,
   };
   const nodes = new Map<string, Awaited<ReturnType<typeof startListening>>>();
+  const stopped: string[] = [];
   let first: QueryReply;
   let again: QueryReply;
   try {
@@ -192,8 +193,13 @@ Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E,
     assert.equal(again.cached, true, "the second answer comes from A's cache");
     assert.notEqual(again.trace_id, first.trace_id, "each query is a trace of its own");
   } finally {
-    for (const node of nodes.values()) await node.stop("SIGTERM");
+    for (const [id, node] of nodes) {
+      const status = await node.stop("SIGTERM");
+      stopped.push(`${id}: exit ${status.code}${status.code === 0 ? "" : node.output().stderr}`);
+    }
   }
+  // A node that did not stop cleanly made no final export: say so before anything is missing.
+  assert.deepEqual(stopped, [...nodes.keys()].map((id) => `${id}: exit 0`));
 
   const spans = receiver.spans.filter((s) => s.traceId === first.trace_id);
   const byNode = Map.groupBy(spans, (s) => String(s.attributes.node));
