@@ -92,7 +92,10 @@ export function parseViewerFlags(args: readonly string[]): ViewerConfig | "help"
 }
 
 const encoder = new TextEncoder();
-const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+function print(text: string): void {
+  const bytes = encoder.encode(text);
+  for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+}
 
 /** Runs the viewer until SIGINT/SIGTERM; resolves to the exit code. */
 export async function runViewer(config: ViewerConfig): Promise<number> {
