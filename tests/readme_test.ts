@@ -1,13 +1,16 @@
 /**
  * The README's `deno task …` examples work as written: each one's arguments are accepted by its
  * entry point under the task's own grants (run with `--help` added, so that the long-running ones
- * stop after parsing), and the hand-run LikesServer example runs for real.
+ * stop after parsing), and the hand-run examples run for real: one LikesServer, the overlay's two
+ * terminals, and the four terminals over Redis.
  */
 
 import assert from "node:assert/strict";
-import { PROJECT } from "../src/launch/processes.ts";
+import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
+import { redisMissing } from "../src/launch/redis_process.ts";
 import { forEachText, spawnDeno } from "../src/child_process.ts";
-import { runDeno } from "./_helpers.ts";
+import { LineClient } from "../src/protocol/line_client.ts";
+import { nameIfSkipped, runDeno, until } from "./_helpers.ts";
 
 const README = new URL("../README.md", import.meta.url);
 const TASKS = [
@@ -117,4 +120,80 @@ Deno.test("the overlay's two commands (README, The overlay) work as written", as
   }
   assert.match(stderr, /SIGTERM: stopping the LikesServers and the nodes/);
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: 4351 }), "A stopped");
+});
+
+/** The lines of the README's code block that follows `marker`. */
+async function readmeBlockAfter(marker: string): Promise<string[]> {
+  const text = await Deno.readTextFile(README);
+  const after = text.slice(text.indexOf(marker));
+  const block = /```sh\n([\s\S]*?)```/.exec(after)?.[1];
+  assert.ok(block, `a code block after "${marker}"`);
+  return block.trim().split("\n");
+}
+
+/** Why the fixed ports of a README example cannot be used here, or null. */
+function portsBusy(ports: readonly number[]): string | null {
+  for (const port of ports) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      return `port ${port} is in use`;
+    }
+  }
+  return null;
+}
+
+const REDIS_BY_HAND = "By hand, in four terminals";
+const redisSkip = redisMissing() ?? portsBusy([6379, 4242, 4243]);
+
+Deno.test({
+  name: nameIfSkipped(
+    "the README's four terminals over Redis (Past one machine) work as written",
+    redisSkip,
+  ),
+  ignore: redisSkip !== null,
+  async fn() {
+    const [redisLine, primary1, primary2, parentLine, ...rest] = await readmeBlockAfter(
+      REDIS_BY_HAND,
+    );
+    assert.equal(rest.length, 0);
+    // Redis writes its append-only files in /tmp, as written; remove them after, unless they
+    // were there before.
+    const hadFiles = await Deno.stat("/tmp/appendonlydir").then(() => true, () => false);
+    const [redisCommand, ...redisArgs] = redisLine!.split(" ");
+    assert.equal(redisCommand, "redis-server");
+    const redis = new Deno.Command("redis-server", {
+      args: redisArgs,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const servers: ListeningProcess[] = [];
+    try {
+      await until("Redis answers on 6379", async () => {
+        try {
+          using client = await LineClient.connect({ port: 6379 });
+          return await client.request("PING") === "+PONG";
+        } catch {
+          return false;
+        }
+      });
+      for (const line of [primary1!, primary2!]) {
+        const [deno, ...args] = line.split(" ");
+        assert.equal(deno, "deno");
+        servers.push(await startListening("primary", args));
+      }
+      // Terminal 4 as written, but 3 s of likes instead of 20.
+      const [deno, ...args] = parentLine!.replace("--duration 20", "--duration 3").split(" ");
+      assert.equal(deno, "deno");
+      const parent = await runDeno(args, 90_000);
+      assert.equal(parent.code, 0, parent.stderr);
+      assert.match(parent.stdout, /^verdict: CONVERGED: all 10 LikesServers exited 0/m);
+    } finally {
+      for (const server of servers) await server.stop("SIGTERM");
+      redis.kill("SIGTERM");
+      await redis.status;
+      if (!hadFiles) await Deno.remove("/tmp/appendonlydir", { recursive: true }).catch(() => {});
+    }
+  },
 });
