@@ -59,6 +59,13 @@ export function exportNodeMetrics(node: NodeGauges): CarryOver {
 
 let queryDuration: Histogram | undefined;
 
+/** Ends `span` with `attributes`, marked as an error when there is a `failure`. */
+function endSpan(span: Span, attributes: Attributes, failure: string | undefined): void {
+  span.setAttributes(attributes);
+  if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+  span.end();
+}
+
 /** One query's visit to a node, as a span and a `likes.query.duration` sample. */
 export class QueryVisit {
   readonly #span: Span;
@@ -95,11 +102,7 @@ export class QueryVisit {
 
   /** Ends the visit: what it answered, or why it failed. */
   end(attributes: Attributes, failure?: string): void {
-    this.#span.setAttributes(attributes);
-    if (failure !== undefined) {
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
-    }
-    this.#span.end();
+    endSpan(this.#span, attributes, failure);
     if (this.#verb === undefined || !telemetryEnabled()) return;
     queryDuration ??= msHistogram(
       "likes.query.duration",
@@ -135,10 +138,6 @@ export class QueryCall {
 
   /** Ends the call: what came back, or why it failed. */
   end(attributes: Attributes, failure?: string): void {
-    this.#span.setAttributes(attributes);
-    if (failure !== undefined) {
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
-    }
-    this.#span.end();
+    endSpan(this.#span, attributes, failure);
   }
 }
