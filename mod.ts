@@ -2,9 +2,11 @@
  * The likes suite as a library: the wire protocol (parse and format, framing, `STATS`), a line
  * client, the shared-memory likes table, and `serveLikes()`, the PrimaryLikesServer as a call.
  * The overlay: `parseClusterConfig()`, `startNode()` (one node of A–E as a call) and `askNode()`
- * (its query client), with the replica and the shared-memory cache they are built on.
+ * (its query client), with the replica and the shared-memory cache they are built on. With
+ * `OTEL_DENO=true` both record OpenTelemetry metrics and spans; a program that runs them should
+ * end with `exitWith()` rather than `Deno.exit()` (README, Observability).
  * The entry points (`server.ts`, `parent.ts`, `likes_server.ts`, `demo.ts`, `node.ts`, `query.ts`,
- * `cluster.ts`) are not exported.
+ * `cluster.ts`, `otel.ts`) are not exported.
  *
  * @example A server with two Workers, one client
  * ```ts
@@ -76,7 +78,12 @@ export {
   type Receipt,
 } from "./src/store/likes_store.ts";
 export { EmbeddedStore } from "./src/store/embedded/embedded_store.ts";
-export { type Counter, type ServerCounters } from "./src/server/server_counters.ts";
+export {
+  type Counter,
+  type MessageTotals,
+  messageTotals,
+  type ServerCounters,
+} from "./src/server/server_counters.ts";
 export {
   createResponder,
   type Reply as ReplyWithReceipt,
@@ -112,3 +119,4 @@ export {
 export { Replica, type ReplicaEntry } from "./src/overlay/replica.ts";
 export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/shared_cache.ts";
 export { formatTree, type Stage, type TimingTree } from "./src/overlay/timing.ts";
+export { exitWith } from "./src/cli.ts";
