@@ -33,6 +33,15 @@ export class UsageError extends Error {
 /** The help flag every entry point has. */
 export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this help and exit" };
 
+/** The address a server listens on: loopback unless told otherwise. */
+export const LISTEN_HOST_FLAG: Flag = {
+  name: "host",
+  type: "string",
+  value: "HOST",
+  default: "127.0.0.1",
+  help: "address to listen on",
+};
+
 /**
  * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and (unless
  * `options.positionals`) positional arguments. A

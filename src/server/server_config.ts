@@ -8,6 +8,7 @@
 import {
   type Flag,
   formatUsage,
+  LISTEN_HOST_FLAG,
   parseChoice,
   parseFlags,
   parseHost,
@@ -98,13 +99,7 @@ function flags(cpus: number): Flag[] {
       default: "100000",
       help: "journal records between snapshots (bounds the journal and the restart time)",
     },
-    {
-      name: "host",
-      type: "string",
-      value: "HOST",
-      default: "127.0.0.1",
-      help: "address to listen on",
-    },
+    LISTEN_HOST_FLAG,
     {
       name: "port",
       type: "string",

@@ -10,6 +10,7 @@
 import {
   type Flag,
   formatUsage,
+  LISTEN_HOST_FLAG,
   parseFlags,
   parseHost,
   parseInteger,
@@ -25,13 +26,7 @@ import { formatTrace } from "./trace_tree.ts";
 const PRINTED_KEPT = 200;
 
 const FLAGS: Flag[] = [
-  {
-    name: "host",
-    type: "string",
-    value: "HOST",
-    default: "127.0.0.1",
-    help: "address to listen on",
-  },
+  LISTEN_HOST_FLAG,
   {
     name: "port",
     type: "string",
