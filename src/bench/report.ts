@@ -6,6 +6,7 @@
 
 import { type BenchCase, redisTwin, serverLabel } from "./cases.ts";
 import type { LatencySummary } from "./latency.ts";
+import { thousands } from "../number_format.ts";
 
 /** What one case measured. */
 export interface CaseResult {
@@ -28,8 +29,6 @@ export interface CaseResult {
   readonly rssPerConnection: number | null;
 }
 
-/** A whole number with thousands separators. */
-export const thousands = (n: number): string => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 

@@ -6,7 +6,8 @@
  */
 
 import type { BenchCase } from "./cases.ts";
-import { type CaseResult, thousands } from "./report.ts";
+import { thousands } from "../number_format.ts";
+import type { CaseResult } from "./report.ts";
 
 function twinWithoutTelemetry(c: BenchCase, all: readonly CaseResult[]): CaseResult | undefined {
   if (c.server.kind !== "likes") return undefined;

@@ -5,9 +5,8 @@
  * @module
  */
 
+import { thousands } from "../number_format.ts";
 import { latestPoints, type MetricPoint } from "./otlp_receiver.ts";
-
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
 
 function valueText(point: MetricPoint): string {
   if (point.kind !== "histogram") {
