@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { PROJECT, startListening, startServer } from "../src/launch/processes.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
-import { freePort, runDeno, tempDir } from "./_helpers.ts";
+import { freePort, runDeno, tempDir, until } from "./_helpers.ts";
 
 Deno.test("deno task otel prints the server's likes.* metrics and a query's trace as they arrive", async () => {
   await using dir = await tempDir("likes-otel-viewer-test-");
@@ -47,14 +47,15 @@ Deno.test("deno task otel prints the server's likes.* metrics and a query's trac
       otel("likes-query-test"),
     );
     assert.equal(query.code, 1);
-    const deadline = Date.now() + 10_000;
     const seen = () => viewer.output().stdout;
-    while (
-      !(/likes\.counted +42\b/.test(seen()) && /query get_all +likes-query-test/.test(seen()))
-    ) {
-      if (Date.now() > deadline) assert.fail(`the viewer did not show both:\n${seen()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      "the viewer shows the metrics and the trace",
+      () =>
+        Promise.resolve(
+          /likes\.counted +42\b/.test(seen()) && /query get_all +likes-query-test/.test(seen()),
+        ),
+      10_000,
+    ).catch(() => assert.fail(`the viewer did not show both:\n${seen()}`));
   } finally {
     assert.equal((await viewer.stop("SIGTERM")).code, 0);
   }

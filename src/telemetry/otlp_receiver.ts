@@ -180,6 +180,8 @@ export interface OtlpReceiverOptions {
   readonly onMetrics?: (points: MetricPoint[]) => void;
   /** Called with the spans of each export. @default {none} */
   readonly onSpans?: (spans: SpanRecord[]) => void;
+  /** Called with the reason when an export cannot be read (it gets a 4xx). @default {none} */
+  readonly onRefused?: (reason: string) => void;
   /** Address to listen on. @default {"127.0.0.1"} */
   readonly hostname?: string;
   /** Port; 0 picks a free one. @default {0} */
@@ -197,20 +199,20 @@ export class OtlpReceiver implements AsyncDisposable {
   readonly #spans: SpanRecord[] = [];
   #requests = 0;
   #bytes = 0;
-  #refused = 0;
 
   private constructor(options: OtlpReceiverOptions) {
-    const { keep = true, onMetrics, onSpans } = options;
+    const { keep = true, onMetrics, onSpans, onRefused } = options;
+    const refuse = (reason: string, status: number) => {
+      onRefused?.(reason);
+      return new Response(reason, { status });
+    };
     this.#server = Deno.serve(
       { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
       async (request) => {
         const body = await request.text();
         this.#requests++;
         this.#bytes += body.length;
-        if (!request.headers.get("content-type")?.includes("json")) {
-          this.#refused++;
-          return new Response(JSON_ONLY, { status: 415 });
-        }
+        if (!request.headers.get("content-type")?.includes("json")) return refuse(JSON_ONLY, 415);
         const path = new URL(request.url).pathname;
         try {
           if (path === "/v1/metrics") {
@@ -223,8 +225,7 @@ export class OtlpReceiver implements AsyncDisposable {
             onSpans?.(spans);
           }
         } catch (error) {
-          this.#refused++;
-          return new Response(`cannot read this export: ${error}`, { status: 400 });
+          return refuse(`cannot read this export: ${error}`, 400);
         }
         return Response.json({});
       },
@@ -274,9 +275,9 @@ export class OtlpReceiver implements AsyncDisposable {
     return this.#spans;
   }
 
-  /** Requests and body bytes received so far, and how many requests it could not read. */
-  get received(): { readonly requests: number; readonly bytes: number; readonly refused: number } {
-    return { requests: this.#requests, bytes: this.#bytes, refused: this.#refused };
+  /** Requests and body bytes received so far. */
+  get received(): { readonly requests: number; readonly bytes: number } {
+    return { requests: this.#requests, bytes: this.#bytes };
   }
 
   /** Stops listening. */

@@ -120,6 +120,7 @@ export async function runViewer(config: ViewerConfig): Promise<number> {
     changed = false;
     print(`\nmetrics at ${new Date().toISOString()}:\n${formatMetrics(series)}`);
   };
+  let warned = false;
   let receiver: OtlpReceiver;
   try {
     receiver = OtlpReceiver.start({
@@ -144,6 +145,11 @@ export async function runViewer(config: ViewerConfig): Promise<number> {
         series = names.flatMap((name) => latestPoints([...series, ...likes], name));
         changed = true;
       },
+      onRefused: (reason) => {
+        if (warned) return;
+        warned = true;
+        print(`\nan export was refused: ${reason}\n`);
+      },
     });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
@@ -158,17 +164,9 @@ export async function runViewer(config: ViewerConfig): Promise<number> {
     `listening on ${config.host}:${receiver.port} (OTLP/HTTP JSON); export to it with\n` +
       `  OTEL_DENO=true OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_EXPORTER_OTLP_ENDPOINT=${receiver.endpoint}\n`,
   );
-  let warned = false;
-  const refusals = setInterval(() => {
-    if (!warned && receiver.received.refused > 0) {
-      warned = true;
-      print(`\nsome exports were not JSON: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json\n`);
-    }
-  }, 1000);
   using stop = onStopSignal();
   await stop.received;
   clearInterval(ticker);
-  clearInterval(refusals);
   await receiver[Symbol.asyncDispose]();
   for (const traceId of [...traces.keys()]) flushTrace(traceId);
   printMetrics();
