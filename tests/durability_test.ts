@@ -224,7 +224,7 @@ Deno.test("an unusable data directory stops the server with a clear error before
       .map((a) => a.replace(`,${dir.path}/elsewhere`, `,${dir.path}/granted`));
     await refuse(
       args,
-      /error: Cannot use data directory .*\/elsewhere: no permission; run deno with --allow-read=.*\/elsewhere --allow-write=.*\/elsewhere/,
+      /error: Cannot (use|create) data directory .*\/elsewhere: no permission; run deno with --allow-read=.*\/elsewhere --allow-write=.*\/elsewhere/,
     );
   });
   await t.step("a directory another running server holds", async () => {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forEachText, grantList, serviceEnv, spawnDeno } from "../child_process.ts";
 
@@ -66,7 +67,8 @@ export function serverArgs(options: StartServerOptions): string[] {
     "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
     port === 0 ? "--allow-net=127.0.0.1" : `--allow-net=127.0.0.1:${port}`,
-    `--allow-read=${grantList([PROJECT.src, dataDir])}`,
+    // The data directory's parent too: a new data directory's entry is flushed there.
+    `--allow-read=${grantList([PROJECT.src, dataDir, dirname(dataDir)])}`,
     `--allow-write=${allowWrite}`,
     ...(options.grants ?? []),
     PROJECT.server,

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { dirname } from "node:path";
+
 /** The data directory cannot be used; `message` says why. */
 export class DataDirError extends Error {
   /** Creates the error. */
@@ -49,13 +51,7 @@ export async function openDataDir(path: string): Promise<DataDir> {
     if (!(error instanceof Deno.errors.NotFound)) {
       throw new DataDirError(`Cannot use data directory ${path}: ${why(error)}`, { cause: error });
     }
-    try {
-      await Deno.mkdir(path, { recursive: true });
-    } catch (mkdirError) {
-      throw new DataDirError(`Cannot create data directory ${path}: ${why(mkdirError)}`, {
-        cause: mkdirError,
-      });
-    }
+    await makeDirDurably(path, why);
   }
   let lock: Deno.FsFile;
   try {
@@ -85,6 +81,36 @@ export async function openDataDir(path: string): Promise<DataDir> {
     }
   };
   return { path, release, [Symbol.dispose]: release };
+}
+
+/**
+ * Creates `path` and its missing parents, flushing the directory that holds each new one, so that
+ * a power cut right after cannot take the new directory (and the journal in it) away.
+ */
+async function makeDirDurably(path: string, why: (error: unknown) => string): Promise<void> {
+  const parent = dirname(path);
+  try {
+    await Deno.mkdir(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return;
+    if (!(error instanceof Deno.errors.NotFound) || parent === path) {
+      throw new DataDirError(`Cannot create data directory ${path}: ${why(error)}`, {
+        cause: error,
+      });
+    }
+    await makeDirDurably(parent, why);
+    return await makeDirDurably(path, why);
+  }
+  try {
+    await syncDir(parent);
+  } catch (error) {
+    throw new DataDirError(
+      `Cannot create data directory ${path} durably: flushing ${parent} failed: ${
+        denied(error) ? `no permission; run deno with --allow-read=${parent}` : String(error)
+      }`,
+      { cause: error },
+    );
+  }
 }
 
 /** Flushes a directory's entries (new, renamed or deleted files) to disk. */

@@ -170,6 +170,9 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
       problems.push(`${segmentName(n)}: ${what} skipped (--repair); its likes are lost`);
     }
     if (end < bytes.length) await cutAt(path, end);
+    // What survived of an unflushed tail (a kill -9 keeps it in the page cache) is flushed now:
+    // the next segment will follow this one, and only the newest may end unflushed.
+    else if (last) await flush(path);
     state.segments.push(n);
   }
   for (const [name, count] of gaps) {
@@ -179,6 +182,12 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
   }
   const lastFile = Math.max(0, snapshot ?? 0, ...segments);
   return { ...state, snapshot, nextSegment: lastFile + 1 };
+}
+
+/** Flushes a segment's data to disk. */
+async function flush(path: string): Promise<void> {
+  using file = await Deno.open(path, { read: true });
+  await file.syncData();
 }
 
 /** Cuts a segment at `length` bytes and flushes that, so the discarded tail cannot come back. */
