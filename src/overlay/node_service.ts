@@ -252,7 +252,9 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
       worker.onmessage = onWorkerMessage(worker);
       worker.onerror = (event) => {
         event.preventDefault();
-        onFatal(new Error(`query worker ${index} of node ${id} died: ${event.message}`));
+        const error = new Error(`query worker ${index} of node ${id} died: ${event.message}`);
+        log.error(error.message);
+        onFatal(error);
       };
     }
   } catch (error) {

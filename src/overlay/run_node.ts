@@ -117,7 +117,6 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
     signal ? `${signal}: stopping node ${run.id}` : `stopping node ${run.id} after a failure`,
   );
   await node.stop();
-  if (fatal) log.error(fatal.message);
-  await shutdownLogging();
+  await shutdownLogging(); // a fatal error was logged where it happened, once
   return fatal ? 1 : 0;
 }

@@ -415,7 +415,18 @@ export class Connection {
     try {
       if (this.#replyFailure !== null || this.#closed) return;
       const settling = receipt === NO_RECEIPT ? undefined : this.#store?.settled(receipt);
-      if (settling) await settling; // most batches need no wait: no extra turn for them
+      if (settling) {
+        // Most batches need no wait: no extra turn for them.
+        try {
+          await settling;
+        } catch {
+          // These likes will never be durable (the journal failed): no reply may say otherwise.
+          // Closing tells the client as much as a crash would; the server is stopping.
+          this.#replyFailure ??= "the journal failed";
+          this.close();
+          return;
+        }
+      }
       this.#writeInProgress = true;
       for (let at = 0; at < data.length;) {
         const n = await this.#conn.write(data.subarray(at));

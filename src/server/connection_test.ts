@@ -159,6 +159,19 @@ Deno.test("Connection holds replies until the store settles their receipts, keep
   await done;
 });
 
+Deno.test("Connection sends no reply whose receipt will never settle (the journal failed), and closes", async () => {
+  const store = {
+    settled: () => Promise.reject(new Error("the journal failed")),
+  };
+  const journaled: Responder = () => ({ text: "ACK", receipt: 0 });
+  const conn = new MemoryConn();
+  const connection = new Connection(conn, "mem", journaled, { store });
+  conn.push("LikesServer1 2\n");
+  await connection.serve(); // ends by itself: the connection closed
+  assert.equal(conn.written, "", "no ACK for a like that is not durable");
+  assert.equal(conn.closed, true);
+});
+
 /** A responder that records every frame it answered (what the server counts and logs). */
 function recording(): { answered: string[]; respond: Responder } {
   const answered: string[] = [];

@@ -29,6 +29,8 @@ const served = new Set<Promise<void>>();
 let listener: Deno.Listener | undefined;
 let workerIndex = 0;
 let accepted = 0;
+/** True once stop() began: a connection accepted after that is closed at once. */
+let stopping = false;
 let sweeper: ReturnType<typeof setInterval> | undefined;
 let logging: Logging | undefined;
 /** The connection to Redis, when the counts live there. */
@@ -138,6 +140,12 @@ async function acceptLoop(
       await delay(ACCEPT_RETRY_MS);
       continue;
     }
+    if (stopping) {
+      // Accepted as the listener closed, after stop() took its list of connections to finish:
+      // nothing was read from it, so nothing is lost; the client connects again elsewhere.
+      closeQuietly(conn);
+      continue;
+    }
     const remote = conn.remoteAddr as Deno.NetAddr;
     const peer = `${remote.hostname}:${remote.port}`;
     const open = table.openConnection(settings.maxConnections);
@@ -197,6 +205,7 @@ function sweep(idleTimeoutMs: number, writeTimeoutMs: number): void {
 }
 
 async function stop(): Promise<number> {
+  stopping = true;
   clearInterval(sweeper);
   try {
     listener?.close();

@@ -116,7 +116,6 @@ export async function runServer(config: ServerConfig): Promise<number> {
       `journal: ${journal.records} record(s) written with ${journal.flushes} flush(es) (${config.fsync}), segment ${journal.segment}`,
     );
   }
-  if (fatal) log.error(String(fatal.message));
-  await shutdownLogging();
+  await shutdownLogging(); // a fatal error was logged where it happened, once
   return fatal ? 1 : 0;
 }

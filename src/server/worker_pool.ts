@@ -6,6 +6,7 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
@@ -98,7 +99,9 @@ export class WorkerPool implements AsyncDisposable {
       event.preventDefault();
       dead.add(worker);
       if (dead.size > 1) return; // the server is stopping already
-      onFatal(new Error(`connection worker ${index} died: ${event.message}`));
+      const error = new Error(`connection worker ${index} died: ${event.message}`);
+      getLogger(["likes", "server", "lifecycle"]).error(error.message);
+      onFatal(error);
     };
     try {
       for (let index = 0; index < settings.workers; index++) {

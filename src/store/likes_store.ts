@@ -58,7 +58,8 @@ export interface LikesStore {
   applyKeyed(name: string, seq: number, likes: number): Eventually<ApplyResult>;
   /**
    * `undefined` if what `receipt` stands for is durable already (the cheap, common case, and
-   * always for {@linkcode NO_RECEIPT}), else a promise that resolves once it is.
+   * always for {@linkcode NO_RECEIPT}), else a promise that resolves once it is — or rejects
+   * if it never will be (the journal failed): then the reply must not be sent.
    */
   settled(receipt: Receipt): Promise<void> | undefined;
   /** All likes counted. */

@@ -26,6 +26,8 @@ const HEAD = 1;
 const TAIL = 2;
 const DURABLE = 3;
 const CONSUMER_WAITING = 4;
+/** 1 once the journal writer failed: nothing more becomes durable. */
+const FAILED = 5;
 
 /**
  * `Atomics.waitAsync` that also holds a timer, because a pending `waitAsync` alone does not keep
@@ -125,6 +127,8 @@ export class JournalRing {
   append(record: JournalRecord, slot: number): number {
     const index = Atomics.add(this.#header, HEAD, 1n);
     for (let tail = Atomics.load(this.#header, TAIL); index - tail >= this.#capacity;) {
+      // A failed writer frees no room: the record is never written, and never durable.
+      if (this.failed()) return Number(index);
       Atomics.wait(this.#header, TAIL, tail, 50);
       tail = Atomics.load(this.#header, TAIL);
     }
@@ -137,6 +141,7 @@ export class JournalRing {
    * when the ring is full. For the thread that also drains the ring, which must never wait on it.
    */
   tryAppend(record: JournalRecord, slot: number): number {
+    if (this.failed()) return -1;
     let index = Atomics.load(this.#header, HEAD);
     while (true) {
       if (index - Atomics.load(this.#header, TAIL) >= this.#capacity) return -1;
@@ -209,6 +214,21 @@ export class JournalRing {
   publishDurable(count: number): void {
     Atomics.store(this.#header, DURABLE, BigInt(count));
     Atomics.notify(this.#header, DURABLE);
+  }
+
+  /**
+   * Declares that the journal writer failed: no record becomes durable from now on. Wakes every
+   * waiter, so that no reply waits for a flush that will never come.
+   */
+  fail(): void {
+    Atomics.store(this.#header, FAILED, 1n);
+    Atomics.notify(this.#header, DURABLE);
+    Atomics.notify(this.#header, TAIL);
+  }
+
+  /** True once {@linkcode JournalRing.fail} was called. */
+  failed(): boolean {
+    return Atomics.load(this.#header, FAILED) === 1n;
   }
 
   /** How many records are durable (all indexes below it). */

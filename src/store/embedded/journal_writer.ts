@@ -88,6 +88,8 @@ export class JournalWriter {
   #done: Promise<void> = Promise.resolve();
   #flushes = 0;
   #written = 0;
+  /** What the writer is doing, for the error message if it fails. */
+  #doing = "starting";
   /** When the writer last let the event loop turn (see `#persist`). */
   #turnAt = performance.now();
   /** Records written since the last flush (`interval`), and when that flush was. */
@@ -203,16 +205,24 @@ export class JournalWriter {
         if (this.#inSegment >= this.#snapshotEvery) await this.#rotate();
       }
     } catch (error) {
-      this.#failed = error instanceof Error ? error : new Error(String(error));
-      this.#log.error(
-        `journal write failed, nothing more can be acknowledged: ${this.#failed.message}`,
+      // Fail-stop: a write or flush that failed may have lost what it covered, and retrying a
+      // failed flush proves nothing (Linux may have dropped the pages). Nothing more is
+      // acknowledged; the replies that wait are told, and the owner stops the server.
+      this.#ring.fail();
+      const cause = error instanceof Error ? error.message : String(error);
+      this.#failed = new Error(
+        `the journal failed, nothing more can be acknowledged: ${this.#doing}: ${cause}`,
+        { cause: error },
       );
+      this.#log.error(this.#failed.message);
       this.#onFatal(this.#failed);
     }
   }
 
   async #persist(first: number, count: number, bytes: Uint8Array): Promise<void> {
+    this.#doing = `writing ${segmentName(this.#segment)}`;
     this.#write(bytes);
+    this.#doing = `flushing ${segmentName(this.#segment)}`;
     if (this.#fsync === "always") {
       // Mostly synchronously, on this thread: it has nothing else to do meanwhile (new records
       // gather in the ring), and that saves the hop to Deno's blocking pool and back, about
@@ -256,6 +266,7 @@ export class JournalWriter {
       return;
     }
     if (now - this.#lastFlush < this.#fsyncIntervalMs) return;
+    this.#doing = `flushing ${segmentName(this.#segment)}`;
     await this.#file.syncData();
     this.#flushes++;
     this.#lastFlush = performance.now();
@@ -305,13 +316,15 @@ export class JournalWriter {
 
   /** Starts the next segment and snapshots the state at its start; prunes old files. */
   async #rotate(): Promise<void> {
+    // The segment is flushed before the next one exists (in every mode), so that only the
+    // newest segment can ever end in an unflushed tail: damage in an older one is corruption.
+    this.#doing = `flushing ${segmentName(this.#segment)} before the next segment`;
+    await this.#file.syncData();
+    this.#unflushed = 0;
+    this.#lastFlush = performance.now();
     const next = this.#segment + 1;
+    this.#doing = `creating ${segmentName(next)}`;
     const file = await JournalWriter.#openSegment(this.#dir, next);
-    if (this.#fsync !== "never") {
-      await this.#file.syncData();
-      this.#unflushed = 0;
-      this.#lastFlush = performance.now();
-    }
     this.#file.close();
     this.#file = file;
     this.#segment = next;
@@ -331,6 +344,7 @@ export class JournalWriter {
         });
       }
     }
+    this.#doing = `writing ${snapshotName(this.#segment)} (the older snapshots stay)`;
     const name = await writeSnapshot(this.#dir, {
       segment: this.#segment,
       total: this.#total,
@@ -345,6 +359,7 @@ export class JournalWriter {
 
   /** Keeps the two newest snapshots and the segments from the older of them on. */
   async #prune(): Promise<void> {
+    this.#doing = "removing old snapshots and segments";
     const { segments, snapshots } = await listDataFiles(this.#dir);
     const kept = snapshots.slice(-2);
     const oldest = kept[0] ?? 0;
