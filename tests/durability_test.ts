@@ -87,10 +87,11 @@ for (const fsync of ["always", "interval"]) {
   });
 }
 
-Deno.test("a torn tail or a flipped byte ends the log there, and the client's retries are counted once", async () => {
+Deno.test("a torn final batch ends the log there quietly; a damaged record that a later flush follows stops the start, and --repair skips only it", async () => {
   await using dir = await tempDir();
   const original = `${dir.path}/original`;
   {
+    // One at a time: each message is its own batch, flush and flush marker.
     await using server = await startServer({ logDir: dir.path, dataDir: original, workers: 1 });
     await sendKeyed(server.port, "t", 1, 30);
     await server.stop("SIGKILL");
@@ -106,12 +107,12 @@ Deno.test("a torn tail or a flipped byte ends the log there, and the client's re
     return target;
   };
 
-  // A crash in the middle of writing the last record: 50 of its 96 bytes are missing.
+  // A power cut while the last batch was written: its marker and 50 bytes of its record are lost.
   const torn = await copy("torn");
   const tornSegment = await activeSegment(torn);
   const size = (await Deno.stat(tornSegment)).size;
-  assert.equal(size, 30 * RECORD_BYTES);
-  await Deno.truncate(tornSegment, size - 50);
+  assert.equal(size, 30 * 2 * RECORD_BYTES, "30 records, each with its flush marker");
+  await Deno.truncate(tornSegment, size - RECORD_BYTES - 50);
   {
     await using server = await startServer({ logDir: dir.path, dataDir: torn, workers: 1 });
     assert.equal(
@@ -130,35 +131,48 @@ Deno.test("a torn tail or a flipped byte ends the log there, and the client's re
   const tornLog = await readLines(`${dir.path}/PrimaryLikesLog`);
   assert.ok(
     tornLog.some((l) =>
-      / WARNING .*recovery: journal-\d+\.log: a torn record of 46 bytes at byte 2784; the log ends there \(an unsynced tail\): 46 bytes discarded$/
+      / WARNING .*recovery: journal-\d+\.log: a torn record of 46 bytes at byte 5568; the log ends there \(an unsynced tail\): 46 bytes discarded$/
         .test(l)
     ),
   );
 
-  // A flipped byte in the 10th record.
+  // A flipped byte in the 10th record, which 20 later flushes follow: it was flushed, then damaged.
   const flipped = await copy("flipped");
   const flippedSegment = await activeSegment(flipped);
   const bytes = await Deno.readFile(flippedSegment);
-  bytes[9 * RECORD_BYTES + 40]! ^= 0x20;
+  bytes[9 * 2 * RECORD_BYTES + 40]! ^= 0x20;
   await Deno.writeFile(flippedSegment, bytes);
+  const refused = await runDeno(
+    serverArgs({ logDir: dir.path, port: freePort(), dataDir: flipped, workers: 1 }),
+    20_000,
+  );
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /error: Cannot recover .*flipped: journal-\d+\.log holds a record that fails its checksum at byte 1728, and flush \d+ was written after the flush \(\d+ or earlier\) that covered it: it was flushed, so this is damage, not a torn tail; start with --repair to skip that record \(its likes are lost\) and keep the 20 record\(s\) after it/,
+  );
+  assert.equal(refused.stdout, "", "it never listened");
   {
-    await using server = await startServer({ logDir: dir.path, dataDir: flipped, workers: 1 });
+    await using server = await startServer({
+      logDir: dir.path,
+      dataDir: flipped,
+      workers: 1,
+      args: ["--repair"],
+    });
     assert.equal(
       (await stats(server.port)).clients.t,
-      sum(1, 9),
-      "the log ends before the damaged record: the last segment may hold an unsynced tail",
+      sum(1, 30) - likesOf(10),
+      "only the damaged record's likes are lost; the 20 flushed after it are kept",
     );
-    // The client resends what it had not seen acknowledged; here, everything from seq 1.
     const replies = await sendKeyed(server.port, "t", 1, 31);
-    assert.ok(replies.slice(0, 9).every((r) => r.endsWith(" dup")), "1..9 were kept");
-    assert.ok(replies.slice(9).every((r) => !r.endsWith(" dup")), "10..31 are counted now");
-    assert.equal((await stats(server.port)).clients.t, sum(1, 31), "each exactly once");
+    assert.ok(replies.slice(0, 30).every((r) => r.endsWith(" dup")), "1..30 are known");
+    assert.equal((await stats(server.port)).clients.t, sum(1, 31) - likesOf(10));
     await server.stop();
   }
-  const flippedLog = await readLines(`${dir.path}/PrimaryLikesLog`);
+  const repairedLog = await readLines(`${dir.path}/PrimaryLikesLog`);
   assert.ok(
-    flippedLog.some((l) =>
-      /recovery: journal-\d+\.log: a record that fails its checksum at byte 864; the log ends there \(an unsynced tail\): 2016 bytes discarded$/
+    repairedLog.some((l) =>
+      /recovery: journal-\d+\.log: a record that fails its checksum at byte 1728, in a flushed part of the segment, skipped \(--repair\); its likes are lost$/
         .test(l)
     ),
   );

@@ -121,7 +121,13 @@ async function runCuts(run: CutRun): Promise<{ cycles: Cycle[]; segments: number
 
 function describeRun(cycles: readonly Cycle[]): string {
   const by = (fault: Fault) => cycles.filter((c) => c.fault === fault).length;
-  return `${by("cut")} plain cut(s), ${by("torn")} torn cut(s), ${by("kill")} kill(s) alone`;
+  const bytes = (cycle: Cycle, what: string) =>
+    Number(new RegExp(`${what}=(\\d+)`).exec(cycle.cut)?.[1] ?? 0);
+  const dropped = cycles.filter((c) => bytes(c, "dropped") > 0).length;
+  const kept = cycles.filter((c) => bytes(c, "kept") > 0).length;
+  return `${by("cut")} plain cut(s), ${by("torn")} torn cut(s), ${
+    by("kill")
+  } kill(s) alone; ${dropped} cut(s) dropped unflushed writes, ${kept} kept a torn part`;
 }
 
 /** `n` faults: every sixth a SIGKILL alone, the others alternately plain and torn cuts. */
@@ -185,7 +191,7 @@ Deno.test({
       fsync: "interval",
       faults,
       seed: 41,
-      args: [`--fsync-interval=${intervalMs / 1000}`, "--snapshot-every=50"],
+      args: [`--fsync-interval=${intervalMs / 1000}`, "--snapshot-every=3000"],
       runMs: [300, 700],
     });
     const ages = cycles.flatMap((c) => c.lostAckAgesMs);
@@ -219,7 +225,6 @@ Deno.test({
       faults,
       seed: 53,
       runMs: [300, 500],
-      args: ["--snapshot-every=50"],
     });
     const lost = cycles.reduce((sum, c) => sum + c.lostLikes, 0);
     say(`  ${describeRun(cycles)}: ${lost} acknowledged like(s) lost`);

@@ -16,6 +16,13 @@
  *     88    8 time written (ms since the epoch), float64
  * ```
  *
+ * After each batch it writes, the journal writer appends a **flush marker** of the same size:
+ * kind 4, name length 0, `likes` = how many records the batch holds (just before the marker),
+ * `seq` = the batch's flush number (1, 2, … within a segment: the flush that will make it durable;
+ * batches written while one flush is pending share its number). A marker whose flush number is
+ * higher than a record's was written only after that record's flush had returned, so recovery can
+ * tell a damaged flushed record (a later flush follows it) from a torn unflushed tail.
+ *
  * @module
  */
 
@@ -26,8 +33,8 @@ export const RECORD_BYTES = 96;
 /** Longest client name a record holds. */
 export const RECORD_NAME_BYTES = 64;
 
-/** Record kinds. */
-export const KIND = { classic: 1, keyed: 2, expire: 3 } as const;
+/** Record kinds (and the flush marker's). */
+export const KIND = { classic: 1, keyed: 2, expire: 3, flush: 4 } as const;
 
 /**
  * One journaled event: a counted message (`classic`, `keyed`), or a client whose state was
@@ -107,4 +114,57 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord | null {
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
   const name = String.fromCharCode(...bytes.subarray(24, 24 + length));
   return { kind: named, name, seq, likes: view.getUint32(8, true) };
+}
+
+/** A flush marker: which flush covers the batch of `records` records just before it. */
+export interface FlushMarker {
+  /** The flush number, from 1 within a segment. */
+  readonly flush: number;
+  /** How many records the batch holds. */
+  readonly records: number;
+}
+
+/**
+ * Writes a flush marker at `offset` of `bytes` (see the module documentation).
+ *
+ * @example Round trip
+ * ```ts
+ * import { decodeFlushMarker, decodeRecord, encodeFlushMarker, RECORD_BYTES } from "./journal_record.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = new Uint8Array(RECORD_BYTES);
+ * encodeFlushMarker(bytes, new DataView(bytes.buffer), 0, { flush: 3, records: 12 }, 0);
+ * assert.deepEqual(decodeFlushMarker(bytes), { flush: 3, records: 12 });
+ * assert.equal(decodeRecord(bytes), null, "a marker is no record");
+ * ```
+ */
+export function encodeFlushMarker(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  marker: FlushMarker,
+  time: number,
+): void {
+  bytes.fill(0, offset + 4, offset + RECORD_BYTES);
+  bytes[offset + 4] = KIND.flush;
+  view.setUint32(offset + 8, marker.records, true);
+  view.setFloat64(offset + 16, marker.flush, true);
+  view.setFloat64(offset + 88, time, true);
+  view.setUint32(offset, crc32(bytes, offset + 4, offset + RECORD_BYTES), true);
+}
+
+/**
+ * Reads a flush marker; returns `null` if `bytes` holds none (a record, damage, zeros).
+ *
+ * @throws {RangeError} If `bytes` is shorter than a record.
+ */
+export function decodeFlushMarker(bytes: Uint8Array): FlushMarker | null {
+  if (bytes.length < RECORD_BYTES) {
+    throw new RangeError(`Cannot decode a marker from ${bytes.length} bytes: need ${RECORD_BYTES}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, RECORD_BYTES);
+  if (view.getUint8(4) !== KIND.flush || view.getUint8(5) !== 0) return null;
+  if (view.getUint32(0, true) !== crc32(bytes, 4, RECORD_BYTES)) return null;
+  const flush = view.getFloat64(16, true);
+  if (!Number.isSafeInteger(flush) || flush < 1) return null;
+  return { flush, records: view.getUint32(8, true) };
 }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { crc32 } from "./crc32.ts";
 import {
+  decodeFlushMarker,
   decodeRecord,
+  encodeFlushMarker,
   encodeRecord,
   type JournalRecord,
   RECORD_BYTES,
@@ -61,4 +63,22 @@ Deno.test("recordTime() reads when the record was written", () => {
 Deno.test("decodeRecord() rejects a zeroed record and a short buffer", () => {
   assert.equal(decodeRecord(new Uint8Array(RECORD_BYTES)), null);
   assert.throws(() => decodeRecord(new Uint8Array(10)), RangeError);
+});
+
+Deno.test("property: a flush marker round-trips, is no record, and any flipped bit voids it", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      fc.nat({ max: 0xffffffff }),
+      fc.nat({ max: RECORD_BYTES * 8 - 1 }),
+      (flush, records, bit) => {
+        const bytes = new Uint8Array(RECORD_BYTES);
+        encodeFlushMarker(bytes, new DataView(bytes.buffer), 0, { flush, records }, 0);
+        assert.deepEqual(decodeFlushMarker(bytes), { flush, records });
+        assert.equal(decodeRecord(bytes), null);
+        bytes[bit >> 3]! ^= 1 << (bit & 7);
+        assert.equal(decodeFlushMarker(bytes), null);
+      },
+    ),
+  );
 });

@@ -162,9 +162,10 @@ export class JournalRing {
 
   /**
    * Takes up to `max` records that are ready, in index order, as one copied byte array, and frees
-   * their room in the ring.
+   * their room in the ring. With `spare`, the array has room for that many more records after
+   * them (zeroed; `bytes.length` includes it), for example for a flush marker.
    */
-  take(max: number): { first: number; count: number; bytes: Uint8Array } {
+  take(max: number, spare = 0): { first: number; count: number; bytes: Uint8Array } {
     const tail = Atomics.load(this.#header, TAIL);
     let count = 0;
     while (
@@ -174,7 +175,7 @@ export class JournalRing {
     ) {
       count++;
     }
-    const bytes = new Uint8Array(count * RECORD_BYTES);
+    const bytes = new Uint8Array((count + (count > 0 ? spare : 0)) * RECORD_BYTES);
     const start = Number(tail) & this.#mask;
     const firstPart = Math.min(count, this.#capacity - start);
     bytes.set(this.#data.subarray(start * RECORD_BYTES, (start + firstPart) * RECORD_BYTES));

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { DataDirError, listDataFiles, openDataDir, segmentName, snapshotName } from "./data_dir.ts";
-import { encodeRecord, type JournalRecord, RECORD_BYTES } from "./journal_record.ts";
+import {
+  decodeFlushMarker,
+  decodeRecord,
+  encodeFlushMarker,
+  encodeRecord,
+  type JournalRecord,
+  RECORD_BYTES,
+} from "./journal_record.ts";
 import { JournalRing } from "./journal_ring.ts";
 import { type FsyncMode, JournalWriter } from "./journal_writer.ts";
 import { LikesTable } from "./likes_table.ts";
@@ -153,6 +160,67 @@ Deno.test("recover() discards a torn tail, and does not count a record whose pre
       segmentName(1)
     }: a torn record of 40 bytes at byte 384; the log ends there (an unsynced tail): 40 bytes discarded`,
     `client "c": 1 keyed record(s) after a missing seq not counted`,
+  ]);
+});
+
+/** Batches of records, each followed by its flush marker (as the writer writes them). */
+function batches(list: { flush: number; records: JournalRecord[] }[]): Uint8Array {
+  const parts = list.map(({ flush, records: batch }) => {
+    const bytes = new Uint8Array((batch.length + 1) * RECORD_BYTES);
+    bytes.set(records(batch));
+    const marker = { flush, records: batch.length };
+    encodeFlushMarker(bytes, new DataView(bytes.buffer), batch.length * RECORD_BYTES, marker, T);
+    return bytes;
+  });
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  return all;
+}
+
+const keyed = (seq: number): JournalRecord => ({ kind: "keyed", name: "f", seq, likes: seq });
+
+Deno.test("recover() in the last segment: damage that a later flush follows is corruption, refused unless repair skips just it", async () => {
+  await using dir = await tempDir();
+  const bytes = batches([
+    { flush: 1, records: [keyed(1), keyed(2)] },
+    { flush: 2, records: [keyed(3)] },
+    { flush: 3, records: [keyed(4), keyed(5)] },
+  ]);
+  bytes[1 * RECORD_BYTES + 20]! ^= 0x10; // seq 2, covered by flush 1, which flush 2 followed
+  await Deno.writeFile(`${dir.path}/${segmentName(1)}`, bytes);
+  await assert.rejects(
+    recover(dir.path),
+    (e) =>
+      e instanceof DataDirError &&
+      e.message ===
+        `Cannot recover ${dir.path}: ${
+          segmentName(1)
+        } holds a record that fails its checksum at byte 96, and flush 2 was written after the flush (1 or earlier) that covered it: it was flushed, so this is damage, not a torn tail; start with --repair to skip that record (its likes are lost) and keep the 3 record(s) after it`,
+  );
+  const repaired = await recover(dir.path, { repair: true });
+  assert.equal(repaired.total, 1 + 3 + 4 + 5, "only seq 2 is lost");
+  assert.equal(repaired.records, 4, "markers are not records");
+  assert.equal((await Deno.stat(`${dir.path}/${segmentName(1)}`)).size, bytes.length, "kept");
+});
+
+Deno.test("recover() in the last segment: damage within the last flush is a torn tail, ended quietly, even with valid records of that flush after it", async () => {
+  await using dir = await tempDir();
+  // --fsync interval: batches 2 and 3 were written while flush 2 was due; a cut tore batch 2.
+  const bytes = batches([
+    { flush: 1, records: [keyed(1)] },
+    { flush: 2, records: [keyed(2), keyed(3)] },
+    { flush: 2, records: [keyed(4)] },
+  ]);
+  bytes[2 * RECORD_BYTES + 20]! ^= 0x10; // seq 2
+  await Deno.writeFile(`${dir.path}/${segmentName(1)}`, bytes);
+  const state = await recover(dir.path);
+  assert.equal(state.total, 1);
+  assert.deepEqual(state.problems, [
+    `${
+      segmentName(1)
+    }: a record that fails its checksum at byte 192; the log ends there (an unsynced tail): ${
+      bytes.length - 192
+    } bytes discarded`,
   ]);
 });
 
@@ -315,6 +383,35 @@ for (const fsync of ["always", "interval", "never"] as const) {
     assert.equal((await recover(dir.path)).total, 40);
   });
 }
+
+Deno.test("JournalWriter ends every batch with a flush marker: a new flush number after each flush (always), one shared until the flush (interval)", async () => {
+  for (const fsync of ["always", "interval"] as const) {
+    await using dir = await tempDir();
+    await withJournal(dir.path, { fsync, fsyncIntervalMs: 60_000 }, async (table, ring) => {
+      for (let seq = 1; seq <= 3; seq++) {
+        const result = table.applyKeyed("m", seq, 1);
+        assert.equal(result.status, "applied");
+        if (result.status === "applied") await untilDurable(ring, result.receipt);
+      }
+    });
+    const { segments } = await listDataFiles(dir.path);
+    const slots: string[] = [];
+    for (const n of segments) {
+      const bytes = await Deno.readFile(`${dir.path}/${segmentName(n)}`);
+      for (let at = 0; at < bytes.length; at += RECORD_BYTES) {
+        const slot = bytes.subarray(at, at + RECORD_BYTES);
+        const marker = decodeFlushMarker(slot);
+        slots.push(
+          marker ? `flush ${marker.flush} of ${marker.records}` : `seq ${decodeRecord(slot)?.seq}`,
+        );
+      }
+    }
+    const expected = fsync === "always"
+      ? ["seq 1", "flush 1 of 1", "seq 2", "flush 2 of 1", "seq 3", "flush 3 of 1"]
+      : ["seq 1", "flush 1 of 1", "seq 2", "flush 1 of 1", "seq 3", "flush 1 of 1"];
+    assert.deepEqual(slots, expected, fsync);
+  }
+});
 
 Deno.test("JournalWriter --fsync always commits records that arrive together with one flush", async () => {
   await using dir = await tempDir();

@@ -12,7 +12,7 @@
 import { type Logger } from "@logtape/logtape";
 import { delay } from "../../delay.ts";
 import { listDataFiles, segmentName, snapshotName, syncDir } from "./data_dir.ts";
-import { KIND, RECORD_BYTES, RECORD_NAME_BYTES } from "./journal_record.ts";
+import { encodeFlushMarker, KIND, RECORD_BYTES, RECORD_NAME_BYTES } from "./journal_record.ts";
 import type { JournalRing } from "./journal_ring.ts";
 import type { Recovered } from "./recovery.ts";
 import { type ClientState, writeSnapshot } from "./snapshot.ts";
@@ -87,6 +87,8 @@ export class JournalWriter {
   #failed: Error | undefined;
   #done: Promise<void> = Promise.resolve();
   #flushes = 0;
+  /** Flushes done in the current segment: the next batch's marker names the one after. */
+  #flushesInSegment = 0;
   #written = 0;
   /** What the writer is doing, for the error message if it fails. */
   #doing = "starting";
@@ -182,7 +184,7 @@ export class JournalWriter {
       while (true) {
         if (this.#fsync === "never") await delay(NEVER_LINGER_MS); // nothing waits: batch more
         else await this.#ring.waitForRecords(this.#stopping ? 5 : this.#idleWaitMs());
-        const batch = this.#ring.take(MAX_BATCH);
+        const batch = this.#ring.take(MAX_BATCH, 1); // room for the flush marker
         if (this.#fsync === "interval") await this.#flushIfDue(batch.count);
         if (batch.count === 0) {
           if (this.#stopping && this.#ring.appended() <= batch.first) return;
@@ -221,6 +223,10 @@ export class JournalWriter {
 
   async #persist(first: number, count: number, bytes: Uint8Array): Promise<void> {
     this.#doing = `writing ${segmentName(this.#segment)}`;
+    // The batch ends with a marker naming the flush that covers it (see journal_record.ts).
+    const marker = { flush: this.#flushesInSegment + 1, records: count };
+    const at = count * RECORD_BYTES;
+    encodeFlushMarker(bytes, new DataView(bytes.buffer), at, marker, Date.now());
     this.#write(bytes);
     this.#doing = `flushing ${segmentName(this.#segment)}`;
     if (this.#fsync === "always") {
@@ -237,6 +243,7 @@ export class JournalWriter {
         this.#turnAt = performance.now();
       }
       this.#flushes++;
+      this.#flushesInSegment++;
       this.#onFlush?.(performance.now() - flushStart, count);
       this.#ring.publishDurable(first + count);
     } else {
@@ -269,6 +276,7 @@ export class JournalWriter {
     this.#doing = `flushing ${segmentName(this.#segment)}`;
     await this.#file.syncData();
     this.#flushes++;
+    this.#flushesInSegment++;
     this.#lastFlush = performance.now();
     this.#onFlush?.(this.#lastFlush - now, this.#unflushed);
     this.#unflushed = 0;
@@ -329,6 +337,7 @@ export class JournalWriter {
     this.#file = file;
     this.#segment = next;
     this.#inSegment = 0;
+    this.#flushesInSegment = 0;
     await this.#snapshot();
   }
 

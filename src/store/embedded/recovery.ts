@@ -6,7 +6,10 @@
  *   is not counted: the message it follows never became durable, so neither was it acknowledged).
  * - The last segment may end in a tail that was written but not flushed when the server died; a
  *   power loss can leave it partly on disk and out of order. So its first torn or corrupt record
- *   is the end of the log: it and everything after it are discarded, and the file is cut there.
+ *   is the end of the log: it and everything after it are discarded, and the file is cut there —
+ *   unless a flush marker after it names a later flush than the one that covered it
+ *   ({@linkcode laterFlush}): then the record had been flushed, and a damaged flushed record is
+ *   corruption, handled as in an older segment.
  * - An older segment was flushed completely before the next one began, so a corrupt record there
  *   is damage, not a crash: recovery refuses to start unless told to `repair`, which skips such
  *   records (their likes are lost) and accepts the sequence gaps they leave.
@@ -15,7 +18,13 @@
  */
 
 import { DataDirError, listDataFiles, segmentName, snapshotName } from "./data_dir.ts";
-import { decodeRecord, type JournalRecord, RECORD_BYTES, recordTime } from "./journal_record.ts";
+import {
+  decodeFlushMarker,
+  decodeRecord,
+  type JournalRecord,
+  RECORD_BYTES,
+  recordTime,
+} from "./journal_record.ts";
 import { type ClientState, parseSnapshot } from "./snapshot.ts";
 
 /** The state recovered from a data directory. */
@@ -140,6 +149,9 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
     for (let offset = 0; offset < bytes.length; offset += RECORD_BYTES) {
       const whole = offset + RECORD_BYTES <= bytes.length;
       const record = whole ? decodeRecord(bytes.subarray(offset, offset + RECORD_BYTES)) : null;
+      if (!record && whole && decodeFlushMarker(bytes.subarray(offset, offset + RECORD_BYTES))) {
+        continue; // a flush marker: it only says which flush covered the records before it
+      }
       if (record) {
         const time = recordTime(bytes.subarray(offset, offset + RECORD_BYTES));
         const applied = applyRecord(state, record, time, repair);
@@ -151,7 +163,8 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
       const what = whole
         ? `a record that fails its checksum at byte ${offset}`
         : `a torn record of ${bytes.length - offset} bytes at byte ${offset}`;
-      if (last) {
+      const flushed = last && whole ? laterFlush(bytes, offset) : null;
+      if (last && flushed === null) {
         end = offset;
         problems.push(
           `${segmentName(n)}: ${what}; the log ends there (an unsynced tail): ${
@@ -159,6 +172,21 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
           } bytes discarded`,
         );
         break;
+      }
+      if (flushed) {
+        if (!repair) {
+          throw new DataDirError(
+            `Cannot recover ${dir}: ${
+              segmentName(n)
+            } holds ${what}, and flush ${flushed.later} was written after the flush (${flushed.covering} or earlier) that covered it: it was flushed, so this is damage, not a torn tail; start with --repair to skip that record (its likes are lost) and keep the ${flushed.recordsAfter} record(s) after it`,
+          );
+        }
+        problems.push(
+          `${
+            segmentName(n)
+          }: ${what}, in a flushed part of the segment, skipped (--repair); its likes are lost`,
+        );
+        continue;
       }
       if (!repair) {
         throw new DataDirError(
@@ -182,6 +210,59 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
   }
   const lastFile = Math.max(0, snapshot ?? 0, ...segments);
   return { ...state, snapshot, nextSegment: lastFile + 1 };
+}
+
+/** What {@linkcode laterFlush} found after a bad slot. */
+export interface LaterFlush {
+  /** The flush that covered the bad slot, or a later one (the first marker after it). */
+  readonly covering: number;
+  /** A flush written after that one, by a marker further on. */
+  readonly later: number;
+  /** Valid records after the bad slot (what `--repair` keeps). */
+  readonly recordsAfter: number;
+}
+
+/**
+ * Whether the bad slot at `offset` of a segment had been flushed: it had when a valid flush
+ * marker after it names a later flush than the first marker after it (which names the flush that
+ * covered the slot, or a later one). The writer starts a batch of a later flush only once the
+ * flush before it returned, so such a marker proves the slot was on disk: damage, not a torn
+ * tail. Returns `null` when nothing proves it (the slot may be part of an unflushed tail, which
+ * can be torn or partly written in any order).
+ *
+ * @example
+ * ```ts
+ * import { encodeFlushMarker, encodeRecord, RECORD_BYTES } from "./journal_record.ts";
+ * import { laterFlush } from "./recovery.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = new Uint8Array(5 * RECORD_BYTES);
+ * const view = new DataView(bytes.buffer);
+ * const record = (at: number, seq: number) =>
+ *   encodeRecord(bytes, view, at * RECORD_BYTES, { kind: "keyed", name: "c", seq, likes: 1 }, 0, 0);
+ * record(0, 1); // slot 0 will be damaged
+ * encodeFlushMarker(bytes, view, 1 * RECORD_BYTES, { flush: 1, records: 1 }, 0);
+ * record(2, 2);
+ * encodeFlushMarker(bytes, view, 3 * RECORD_BYTES, { flush: 2, records: 1 }, 0);
+ * bytes[10]! ^= 1;
+ * assert.deepEqual(laterFlush(bytes, 0), { covering: 1, later: 2, recordsAfter: 1 });
+ * assert.equal(laterFlush(bytes, 2 * RECORD_BYTES), null, "nothing after flush 2 proves it");
+ * ```
+ */
+export function laterFlush(bytes: Uint8Array, offset: number): LaterFlush | null {
+  let covering: number | undefined;
+  let later: number | undefined;
+  let recordsAfter = 0;
+  for (let at = offset + RECORD_BYTES; at + RECORD_BYTES <= bytes.length; at += RECORD_BYTES) {
+    const slot = bytes.subarray(at, at + RECORD_BYTES);
+    const marker = decodeFlushMarker(slot);
+    if (marker) {
+      covering ??= marker.flush;
+      if (later === undefined && marker.flush > covering) later = marker.flush;
+    } else if (decodeRecord(slot)) {
+      recordsAfter++;
+    }
+  }
+  return covering === undefined || later === undefined ? null : { covering, later, recordsAfter };
 }
 
 /** Flushes a segment's data to disk. */
