@@ -22,6 +22,12 @@ export interface Frame {
   readonly length: number;
   /** True when the frame was longer than `maxLineBytes`; its tail was dropped. */
   readonly overlong: boolean;
+  /**
+   * How an unterminated frame was ended by the reader rather than by the client: `pause` (the
+   * client fell silent), `abandoned` (a keyed message the server stopped waiting for: it is
+   * incomplete and must not be counted). Absent otherwise.
+   */
+  readonly ended?: "pause" | "abandoned";
 }
 
 /** Options for {@linkcode FrameDecoder}. */
@@ -36,6 +42,7 @@ import { CR, isBlank, isDigit, LF, NUL } from "./ascii.ts";
 export const DEFAULT_MAX_LINE_BYTES = 512;
 
 const CLASSIC_PREFIX = new TextEncoder().encode("LikesServer");
+const KEYED_PREFIX = new TextEncoder().encode("LIKE");
 const CLASSIC_START = CLASSIC_PREFIX[0]!;
 
 /** True when `bytes` is exactly `[blanks]LikesServer<digits><blanks><digits>`. */
@@ -133,12 +140,45 @@ export class FrameDecoder {
     return chunk.length;
   }
 
-  /** Ends the unfinished frame, if any, as an unterminated one (the client paused or half-closed). */
-  flush(emit: (frame: Frame) => void): void {
-    if (this.hasPartial) this.#emit("", emit);
+  /**
+   * True when the unfinished frame is, or may still become, a keyed message (`LIKE …`, after any
+   * blanks). A keyed message is complete only at its newline, the end of the stream or a reset:
+   * never at a pause, because a segment retransmitted after a pause would otherwise split it
+   * into a smaller count and an error.
+   */
+  get partialMayBeKeyed(): boolean {
+    if (!this.hasPartial) return false;
+    let i = 0;
+    while (i < this.#length && (isBlank(this.#buffer[i]!) || this.#buffer[i] === CR)) i++;
+    if (i === this.#length) return false;
+    for (let k = 0; k < KEYED_PREFIX.length; k++, i++) {
+      if (i === this.#length) return true; // a prefix of "LIKE"
+      if (this.#buffer[i] !== KEYED_PREFIX[k]) return false;
+    }
+    return i === this.#length || isBlank(this.#buffer[i]!);
   }
 
-  #emit(terminator: Terminator, emit: (frame: Frame) => boolean | void): boolean | void {
+  /**
+   * Ends the unfinished frame, if any, as an unterminated one: the client half-closed, closed or
+   * reset (`ended` absent), or paused (`"pause"`).
+   */
+  flush(emit: (frame: Frame) => void, ended?: "pause"): void {
+    if (this.hasPartial) this.#emit("", emit, ended);
+  }
+
+  /**
+   * Gives up on the unfinished frame, if any (the server closes the connection before it ended):
+   * it is emitted with `ended: "abandoned"` and a `\n` terminator, so that its reply is a line.
+   */
+  abandon(emit: (frame: Frame) => void): void {
+    if (this.hasPartial) this.#emit("\n", emit, "abandoned");
+  }
+
+  #emit(
+    terminator: Terminator,
+    emit: (frame: Frame) => boolean | void,
+    ended?: "pause" | "abandoned",
+  ): boolean | void {
     let end = this.#length;
     let length = this.#received;
     if (terminator === "\r\n") {
@@ -151,6 +191,10 @@ export class FrameDecoder {
     this.#length = 0;
     this.#received = 0;
     this.#lastByte = -1;
-    return emit({ bytes, terminator, length, overlong });
+    return emit(
+      ended === undefined
+        ? { bytes, terminator, length, overlong }
+        : { bytes, terminator, length, overlong, ended },
+    );
   }
 }

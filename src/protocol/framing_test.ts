@@ -211,3 +211,31 @@ Deno.test("property: stopping after every frame yields the same frames as decodi
     { numRuns: 500 },
   );
 });
+
+Deno.test("FrameDecoder.partialMayBeKeyed: a partial that is or may become LIKE … waits for its newline", () => {
+  const mayBeKeyed = (text: string) => {
+    const decoder = new FrameDecoder();
+    decoder.push(new TextEncoder().encode(text), () => {});
+    return decoder.partialMayBeKeyed;
+  };
+  for (const text of ["L", "LI", "LIK", "LIKE", "LIKE ", "  LIKE c 1 1", "\tLIKE c", "LIKE\tc 1"]) {
+    assert.equal(mayBeKeyed(text), true, JSON.stringify(text));
+  }
+  for (const text of ["Li", "LikesServer1 3", "LIKES c 1 1", "STATS", "  ", "x", "LIKE c 1 1\n"]) {
+    assert.equal(mayBeKeyed(text), false, JSON.stringify(text));
+  }
+});
+
+Deno.test("FrameDecoder.abandon() ends a partial as incomplete, a line; flush() marks a pause", () => {
+  const frames: Frame[] = [];
+  const decoder = new FrameDecoder();
+  decoder.push(new TextEncoder().encode("LIKE c 1 1"), () => {});
+  decoder.abandon((f) => void frames.push({ ...f, bytes: f.bytes.slice() }));
+  decoder.push(new TextEncoder().encode("LikesServer1 3"), () => {});
+  decoder.flush((f) => void frames.push({ ...f, bytes: f.bytes.slice() }), "pause");
+  assert.deepEqual(
+    frames.map((f) => [new TextDecoder().decode(f.bytes), f.terminator, f.ended]),
+    [["LIKE c 1 1", "\n", "abandoned"], ["LikesServer1 3", "", "pause"]],
+  );
+  assert.equal(decoder.hasPartial, false);
+});

@@ -324,7 +324,9 @@ export class Connection {
           this.#afterChunk();
           this.#afterChunk = undefined;
         }
-        if (this.#decoder.hasPartial && !this.#closed) {
+        // The pause rule is for classic clients that never send a terminator; a keyed message
+        // waits for its newline (or the end of the stream), however long the pause.
+        if (this.#decoder.hasPartial && !this.#closed && !this.#decoder.partialMayBeKeyed) {
           this.#pauseTimer = setTimeout(() => this.#answerPartial(), this.#pauseMs);
         }
       }
@@ -374,11 +376,17 @@ export class Connection {
     }
   }
 
+  /**
+   * Answers the unterminated message the client paused after, or that was read when the server
+   * closes the connection: as it is, unless it is keyed — a keyed message the client did not end
+   * is incomplete, answered with an error and not counted.
+   */
   #answerPartial(): void {
     clearTimeout(this.#pauseTimer);
     this.#pauseTimer = undefined;
     if (this.#closed || !this.#decoder.hasPartial) return;
-    this.#decoder.flush(this.#emit);
+    if (this.#decoder.partialMayBeKeyed) this.#decoder.abandon(this.#emit);
+    else this.#decoder.flush(this.#emit, "pause");
     this.#sendReplies();
   }
 

@@ -225,7 +225,10 @@ export function createResponder(
     }
     counters.count("countedClassic");
     counters.count("likesCounted", request.likes);
-    messageLog.info(`${request.client} ${request.likes} total=${result.total}`);
+    // A message ended by the client's silence, not a terminator: if a retransmit split it, the
+    // count is of its first part; the log says how it ended.
+    const ended = frame.ended === "pause" ? " (no terminator: answered on a pause)" : "";
+    messageLog.info(`${request.client} ${request.likes} total=${result.total}${ended}`);
     return result.receipt === NO_RECEIPT ? ACK_NOW : { text: CLASSIC_ACK, receipt: result.receipt };
   }
 
@@ -273,6 +276,14 @@ export function createResponder(
   }
 
   return (frame, peer) => {
+    if (frame.ended === "abandoned") {
+      return reject(
+        "incomplete keyed message: the server closed the connection before its newline; not counted, send it again whole",
+        quoted(frame),
+        peer,
+        "keyed",
+      );
+    }
     if (frame.overlong) {
       return reject(
         `line too long: ${frame.length} bytes, max ${maxLineBytes}`,
