@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { serverArgs, startServer } from "../src/launch/processes.ts";
-import { listDataFiles, segmentName } from "../src/store/embedded/data_dir.ts";
+import { listDataFiles, segmentName, snapshotName } from "../src/store/embedded/data_dir.ts";
+import { formatSnapshot } from "../src/store/embedded/snapshot.ts";
 import { encodeRecord, RECORD_BYTES } from "../src/store/embedded/journal_record.ts";
 import { freePort, LineConn, readLines, runDeno, stats, tempDir } from "./_helpers.ts";
 
@@ -367,3 +368,40 @@ for (const fsync of ["always", "interval"]) {
     await server.stop();
   });
 }
+
+Deno.test("counts stay below 2^53: a like that would pass it is refused, and the server restarts exactly", async () => {
+  await using dir = await tempDir();
+  const dataDir = `${dir.path}/data`;
+  await Deno.mkdir(dataDir);
+  const near = Number.MAX_SAFE_INTEGER - 50;
+  const client = { count: near, lastSeq: 0, lastLikes: 0, lastSeen: Date.now() };
+  await Deno.writeTextFile(
+    `${dataDir}/${snapshotName(1)}`,
+    formatSnapshot({
+      segment: 1,
+      total: near,
+      records: 1,
+      clients: new Map([["LikesServer1", client]]),
+    }),
+  );
+  {
+    await using server = await startServer({ logDir: dir.path, dataDir, workers: 1 });
+    using conn = await LineConn.open(server.port);
+    assert.equal(await conn.request("LikesServer1 42"), "ACK");
+    assert.match(
+      await conn.request("LikesServer1 42"),
+      /^ERR count limit: 42 more likes would take a count past 9007199254740991; not counted$/,
+    );
+    assert.match(await conn.request("LIKE other 1 9"), /^ERR count limit: 9 more likes/);
+    assert.match(
+      await conn.request("LIKE other 1 1"),
+      /^ACK seq=1 client=1 total=9007199254740984$/,
+    );
+    conn.close();
+    await server.stop();
+  }
+  await using server = await startServer({ logDir: dir.path, dataDir, workers: 1 });
+  const after = await stats(server.port);
+  assert.equal(after.total, Number.MAX_SAFE_INTEGER - 7);
+  assert.deepEqual(after.clients, { LikesServer1: near + 42, other: 1 });
+});

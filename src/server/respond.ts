@@ -114,6 +114,10 @@ export function createResponder(
     invalidLog = getLogger(["likes", "server", "invalid"]),
   } = options;
 
+  /** Permanent: counts stay exact integers (below 2^53), so a restart can always read them. */
+  const countLimit = (likes: number) =>
+    `count limit: ${likes} more likes would take a count past ${Number.MAX_SAFE_INTEGER}; not counted`;
+
   /** Temporary: idle clients are forgotten after --client-ttl, and their room is reused. */
   const tableFull = () =>
     `client table full (${store.maxClients} clients); retry later, idle clients are forgotten`;
@@ -187,6 +191,8 @@ export function createResponder(
         );
       case "full":
         return reject(tableFull(), quoted(frame), peer, "keyed");
+      case "limit":
+        return reject(countLimit(likes), quoted(frame), peer, "keyed");
     }
   }
 
@@ -221,7 +227,8 @@ export function createResponder(
     peer: string,
   ): Reply {
     if (result.status !== "applied") {
-      return reject(tableFull(), quoted(frame), peer, "classic");
+      const reason = result.status === "limit" ? countLimit(request.likes) : tableFull();
+      return reject(reason, quoted(frame), peer, "classic");
     }
     counters.count("countedClassic");
     counters.count("likesCounted", request.likes);

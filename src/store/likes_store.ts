@@ -41,7 +41,12 @@ export type ApplyResult =
   /** A keyed seq already counted with other likes: refused, nothing counted. */
   | { readonly status: "conflict"; readonly likes: number }
   /** No room for a new client (temporary: idle clients are forgotten). */
-  | { readonly status: "full" };
+  | { readonly status: "full" }
+  /**
+   * Counting it would take the client's count or the total past 2^53 - 1, beyond which counts
+   * are no longer exact numbers (nor restartable from a snapshot): refused, nothing counted.
+   */
+  | { readonly status: "limit" };
 
 /** A value now (an in-memory store) or later (a store across the network). */
 export type Eventually<T> = T | Promise<T>;

@@ -28,6 +28,9 @@ import { allocateSized, capacityOf } from "./sized_buffer.ts";
 import type { ClientState } from "./snapshot.ts";
 
 /** Options for {@linkcode LikesTable.create}. */
+
+/** The largest count kept: 2^53 - 1, the last integer a JavaScript number holds exactly. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 export interface LikesTableOptions {
   /** How many distinct clients the table holds at once. @default {16384} */
   readonly maxClients?: number;
@@ -281,6 +284,18 @@ export class LikesTable implements ServerCounters {
     return Number(Atomics.load(this.#header, COUNTERS[counter]));
   }
 
+  /**
+   * Adds `n` to the total unless that, or the client's count (its lock held), would pass
+   * 2^53 - 1; returns the new total, or -1 when refused (nothing added).
+   */
+  #reserveTotal(slot: number, n: bigint): bigint {
+    if (Atomics.load(this.#counts, slot) + n > MAX_EXACT) return -1n;
+    const total = Atomics.add(this.#header, TOTAL, n) + n;
+    if (total <= MAX_EXACT) return total;
+    Atomics.sub(this.#header, TOTAL, n); // another Worker may have seen it above for a moment
+    return -1n;
+  }
+
   /** Counts a classic message (no key: every delivery counts) and journals it. */
   applyClassic(name: string, likes: number): ApplyResult {
     while (true) {
@@ -291,12 +306,13 @@ export class LikesTable implements ServerCounters {
       this.#lock(slot);
       try {
         if (!this.#current(entry)) continue; // expired meanwhile: look it up again
+        const n = BigInt(likes);
+        const total = this.#reserveTotal(slot, n);
+        if (total < 0n) return { status: "limit" };
         const record = this.#journal?.append({ kind: "classic", name, seq: 0, likes }, slot) ??
           -1;
-        const n = BigInt(likes);
         const client = Atomics.add(this.#counts, slot, n) + n;
         this.#touch(slot);
-        const total = Atomics.add(this.#header, TOTAL, n) + n;
         return { status: "applied", client: Number(client), total: Number(total), receipt: record };
       } finally {
         this.#unlock(slot);
@@ -320,15 +336,16 @@ export class LikesTable implements ServerCounters {
         if (!this.#current(entry)) continue; // expired meanwhile: look it up again
         const last = Number(Atomics.load(this.#seqs, slot));
         if (seq === last + 1) {
+          const n = BigInt(likes);
+          const total = this.#reserveTotal(slot, n);
+          if (total < 0n) return { status: "limit" };
           // Journaled under the lock, so a client's records are in the journal in its seq order.
           const record = this.#journal?.append({ kind: "keyed", name, seq, likes }, slot) ?? -1;
-          const n = BigInt(likes);
           const client = Atomics.add(this.#counts, slot, n) + n;
           Atomics.store(this.#seqs, slot, BigInt(seq));
           Atomics.store(this.#lastLikes, slot, likes);
           Atomics.store(this.#records, slot, BigInt(record + 1));
           this.#touch(slot);
-          const total = Atomics.add(this.#header, TOTAL, n) + n;
           return {
             status: "applied",
             client: Number(client),

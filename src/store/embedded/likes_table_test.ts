@@ -315,3 +315,15 @@ Deno.test("property: any mix of applies and expiries across two views matches a 
     { numRuns: 300 },
   );
 });
+
+Deno.test("LikesTable refuses a like that would take a client's count or the total past 2^53 - 1", () => {
+  const table = LikesTable.create({ maxClients: 4 });
+  const near = Number.MAX_SAFE_INTEGER - 10;
+  const client = { count: near, lastSeq: 3, lastLikes: 1, lastSeen: Date.now() };
+  table.restoreAll(new Map([["big", client]]), near);
+  assert.equal(table.applyKeyed("big", 4, 10).status, "applied");
+  assert.deepEqual(table.applyKeyed("big", 5, 1), { status: "limit" });
+  assert.deepEqual(table.applyClassic("small", 1), { status: "limit" }, "the total is at the limit");
+  assert.equal(table.total(), Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(table.countsOf(["big"]), { big: Number.MAX_SAFE_INTEGER });
+});
