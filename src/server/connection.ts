@@ -75,6 +75,9 @@ const log = getLogger(["likes", "server", "connection"]);
 /** What a reply still to come from the store counts against the reply cap, in bytes. */
 const ASYNC_REPLY_BYTES = 64;
 
+/** Why no more replies go out once the journal failed. */
+const JOURNAL_FAILED = "the journal failed";
+
 /** How many parts of one chunk are answered before the event loop gets a turn. */
 const YIELD_EVERY_PARTS = 8;
 
@@ -340,7 +343,9 @@ export class Connection {
       await this.#sendReplies();
       if (this.#unanswered > 0) {
         log.info(
-          `${this.#peer}: ${this.#unanswered} message(s) answered after ${this.#replyFailure}; counted, no reply sent`,
+          `${this.#peer}: ${this.#unanswered} message(s) answered after ${this.#replyFailure}; ${
+            this.#replyFailure === JOURNAL_FAILED ? "not durable" : "counted"
+          }, no reply sent`,
         );
       }
       this.close();
@@ -430,7 +435,7 @@ export class Connection {
         } catch {
           // These likes will never be durable (the journal failed): no reply may say otherwise.
           // Closing tells the client as much as a crash would; the server is stopping.
-          this.#replyFailure ??= "the journal failed";
+          this.#replyFailure ??= JOURNAL_FAILED;
           this.close();
           return;
         }

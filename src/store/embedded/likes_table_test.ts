@@ -323,7 +323,11 @@ Deno.test("LikesTable refuses a like that would take a client's count or the tot
   table.restoreAll(new Map([["big", client]]), near);
   assert.equal(table.applyKeyed("big", 4, 10).status, "applied");
   assert.deepEqual(table.applyKeyed("big", 5, 1), { status: "limit" });
-  assert.deepEqual(table.applyClassic("small", 1), { status: "limit" }, "the total is at the limit");
+  assert.deepEqual(
+    table.applyClassic("small", 1),
+    { status: "limit" },
+    "the total is at the limit",
+  );
   assert.equal(table.total(), Number.MAX_SAFE_INTEGER);
   assert.deepEqual(table.countsOf(["big"]), { big: Number.MAX_SAFE_INTEGER });
 });
