@@ -2,7 +2,8 @@
  * The likes suite as a library: the wire protocol (parse and format, framing, `STATS`), a line
  * client, the shared-memory likes table, and `serveLikes()`, the PrimaryLikesServer as a call.
  * The overlay: `parseClusterConfig()`, `startNode()` (one node of A–E as a call) and `askNode()`
- * (its query client), with the replica and the shared-memory cache they are built on. With
+ * (its query client), both authenticated with a `ClusterSecret` (`readSecretFile()`), with the
+ * replica and the shared-memory cache they are built on. With
  * `OTEL_DENO=true` both record OpenTelemetry metrics and spans; a program that runs them should
  * end with `exitWith()` rather than `Deno.exit()` (README, Observability).
  * The entry points (`server.ts`, `parent.ts`, `likes_server.ts`, `demo.ts`, `node.ts`, `query.ts`,
@@ -116,6 +117,8 @@ export {
   nodeStats,
   type QueryReply,
 } from "./src/overlay/query_client.ts";
+export { AuthError, ClusterSecret } from "./src/overlay/link_auth.ts";
+export { createSecretFile, readSecretFile, secretPath } from "./src/overlay/secret_file.ts";
 export { Replica, type ReplicaEntry } from "./src/overlay/replica.ts";
 export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/shared_cache.ts";
 export { formatTree, type Stage, type TimingTree } from "./src/overlay/timing.ts";

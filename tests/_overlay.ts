@@ -6,7 +6,13 @@
  */
 
 import { type ClusterConfig, parseClusterConfig } from "../src/overlay/cluster_config.ts";
+import { ClusterSecret } from "../src/overlay/link_auth.ts";
 import { type OverlayNode, startNode, type StartNodeOptions } from "../src/overlay/node_service.ts";
+
+/** The secret of the tests' clusters (its file is written beside each config). */
+export const TEST_SECRET_TEXT = "test-cluster-secret-0123456789abcdefghijklmnop\n";
+/** {@linkcode TEST_SECRET_TEXT} as a secret. */
+export const TEST_SECRET: ClusterSecret = ClusterSecret.fromText(TEST_SECRET_TEXT);
 
 /** The committed overlay's edges. */
 export const EDGES = { A: ["B"], B: ["C", "D"], C: ["E"], D: ["E"], E: [] } as const;
@@ -31,7 +37,21 @@ export function clusterText(host = "127.0.0.1", hosts: Record<string, string> = 
     };
   }
   for (const listener of held) listener.close();
-  return JSON.stringify({ processes, overlay: ["AB", "BC", "BD", "CE", "DE"] }, null, 2);
+  return JSON.stringify(
+    { processes, overlay: ["AB", "BC", "BD", "CE", "DE"], "secret_file": "cluster.key" },
+    null,
+    2,
+  );
+}
+
+/**
+ * Writes `text` (the five-node overlay by default) to `DIR/cluster.json` and the tests' secret
+ * to `DIR/cluster.key`, beside it; returns the config's path.
+ */
+export async function writeCluster(dir: string, text = clusterText()): Promise<string> {
+  await Deno.writeTextFile(`${dir}/cluster.key`, TEST_SECRET_TEXT, { mode: 0o600 });
+  await Deno.writeTextFile(`${dir}/cluster.json`, text);
+  return `${dir}/cluster.json`;
 }
 
 /** The five-node overlay on free ports of 127.0.0.1. */
@@ -60,7 +80,17 @@ export async function startNodes(
   };
   try {
     for (const id of ids) {
-      nodes.set(id, await startNode({ config, id, logDir, gossipIntervalMs: 100, ...extra }));
+      nodes.set(
+        id,
+        await startNode({
+          config,
+          id,
+          logDir,
+          secret: TEST_SECRET,
+          gossipIntervalMs: 100,
+          ...extra,
+        }),
+      );
     }
   } catch (error) {
     await stopAll();

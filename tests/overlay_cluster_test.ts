@@ -10,7 +10,7 @@ import { type ListeningProcess, PROJECT, startListening } from "../src/launch/pr
 import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
 import { askNode } from "../src/overlay/query_client.ts";
 import type { ClusterReport } from "../src/overlay/cluster_report.ts";
-import { clusterText } from "./_overlay.ts";
+import { clusterText, TEST_SECRET, writeCluster } from "./_overlay.ts";
 import { runDeno, tempDir } from "./_helpers.ts";
 
 /** `deno task cluster`'s grants, plus reading the test's own config. */
@@ -32,7 +32,7 @@ function clusterArgs(dir: string, args: readonly string[]): string[] {
 
 Deno.test("deno task cluster: five nodes and their LikesServers converge, replicas included", async () => {
   await using dir = await tempDir("likes-cluster-test-");
-  await Deno.writeTextFile(`${dir.path}/cluster.json`, clusterText());
+  await writeCluster(dir.path);
   const run = await runDeno(
     clusterArgs(dir.path, [
       "--duration=1.5",
@@ -64,7 +64,7 @@ Deno.test("deno task cluster: five nodes and their LikesServers converge, replic
 
 Deno.test("fault drill: a SIGKILLed data node is reported missing, then catches up and converges", async () => {
   await using dir = await tempDir("likes-cluster-test-");
-  await Deno.writeTextFile(`${dir.path}/cluster.json`, clusterText());
+  await writeCluster(dir.path);
   const run = await runDeno(
     clusterArgs(dir.path, [
       "--duration=3",
@@ -97,7 +97,7 @@ Deno.test("a bad cluster config is a one-line error naming the field, exit 2", a
   await using dir = await tempDir("likes-cluster-test-");
   const config = JSON.parse(clusterText());
   config.processes.B.connections.push("Z");
-  await Deno.writeTextFile(`${dir.path}/cluster.json`, JSON.stringify(config));
+  await writeCluster(dir.path, JSON.stringify(config));
   const node = await runDeno([
     "run",
     "--no-prompt",
@@ -118,11 +118,11 @@ Deno.test("a bad cluster config is a one-line error naming the field, exit 2", a
 
 Deno.test("nodes started with the --print-commands lines: a stopped (silent) node cannot hang a query, and with A killed B still answers", async () => {
   await using dir = await tempDir("likes-cluster-test-");
-  const configFile = `${dir.path}/cluster.json`;
-  await Deno.writeTextFile(configFile, clusterText());
+  const configFile = await writeCluster(dir.path);
   const printed = await runDeno(clusterArgs(dir.path, ["--print-commands"]));
   assert.equal(printed.code, 0, printed.stderr);
-  const lines = printed.stdout.trim().split("\n");
+  const [placing, ...lines] = printed.stdout.trim().split("\n");
+  assert.match(placing!, /^# every machine .* needs the cluster's secret at .*cluster\.key/);
   assert.equal(lines.length, 5);
   const nodes = new Map<string, ListeningProcess>();
   try {
@@ -140,13 +140,21 @@ Deno.test("nodes started with the --print-commands lines: a stopped (silent) nod
     nodes.get("D")!.signal("SIGSTOP");
     try {
       const started = performance.now();
-      const reply = await askNode({ ...at("A"), verb: "get_all", deadlineMs: 800 });
+      const reply = await askNode({
+        secret: TEST_SECRET,
+        ...at("A"),
+        verb: "get_all",
+        deadlineMs: 800,
+      });
       const took = performance.now() - started;
       assert.ok(took < 1500, `the query took ${took} ms with an 800 ms deadline`);
       assert.equal(reply.partial, true);
       assert.deepEqual(reply.missing, ["D"]);
       assert.deepEqual(reply.answered, ["A", "B", "C", "E"]);
-      assert.match(reply.problems.D!, /no reply from 127\.0\.0\.1:\d+ within \d+ ms/);
+      assert.match(
+        reply.problems.D!,
+        /no reply from 127\.0\.0\.1:\d+ within \d+ ms|no answer to the handshake within \d+ ms/,
+      );
     } finally {
       nodes.get("D")!.signal("SIGCONT");
     }
@@ -154,8 +162,11 @@ Deno.test("nodes started with the --print-commands lines: a stopped (silent) nod
     // A dies (SIGKILL): B is a full entry point of its own.
     await nodes.get("A")!.stop("SIGKILL");
     nodes.delete("A");
-    await assert.rejects(askNode({ ...at("A"), verb: "total" }), /cannot reach/);
-    const atB = await askNode({ ...at("B"), verb: "total" });
+    await assert.rejects(
+      askNode({ secret: TEST_SECRET, ...at("A"), verb: "total" }),
+      /cannot reach/,
+    );
+    const atB = await askNode({ secret: TEST_SECRET, ...at("B"), verb: "total" });
     assert.equal(atB.success, true);
     assert.equal(atB.partial, false);
     assert.deepEqual(atB.answered, ["B", "C", "D", "E"]);

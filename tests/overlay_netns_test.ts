@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
+import { writeCluster } from "./_overlay.ts";
 import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
 import { nodeArgs } from "../src/overlay/node_command.ts";
 import type { QueryReply } from "../src/overlay/query_client.ts";
@@ -110,11 +111,18 @@ Deno.test({
         }]),
       ),
       overlay: ["AB", "BC", "BD", "CE", "DE"],
+      "secret_file": "cluster.key",
     });
-    const configFile = `${dir.path}/cluster.json`;
-    await Deno.writeTextFile(configFile, configText);
+    const configFile = await writeCluster(dir.path, configText);
+    const secretFile = `${dir.path}/cluster.key`;
     const config = parseClusterConfig(configText);
-    const paths = { denoConfig: PROJECT.config, entry: PROJECT.node, src: PROJECT.src, configFile };
+    const paths = {
+      denoConfig: PROJECT.config,
+      entry: PROJECT.node,
+      src: PROJECT.src,
+      configFile,
+      secretFile,
+    };
     const nodes: ListeningProcess[] = [];
     try {
       for (const id of config.nodes.keys()) {
@@ -160,8 +168,10 @@ Deno.test({
           "run",
           "--no-prompt",
           `--allow-net=${host}:${port}`,
+          `--allow-read=${secretFile}`,
           "query.ts",
           `--server=${host}:${port}`,
+          `--secret-file=${secretFile}`,
           "--json",
           ...args,
         ]);

@@ -20,7 +20,7 @@ import {
   type PlainAttributes,
   type SpanRecord,
 } from "../src/telemetry/otlp_receiver.ts";
-import { clusterText } from "./_overlay.ts";
+import { TEST_SECRET, writeCluster } from "./_overlay.ts";
 import { readLines, runDeno, tempDir, until } from "./_helpers.ts";
 
 /** The latest value of `name` for `service`, summed over the series whose attributes match. */
@@ -148,14 +148,14 @@ Deno.test("OTEL_DENO=true deno task demo: the primary exports likes.* (likes.cou
 Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E, with the nodes' query, cache and gossip metrics", async () => {
   await using dir = await tempDir("likes-otel-overlay-test-");
   await using receiver = OtlpReceiver.start();
-  const configFile = `${dir.path}/cluster.json`;
-  await Deno.writeTextFile(configFile, clusterText());
+  const configFile = await writeCluster(dir.path);
   const config = parseClusterConfig(await Deno.readTextFile(configFile));
   const paths = {
     denoConfig: PROJECT.config,
     entry: PROJECT.node,
     src: PROJECT.src,
     configFile,
+    secretFile: `${dir.path}/cluster.key`,
   };
   const nodes = new Map<string, Awaited<ReturnType<typeof startListening>>>();
   const stopped: string[] = [];
@@ -181,15 +181,20 @@ Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E,
     // Once gossip has spread them, the replicas stay put (so a cached answer stays valid), and
     // every node's lag gauge has owners to report.
     await until("A's replica holds B's and E's likes", async () => {
-      const local = await askNode({ ...portal, verb: "total", consistency: "local" });
+      const local = await askNode({
+        secret: TEST_SECRET,
+        ...portal,
+        verb: "total",
+        consistency: "local",
+      });
       return local.total === 7;
     });
-    first = await askNode({ ...portal, verb: "get_all" });
+    first = await askNode({ secret: TEST_SECRET, ...portal, verb: "get_all" });
     assert.equal(first.success, true, first.message);
     assert.equal(first.partial, false);
     assert.equal(first.results.length, 2);
     assert.match(first.trace_id, /^[0-9a-f]{32}$/);
-    again = await askNode({ ...portal, verb: "get_all" });
+    again = await askNode({ secret: TEST_SECRET, ...portal, verb: "get_all" });
     assert.equal(again.cached, true, "the second answer comes from A's cache");
     assert.notEqual(again.trace_id, first.trace_id, "each query is a trace of its own");
   } finally {

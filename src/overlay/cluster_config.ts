@@ -3,7 +3,9 @@
  * `{host, port, connections, data_subset}` (plus our optional `likes_port`, where that node's own
  * LikesServers send their likes), and `overlay` lists the directed edges as two-letter strings
  * (`"AB"`: A forwards queries to B). A node with a `likes_port` is a PrimaryLikesServer that holds
- * likes; one without holds none (the portal). Cycles are allowed. Pure: text in, a validated,
+ * likes; one without holds none (the portal). Cycles are allowed. Our optional top-level
+ * `secret_file` names the file that holds the cluster's shared secret (see `link_auth.ts`),
+ * relative to the config file's directory. Pure: text in, a validated,
  * frozen config out, or a {@linkcode ClusterConfigError} naming the field in one line.
  *
  * @module
@@ -30,6 +32,8 @@ export interface ClusterConfig {
   readonly nodes: ReadonlyMap<string, NodeConfig>;
   /** The directed edges, as in the file (`"AB"`). */
   readonly overlay: readonly string[];
+  /** The cluster secret's file as the config names it (relative to the config's directory). */
+  readonly secretFile: string | null;
 }
 
 /** The config is not valid; `message` names the field, in one line. */
@@ -180,7 +184,17 @@ export function parseClusterConfig(source: string): ClusterConfig {
       }
     }
   }
-  return Object.freeze({ nodes, overlay: Object.freeze([...overlay]) });
+  let secretFile: string | null = null;
+  if (value.secret_file !== undefined) {
+    secretFile = text("secret_file", value.secret_file);
+    if (secretFile === "" || secretFile.includes("\0") || secretFile.includes(",")) {
+      fail(
+        "secret_file",
+        `must be a file name without commas: current value is ${JSON.stringify(secretFile)}`,
+      );
+    }
+  }
+  return Object.freeze({ nodes, overlay: Object.freeze([...overlay]), secretFile });
 }
 
 /** The nodes `id` exchanges replicas with: its neighbours along each edge, both directions. */
@@ -204,5 +218,13 @@ export function formatClusterConfig(config: ClusterConfig): string {
       ...(node.likesPort === null ? {} : { "likes_port": node.likesPort }),
     };
   }
-  return JSON.stringify({ processes, overlay: config.overlay }, null, 2);
+  return JSON.stringify(
+    {
+      processes,
+      overlay: config.overlay,
+      ...(config.secretFile === null ? {} : { "secret_file": config.secretFile }),
+    },
+    null,
+    2,
+  );
 }

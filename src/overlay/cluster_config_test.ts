@@ -90,6 +90,16 @@ Deno.test("parseClusterConfig() refuses a bad config in one line naming the fiel
       'processes.C.connections: "E" (edge CE) is missing from overlay',
     ],
     ["no overlay", edit((c) => delete c.overlay), "overlay: missing"],
+    [
+      "a secret file that is not a string",
+      edit((c) => (c as Record<string, unknown>).secret_file = 7),
+      "secret_file: must be a string",
+    ],
+    [
+      "a secret file with a comma (it could not be granted)",
+      edit((c) => (c as Record<string, unknown>).secret_file = "a,b.key"),
+      "secret_file: must be a file name without commas",
+    ],
   ];
   for (const [name, source, message] of cases) {
     await t.step(name, () => {
@@ -109,5 +119,6 @@ Deno.test("formatClusterConfig() writes the seed's schema back, and it reads the
   const again = parseClusterConfig(formatClusterConfig(config));
   assert.deepEqual([...again.nodes.values()], [...config.nodes.values()]);
   assert.deepEqual(again.overlay, config.overlay);
+  assert.equal(again.secretFile, "cluster.key");
   assert.deepEqual(JSON.parse(formatClusterConfig(config)), JSON.parse(text));
 });

@@ -20,6 +20,10 @@ import { DEFAULT_CLUSTER_FILE } from "./node_flags.ts";
 /** Validated launcher settings (times in ms). */
 export interface ClusterRunConfig {
   readonly configFile: string;
+  /** The cluster secret's file (created when missing), or null for the config's `secret_file`. */
+  readonly secretFile: string | null;
+  /** `--new-secret FILE`: write a new secret there and exit. */
+  readonly newSecret: string | null;
   readonly durationMs: number;
   readonly likesServersPerNode: number;
   readonly minIntervalMs: number;
@@ -46,6 +50,18 @@ const FLAGS: Flag[] = [
     value: "FILE",
     default: DEFAULT_CLUSTER_FILE,
     help: "the overlay's config",
+  },
+  {
+    name: "secret-file",
+    type: "string",
+    value: "FILE",
+    help: "the cluster's secret, created when missing (default: the config's secret_file)",
+  },
+  {
+    name: "new-secret",
+    type: "string",
+    value: "FILE",
+    help: "write a new cluster secret to FILE (readable by its owner only) and exit",
   },
   {
     name: "duration",
@@ -174,6 +190,8 @@ export function parseClusterFlags(args: readonly string[]): ClusterRunConfig | "
   }
   return Object.freeze({
     configFile: parsePath("config", s.config!),
+    secretFile: s["secret-file"] === undefined ? null : parsePath("secret-file", s["secret-file"]),
+    newSecret: s["new-secret"] === undefined ? null : parsePath("new-secret", s["new-secret"]),
     durationMs: parseSeconds("duration", s.duration!, { min: 0.1, max: 86400 }),
     likesServersPerNode: parseInteger("likes-servers-per-node", s["likes-servers-per-node"]!, {
       min: 0,

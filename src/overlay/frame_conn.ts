@@ -1,13 +1,36 @@
 /**
  * Framed TCP connections for the overlay (see `frame.ts` for the bytes): a {@linkcode FrameConn}
- * reads values and writes them one frame at a time in order; a {@linkcode PeerLink} is one node's
- * (or client's) link to another node, connecting when first needed and again after a failure,
- * matching each reply to its request by `rid`, with a deadline on every request.
+ * authenticates the connection with the cluster's secret (`link_auth.ts`), then reads values and
+ * writes them one frame at a time in order, every frame tagged; a {@linkcode PeerLink} is one
+ * node's (or client's) link to another node, connecting (and authenticating) when first needed
+ * and again after a failure, matching each reply to its request by `rid`, with a deadline on
+ * every request.
  *
  * @module
  */
 
-import { encodeFrame, FrameReader } from "./frame.ts";
+import {
+  decodeJson,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  encodeJson,
+  frameBody,
+  FrameError,
+  FrameReader,
+} from "./frame.ts";
+import {
+  AUTH_VERSION,
+  AuthError,
+  checkProof,
+  type ClusterSecret,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  FrameTagger,
+  handshakeProof,
+  isNonce,
+  MAX_HANDSHAKE_FRAME_BYTES,
+  newNonce,
+  TAG_BYTES,
+} from "./link_auth.ts";
 
 /** Bytes a connection may hold waiting to be written before it is given up (32 MiB). */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
@@ -21,20 +44,37 @@ export class PeerError extends Error {
   }
 }
 
-/** One framed connection: values in, values out, writes kept in order. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One framed connection: authenticated first ({@linkcode FrameConn.accept} on the node's side,
+ * {@linkcode FrameConn.authenticate} on the caller's), then values in, values out, writes kept in
+ * order.
+ */
 export class FrameConn implements Disposable {
   readonly #conn: Deno.TcpConn;
   readonly #reader: FrameReader;
+  readonly #maxFrameBytes: number;
+  readonly #buffer = new Uint8Array(64 * 1024);
+  readonly #bodies: Uint8Array[] = [];
+  #ended = false;
+  #incoming: FrameTagger | null = null;
+  #outgoing: FrameTagger | null = null;
   #writing: Promise<void> = Promise.resolve();
   #queued = 0;
   #closed = false;
+  /** When the frame now incomplete began to arrive (`performance.now()`), or 0. */
+  #partialSince = 0;
   /** When a frame last arrived or a write last finished (`performance.now()`). */
   lastActivity = performance.now();
 
   /** Wraps an open connection (Nagle off: frames are small and answered at once). */
-  constructor(conn: Deno.TcpConn, maxFrameBytes?: number) {
+  constructor(conn: Deno.TcpConn, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     this.#conn = conn;
-    this.#reader = new FrameReader(maxFrameBytes);
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#reader = new FrameReader(MAX_HANDSHAKE_FRAME_BYTES);
     try {
       conn.setNoDelay(true);
     } catch {
@@ -53,34 +93,207 @@ export class FrameConn implements Disposable {
     return this.#closed;
   }
 
+  /** True once the handshake succeeded. */
+  get authenticated(): boolean {
+    return this.#incoming !== null;
+  }
+
+  /** How long the frame now arriving has been incomplete at `now` (`performance.now()`), or 0. */
+  partialFor(now: number): number {
+    return this.#partialSince === 0 ? 0 : now - this.#partialSince;
+  }
+
   /**
-   * Every value the peer sends, until it closes.
+   * The node's side of the handshake: sends the hello, checks the caller's proof, answers with
+   * its own. On failure the caller is told why (one unauthenticated error frame) and the
+   * connection is closed.
    *
-   * @throws {import("./frame.ts").FrameError} On a frame too long or not JSON.
+   * @throws {AuthError} If the caller does not prove it holds `secret` within `timeoutMs`.
    */
-  async *values(): AsyncGenerator<unknown> {
-    const buffer = new Uint8Array(64 * 1024);
-    while (!this.#closed) {
+  async accept(
+    secret: ClusterSecret,
+    node: string,
+    timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  ): Promise<void> {
+    const serverNonce = newNonce();
+    await this.#handshake(timeoutMs, "no handshake", async () => {
+      await this.#sendJson({ type: "hello", v: AUTH_VERSION, node, nonce: serverNonce });
+      const auth = await this.#nextValue();
+      if (!isRecord(auth) || auth.type !== "auth") {
+        throw new AuthError(
+          "the first frame was not an auth frame (is it a node of this cluster?)",
+        );
+      }
+      if (!isNonce(auth.nonce)) throw new AuthError("the auth frame's nonce is malformed");
+      if (!checkProof(secret, "client", serverNonce, auth.nonce, auth.proof)) {
+        throw new AuthError("its proof of the cluster secret is wrong (a different cluster.key?)");
+      }
+      await this.#sendJson({
+        type: "welcome",
+        proof: handshakeProof(secret, "server", serverNonce, auth.nonce),
+      });
+      this.#incoming = new FrameTagger(secret, "c2s", serverNonce, auth.nonce);
+      this.#outgoing = new FrameTagger(secret, "s2c", serverNonce, auth.nonce);
+    });
+  }
+
+  /**
+   * The caller's side of the handshake: proves it holds `secret` and checks that the node does.
+   *
+   * @throws {AuthError} If the node refused the proof, or did not prove it holds the secret.
+   */
+  async authenticate(
+    secret: ClusterSecret,
+    timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  ): Promise<void> {
+    await this.#handshake(timeoutMs, "no answer to the handshake", async () => {
+      const hello = await this.#nextValue();
+      if (!isRecord(hello) || hello.type !== "hello" || !isNonce(hello.nonce)) {
+        throw new AuthError("it did not greet as a node does (is it a node of the overlay?)");
+      }
+      if (hello.v !== AUTH_VERSION) {
+        throw new AuthError(`it speaks version ${JSON.stringify(hello.v)}, not ${AUTH_VERSION}`);
+      }
+      const clientNonce = newNonce();
+      await this.#sendJson({
+        type: "auth",
+        nonce: clientNonce,
+        proof: handshakeProof(secret, "client", hello.nonce, clientNonce),
+      });
+      const welcome = await this.#nextValue();
+      if (isRecord(welcome) && welcome.type === "error") {
+        throw new AuthError(`it refused this connection: ${String(welcome.message)}`);
+      }
+      if (
+        !isRecord(welcome) || welcome.type !== "welcome" ||
+        !checkProof(secret, "server", hello.nonce, clientNonce, welcome.proof)
+      ) {
+        throw new AuthError("its proof of the cluster secret is wrong (a different cluster.key?)");
+      }
+      this.#incoming = new FrameTagger(secret, "s2c", hello.nonce, clientNonce);
+      this.#outgoing = new FrameTagger(secret, "c2s", hello.nonce, clientNonce);
+    });
+  }
+
+  async #handshake(
+    timeoutMs: number,
+    late: string,
+    steps: () => Promise<void>,
+  ): Promise<void> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, timeoutMs);
+    try {
+      await steps();
+      this.#reader.maxFrameBytes = this.#maxFrameBytes;
+    } catch (error) {
+      const reason = timedOut
+        ? new AuthError(`${late} within ${timeoutMs} ms`)
+        : error instanceof AuthError
+        ? error
+        : new AuthError(
+          `the handshake failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      if (!this.#closed && !/refused this connection/.test(reason.message)) {
+        await this.#sendJson({ type: "error", message: `authentication failed: ${reason.message}` })
+          .catch(() => {});
+      }
+      this.close();
+      throw reason;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #nextBody(): Promise<Uint8Array | null> {
+    while (this.#bodies.length === 0) {
+      if (this.#ended || this.#closed) return null;
       let n: number | null;
       try {
-        n = await this.#conn.read(buffer);
+        n = await this.#conn.read(this.#buffer);
       } catch (error) {
-        if (this.#closed) return;
+        if (this.#closed) return null;
         throw error;
       }
-      if (n === null) return;
-      this.lastActivity = performance.now();
-      for (const value of this.#reader.push(buffer.subarray(0, n))) yield value;
+      if (n === null) {
+        this.#ended = true;
+        return null;
+      }
+      const now = performance.now();
+      this.lastActivity = now;
+      const wasPartial = this.#reader.hasPartial;
+      this.#bodies.push(...this.#reader.push(this.#buffer.subarray(0, n)));
+      if (!this.#reader.hasPartial) this.#partialSince = 0;
+      else if (!wasPartial || this.#bodies.length > 0) this.#partialSince = now;
+    }
+    return this.#bodies.shift()!;
+  }
+
+  /** The next value, during the handshake (nothing is tagged yet). */
+  async #nextValue(): Promise<unknown> {
+    const body = await this.#nextBody();
+    if (body === null) throw new AuthError("it closed the connection");
+    return decodeJson(body);
+  }
+
+  /**
+   * Every value the peer sends, until it closes; a frame that does not hold JSON is yielded as
+   * its {@linkcode FrameError} (the stream goes on).
+   *
+   * @throws {FrameError} On a frame over the size limit (the stream cannot go on).
+   * @throws {AuthError} On a frame whose tag is wrong, or before the handshake.
+   */
+  async *values(): AsyncGenerator<unknown> {
+    if (this.#incoming === null) throw new AuthError("the connection is not authenticated");
+    while (true) {
+      const body = await this.#nextBody();
+      if (body === null) return;
+      const json = this.#incoming.open(body);
+      let value: unknown;
+      try {
+        value = decodeJson(json);
+      } catch (error) {
+        value = error;
+      }
+      yield value;
     }
   }
 
   /**
-   * Sends one value; resolves when it was written. Rejects once the connection failed, and
-   * closes it when more than {@linkcode MAX_QUEUED_BYTES} wait to be written (a peer that stopped
-   * reading cannot make this side hold more).
+   * Sends one value; resolves when it was written. Rejects with a {@linkcode FrameError} (the
+   * connection goes on) if the value does not fit in a frame; rejects once the connection
+   * failed, and closes it when more than {@linkcode MAX_QUEUED_BYTES} wait to be written (a peer
+   * that stopped reading cannot make this side hold more).
    */
   send(value: unknown): Promise<void> {
-    const frame = encodeFrame(value);
+    if (this.#outgoing === null) {
+      return Promise.reject(new AuthError("the connection is not authenticated"));
+    }
+    let frame: Uint8Array;
+    try {
+      const json = encodeJson(value);
+      // Checked before tagging: a tag spends a sequence number, so only a frame sent may get one.
+      if (TAG_BYTES + json.length > this.#maxFrameBytes) {
+        throw new FrameError(
+          `Cannot send a frame of ${
+            TAG_BYTES + json.length
+          } bytes: the limit is ${this.#maxFrameBytes}`,
+        );
+      }
+      frame = frameBody(this.#outgoing.seal(json), this.#maxFrameBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#write(frame);
+  }
+
+  #sendJson(value: unknown): Promise<void> {
+    return this.#write(encodeFrame(value, MAX_HANDSHAKE_FRAME_BYTES));
+  }
+
+  #write(frame: Uint8Array): Promise<void> {
     if (this.#queued + frame.length > MAX_QUEUED_BYTES) {
       this.close();
       return Promise.reject(
@@ -133,10 +346,12 @@ function ridOf(value: unknown): number | null {
   return typeof rid === "number" ? rid : null;
 }
 
-/** Where a {@linkcode PeerLink} connects, and how patiently. */
+/** Where a {@linkcode PeerLink} connects, with what secret, and how patiently. */
 export interface PeerLinkOptions {
   readonly hostname: string;
   readonly port: number;
+  /** The cluster's secret, to authenticate the connection. */
+  readonly secret: ClusterSecret;
   /** Give up connecting after this many ms. @default {1000} */
   readonly connectTimeoutMs?: number;
 }
@@ -148,7 +363,7 @@ export interface PeerLinkOptions {
  *
  * @example
  * ```ts ignore
- * using link = new PeerLink({ hostname: "127.0.0.1", port: 4352 });
+ * using link = new PeerLink({ hostname: "127.0.0.1", port: 4352, secret });
  * const reply = await link.request({ type: "stats" }, 1000);
  * ```
  */
@@ -190,7 +405,13 @@ export class PeerLink implements Disposable {
       }, left);
       this.#waiting.set(rid, { resolve, reject, timer, conn });
     });
-    conn.send({ ...message, rid }).catch((error) => this.#fail(conn, error));
+    conn.send({ ...message, rid }).catch((error) => {
+      if (!(error instanceof FrameError)) return this.#fail(conn, error);
+      const waiting = this.#waiting.get(rid); // too large to send: this request fails alone
+      this.#waiting.delete(rid);
+      clearTimeout(waiting?.timer);
+      waiting?.reject(new PeerError(error.message));
+    });
     return await reply;
   }
 
@@ -233,6 +454,13 @@ export class PeerLink implements Disposable {
       throw new PeerError(`cannot reach ${this.address}: ${reason}`);
     }
     const framed = new FrameConn(conn);
+    try {
+      await framed.authenticate(this.#options.secret, timeoutMs);
+    } catch (error) {
+      throw new PeerError(
+        `cannot reach ${this.address}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     if (this.#disposed) {
       framed.close();
       throw new PeerError("link closed");

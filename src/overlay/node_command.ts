@@ -1,7 +1,7 @@
 /**
  * The `deno run` line of one node with the narrowest grants its config entry needs: listen on
- * its own address (and likes port), connect to its gossip neighbours, read the config and the
- * server's Worker modules, write its own directory. Pure: used by the cluster launcher to start
+ * its own address (and likes port), connect to its gossip neighbours, read the config, the
+ * cluster's secret and the server's Worker modules, write its own directory. Pure: used by the cluster launcher to start
  * nodes and by `--print-commands` to show how to start them by hand on several machines.
  *
  * @module
@@ -20,6 +20,8 @@ export interface NodePaths {
   readonly src: string;
   /** The cluster config file. */
   readonly configFile: string;
+  /** The cluster secret's file. */
+  readonly secretFile: string;
 }
 
 /** The node's own directory when not given: `/tmp/likes-node-<ID>`. */
@@ -44,11 +46,17 @@ export function defaultNodeDir(id: string): string {
  *   },
  *   overlay: ["AB"],
  * }));
- * const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile: "c.json" };
+ * const paths = {
+ *   denoConfig: "deno.json",
+ *   entry: "node.ts",
+ *   src: "src",
+ *   configFile: "c.json",
+ *   secretFile: "c.key",
+ * };
  * assert.deepEqual(nodeArgs(config, "B", paths).slice(0, 7), [
  *   "run", "--no-prompt", "--unstable-npm-lazy-caching", "--config=deno.json",
  *   "--allow-net=10.0.0.2:7002,10.0.0.2:7102,10.0.0.1:7001",
- *   "--allow-read=src,c.json,/tmp/likes-node-B", "--allow-write=/tmp/likes-node-B",
+ *   "--allow-read=src,c.json,c.key,/tmp/likes-node-B", "--allow-write=/tmp/likes-node-B",
  * ]);
  * ```
  */
@@ -75,11 +83,12 @@ export function nodeArgs(
     "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${paths.denoConfig}`,
     `--allow-net=${[...new Set(net)].join(",")}`,
-    `--allow-read=${grantList([paths.src, paths.configFile, dir])}`,
+    `--allow-read=${grantList([paths.src, paths.configFile, paths.secretFile, dir])}`,
     `--allow-write=${grantList([dir])}`,
     paths.entry,
     `--id=${id}`,
     `--config=${paths.configFile}`,
+    `--secret-file=${paths.secretFile}`,
     `--dir=${dir}`,
     ...(options.listen === undefined ? [] : [`--listen=${options.listen}`]),
     ...(options.extra ?? []),

@@ -22,6 +22,8 @@ export const DEFAULT_CLUSTER_FILE = "cluster.json";
 export interface NodeRunConfig {
   readonly id: string;
   readonly configFile: string;
+  /** The cluster secret's file, or null for the config's `secret_file`. */
+  readonly secretFile: string | null;
   /** Directory for the node's logs and journal. */
   readonly dir: string;
   /** Address to listen on instead of the config's host. */
@@ -42,6 +44,12 @@ const FLAGS: Flag[] = [
     value: "FILE",
     default: DEFAULT_CLUSTER_FILE,
     help: "the overlay's config",
+  },
+  {
+    name: "secret-file",
+    type: "string",
+    value: "FILE",
+    help: "the cluster's secret (default: the config's secret_file, beside the config)",
   },
   {
     name: "dir",
@@ -126,6 +134,9 @@ export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" 
   return Object.freeze({
     id,
     configFile: parsePath("config", strings.config!),
+    secretFile: strings["secret-file"] === undefined
+      ? null
+      : parsePath("secret-file", strings["secret-file"]),
     dir: parsePath("dir", strings.dir ?? `/tmp/likes-node-${id}`),
     listen: strings.listen === undefined ? null : parseHost("listen", strings.listen),
     workers: parseInteger("workers", strings.workers!, { min: 1, max: 64 }),

@@ -17,6 +17,14 @@ export interface QueryWorkerSettings {
   readonly reusePort: boolean;
   readonly deadlineMs: number;
   readonly idleTimeoutMs: number;
+  /** The cluster's secret, as its key file's text. */
+  readonly secret: string;
+  /** Time a connection has to authenticate, in ms. */
+  readonly handshakeTimeoutMs: number;
+  /** Time a frame may take to arrive once its first byte has, in ms. */
+  readonly frameDeadlineMs: number;
+  /** Requests one connection may have in flight; past it, they get an error. */
+  readonly maxInFlight: number;
   /** Open connections per Worker past which new ones are refused. */
   readonly maxConnections: number;
   /** Where the Worker logs (`node.log`), or null to leave logging alone (tests). */

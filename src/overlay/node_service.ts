@@ -17,6 +17,7 @@ import { type LikesService, serveLikes } from "../server/likes_service.ts";
 import { reviveError, stopWorker } from "../server/worker_pool.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
 import { PeerLink } from "./frame_conn.ts";
+import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./link_auth.ts";
 import { Gossip, type GossipStats } from "./gossip.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
@@ -29,11 +30,18 @@ export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
 /** Cache TTL of the portal (a node without likes) and of the other nodes, in ms (as the seed). */
 export const DEFAULT_CACHE_TTL_MS = { portal: 10_000, data: 5_000 } as const;
 
+/** Time a frame may take to arrive once its first byte has, when not given, in ms. */
+export const DEFAULT_FRAME_DEADLINE_MS = 10_000;
+/** Requests one connection may have in flight when not given. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+
 /** Options for {@linkcode startNode}. */
 export interface StartNodeOptions {
   readonly config: ClusterConfig;
   /** Which node of the config this is. */
   readonly id: string;
+  /** The cluster's secret: every connection to the node and from it is authenticated with it. */
+  readonly secret: ClusterSecret;
   /** Where the node's Workers log (`node.log`, `PrimaryLikesLog`) with `workerLogs`; must exist. */
   readonly logDir: string;
   /**
@@ -59,6 +67,12 @@ export interface StartNodeOptions {
   readonly idleTimeoutMs?: number;
   /** Open query connections per query Worker past which new ones are refused. @default {1024} */
   readonly maxConnections?: number;
+  /** Time a connection has to authenticate, in ms. @default {5000} */
+  readonly handshakeTimeoutMs?: number;
+  /** Time a frame may take once its first byte arrived, in ms. @default {10000} */
+  readonly frameDeadlineMs?: number;
+  /** Requests one connection may have in flight; past it they get an error. @default {64} */
+  readonly maxInFlight?: number;
   /** Address to listen on instead of the config's host (e.g. `0.0.0.0`). @default {config host} */
   readonly listenHost?: string;
   /** Called once if the PrimaryLikesServer or a query Worker fails after start-up. */
@@ -85,7 +99,12 @@ export interface NodeStats {
     readonly repeats: number;
     readonly failed: number;
   };
-  readonly connections: { readonly open: number; readonly refused: number };
+  /** Open connections; refused for the cap; refused for failing the handshake. */
+  readonly connections: {
+    readonly open: number;
+    readonly refused: number;
+    readonly unauthenticated: number;
+  };
   readonly queryWorkers: number;
 }
 
@@ -147,7 +166,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const links = new Map<string, PeerLink>();
   for (const peer of gossipPeers(config, id)) {
     const node = config.nodes.get(peer)!;
-    links.set(peer, new PeerLink({ hostname: node.host, port: node.port }));
+    links.set(peer, new PeerLink({ hostname: node.host, port: node.port, secret: options.secret }));
   }
   const gossip = new Gossip({ self: id, peers: links, intervalMs: gossipIntervalMs });
   const replica = gossip.replica;
@@ -184,7 +203,11 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         repeats: shared.count("repeats"),
         failed: shared.count("failed"),
       },
-      connections: { open: shared.count("open"), refused: shared.count("refused") },
+      connections: {
+        open: shared.count("open"),
+        refused: shared.count("refused"),
+        unauthenticated: shared.count("unauthenticated"),
+      },
       queryWorkers,
     };
   };
@@ -243,6 +266,10 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
           idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
           maxConnections: options.maxConnections ?? 1024,
+          secret: options.secret.toText(),
+          handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          frameDeadlineMs: options.frameDeadlineMs ?? DEFAULT_FRAME_DEADLINE_MS,
+          maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
           logFile: options.workerLogs ? `${logDir}/node.log` : null,
           shared: shared.buffers,
           table: likes?.table.buffer ?? null,

@@ -13,7 +13,14 @@ import { type CacheStats, SharedCache } from "./shared_cache.ts";
 export const SEEN_TTL_MS = 120_000;
 
 /** The counters every query Worker adds to. */
-export const COUNTERS = ["answered", "repeats", "failed", "open", "refused"] as const;
+export const COUNTERS = [
+  "answered",
+  "repeats",
+  "failed",
+  "open",
+  "refused",
+  "unauthenticated",
+] as const;
 /** One of {@linkcode COUNTERS}. */
 export type CounterName = typeof COUNTERS[number];
 

@@ -8,6 +8,7 @@ Deno.test("node flags: --id is required and one letter; defaults follow the id",
   assert.deepEqual(parseNodeFlags(["--id", "B"]), {
     id: "B",
     configFile: "cluster.json",
+    secretFile: null,
     dir: "/tmp/likes-node-B",
     listen: null,
     workers: 1,

@@ -7,6 +7,7 @@
  */
 
 import { PeerLink } from "./frame_conn.ts";
+import type { ClusterSecret } from "./link_auth.ts";
 import type { Consistency, Row } from "./query.ts";
 import { checkTree, type TimingTree } from "./timing.ts";
 import { QueryCall } from "../telemetry/overlay_telemetry.ts";
@@ -40,6 +41,8 @@ export interface QueryReply {
 export interface AskOptions {
   readonly hostname: string;
   readonly port: number;
+  /** The cluster's secret, to authenticate with the node. */
+  readonly secret: ClusterSecret;
   readonly verb: string;
   readonly params?: readonly string[];
   readonly consistency?: Consistency;
@@ -58,7 +61,11 @@ function strings(value: unknown): string[] {
  */
 export async function askNode(options: AskOptions): Promise<QueryReply> {
   const deadlineMs = options.deadlineMs ?? 2000;
-  using link = new PeerLink({ hostname: options.hostname, port: options.port });
+  using link = new PeerLink({
+    hostname: options.hostname,
+    port: options.port,
+    secret: options.secret,
+  });
   const call = new QueryCall(options.verb, `${options.hostname}:${options.port}`);
   const started = performance.now();
   let reply: Record<string, unknown>;
@@ -116,8 +123,9 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
 export async function nodeStats(
   hostname: string,
   port: number,
+  secret: ClusterSecret,
   timeoutMs = 1000,
 ): Promise<Record<string, unknown>> {
-  using link = new PeerLink({ hostname, port });
+  using link = new PeerLink({ hostname, port, secret });
   return await link.request({ type: "stats" }, timeoutMs);
 }

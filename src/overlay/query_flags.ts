@@ -25,6 +25,8 @@ export interface QueryRunConfig {
   /** `null`: the first node of the config without likes (the portal), else the first node. */
   readonly server: { readonly host: string; readonly port: number } | null;
   readonly configFile: string;
+  /** The cluster secret's file, or null for the config's `secret_file`. */
+  readonly secretFile: string | null;
   readonly json: boolean;
   readonly timing: boolean;
   readonly consistency: Consistency;
@@ -43,7 +45,13 @@ const FLAGS: Flag[] = [
     type: "string",
     value: "FILE",
     default: DEFAULT_CLUSTER_FILE,
-    help: "where the default server is found",
+    help: "where the default server and the cluster's secret are found",
+  },
+  {
+    name: "secret-file",
+    type: "string",
+    value: "FILE",
+    help: "the cluster's secret (default: the config's secret_file, beside the config)",
   },
   { name: "json", type: "boolean", help: "print the whole reply as JSON" },
   { name: "timing", type: "boolean", help: "print the timing tree and the network overhead" },
@@ -106,6 +114,9 @@ export function parseQueryFlags(args: readonly string[]): QueryRunConfig | "help
     params: Object.freeze(params),
     server,
     configFile: parsePath("config", strings.config!),
+    secretFile: strings["secret-file"] === undefined
+      ? null
+      : parsePath("secret-file", strings["secret-file"]),
     json: booleans.json ?? false,
     timing: booleans.timing ?? false,
     consistency: parseChoice("consistency", strings.consistency!, CONSISTENCIES),

@@ -12,7 +12,9 @@ import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../log.ts";
 import { LikesTable } from "../store/embedded/likes_table.ts";
 import { parseClusterConfig } from "./cluster_config.ts";
+import { FrameError } from "./frame.ts";
 import { FrameConn, PeerLink } from "./frame_conn.ts";
+import { ClusterSecret } from "./link_auth.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
 import { answerQuery, type QueryContext } from "./query_engine.ts";
@@ -67,9 +69,10 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
   const config = parseClusterConfig(settings.configText);
   const shared = NodeShared.attach(settings.shared);
   const table = settings.table ? LikesTable.attach(settings.table) : null;
+  const secret = ClusterSecret.fromText(settings.secret);
   for (const next of config.nodes.get(settings.id)!.connections) {
     const node = config.nodes.get(next)!;
-    links.set(next, new PeerLink({ hostname: node.host, port: node.port }));
+    links.set(next, new PeerLink({ hostname: node.host, port: node.port, secret }));
   }
   const ctx: QueryContext = {
     id: settings.id,
@@ -101,11 +104,38 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
       if (now - conn.lastActivity > settings.idleTimeoutMs) {
         log.info(`closing ${conn.remote}: silent for ${settings.idleTimeoutMs} ms`);
         conn.close();
+      } else if (conn.partialFor(now) > settings.frameDeadlineMs) {
+        log.warn(
+          `closing ${conn.remote}: a frame took more than ${settings.frameDeadlineMs} ms to arrive`,
+        );
+        conn.close();
       }
     }
-  }, Math.min(1000, settings.idleTimeoutMs));
+  }, Math.min(1000, settings.idleTimeoutMs, settings.frameDeadlineMs / 2));
+
+  /** Sends an answer; one too large for a frame becomes an error reply to that query alone. */
+  const reply = async (conn: FrameConn, answer: Record<string, unknown>): Promise<void> => {
+    try {
+      await conn.send(answer);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      log.warn(`query ${answer.query_id} from ${conn.remote}: the answer failed: ${error.message}`);
+      shared.add("failed");
+      await conn.send({
+        type: "answer",
+        rid: answer.rid,
+        "query_id": answer.query_id,
+        success: false,
+        message: `the answer does not fit in one frame (${error.message})`,
+      });
+    }
+  };
 
   const handle = async (conn: FrameConn, value: unknown): Promise<void> => {
+    if (value instanceof FrameError) {
+      await conn.send({ type: "error", message: value.message });
+      return;
+    }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       await conn.send({ type: "error", message: "a message must be a JSON object" });
       return;
@@ -113,7 +143,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     const message = value as Record<string, unknown>;
     switch (message.type) {
       case "query":
-        await conn.send(await answerQuery(ctx, message));
+        await reply(conn, await answerQuery(ctx, message));
         return;
       case "gossip":
         post({ kind: "gossip", message, from: conn.remote });
@@ -133,9 +163,29 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
   };
 
   const serve = async (conn: FrameConn) => {
+    let inFlight = 0;
     try {
+      try {
+        await conn.accept(secret, settings.id, settings.handshakeTimeoutMs);
+      } catch (error) {
+        log.warn(`refused ${conn.remote}: ${errorText(error)}`);
+        shared.add("unauthenticated");
+        return;
+      }
       for await (const value of conn.values()) {
-        handle(conn, value).catch(() => conn.close());
+        if (inFlight >= settings.maxInFlight) {
+          const rid = typeof value === "object" && value !== null
+            ? (value as Record<string, unknown>).rid
+            : undefined;
+          conn.send({
+            type: "error",
+            ...(typeof rid === "number" ? { rid } : {}),
+            message: `too many requests in flight on this connection (${settings.maxInFlight})`,
+          }).catch(() => conn.close());
+          continue;
+        }
+        inFlight++;
+        handle(conn, value).catch(() => conn.close()).finally(() => inFlight--);
       }
     } catch (error) {
       log.warn(`closing ${conn.remote}: ${errorText(error)}`);
@@ -162,7 +212,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
       const conn = new FrameConn(tcp);
       if (conns.size >= settings.maxConnections) {
         shared.add("refused");
-        conn.send({ type: "error", message: "too many connections" }).finally(() => conn.close());
+        conn.close(); // before any handshake: a caller cannot be told more safely
         continue;
       }
       conns.add(conn);

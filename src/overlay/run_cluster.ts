@@ -26,7 +26,9 @@ import {
 import { nodeArgs, shellQuote } from "./node_command.ts";
 import type { NodeStats } from "./node_service.ts";
 import { askNode, nodeStats } from "./query_client.ts";
+import type { ClusterSecret } from "./link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
+import { createSecretFile, readSecretFile, secretPath } from "./secret_file.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,23 +36,32 @@ function say(line: string): void {
   Deno.stderr.writeSync(encoder.encode(`cluster: ${line}\n`));
 }
 
-/** The command lines that start each node by hand, run from the project directory. */
+/**
+ * The command lines that start each node by hand, run from the project directory, after a
+ * comment line saying where the cluster's secret must be on every machine.
+ */
 export function nodeCommands(
   config: ClusterConfig,
   configFile: string,
+  secretFile: string,
   options: { readonly listen?: string | null; readonly dir?: string | null } = {},
 ): string[] {
-  const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile };
+  const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile, secretFile };
   const { listen = null, dir = null } = options;
-  return [...config.nodes.keys()].map((id) =>
-    [
-      "deno",
-      ...nodeArgs(config, id, paths, {
-        ...(listen === null ? {} : { listen }),
-        ...(dir === null ? {} : { dir: `${dir}/${id}` }),
-      }),
-    ].map(shellQuote).join(" ")
-  );
+  const placing =
+    `# every machine that runs a node or asks one needs the cluster's secret at ${secretFile}, readable by the nodes' user only: copy it with the project (e.g. scp -p ${secretFile} HOST:likes/${secretFile}), never through a channel others can read`;
+  return [
+    placing,
+    ...[...config.nodes.keys()].map((id) =>
+      [
+        "deno",
+        ...nodeArgs(config, id, paths, {
+          ...(listen === null ? {} : { listen }),
+          ...(dir === null ? {} : { dir: `${dir}/${id}` }),
+        }),
+      ].map(shellQuote).join(" ")
+    ),
+  ];
 }
 
 /** The latest `stats` of every node, polled in the background, and when owners' counts last moved. */
@@ -63,7 +74,7 @@ class Watch {
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling: Promise<void> | null = null;
 
-  constructor(readonly config: ClusterConfig) {}
+  constructor(readonly config: ClusterConfig, readonly secret: ClusterSecret) {}
 
   start(intervalMs: number): void {
     this.#timer = setInterval(() => this.poll(), intervalMs);
@@ -92,7 +103,7 @@ class Watch {
     await Promise.all([...this.config.nodes.values()].map(async (node) => {
       let stats: NodeStats | null = null;
       try {
-        stats = await nodeStats(node.host, node.port, 500) as unknown as NodeStats;
+        stats = await nodeStats(node.host, node.port, this.secret, 500) as unknown as NodeStats;
       } catch {
         // Down (or killed): shown as such.
       }
@@ -199,20 +210,32 @@ function startParentFor(
 
 /** Runs the cluster; resolves to the exit code (0: converged). */
 export async function runCluster(run: ClusterRunConfig): Promise<number> {
+  if (run.newSecret !== null) {
+    if (!await createSecretFile(run.newSecret)) {
+      throw new UsageError(
+        `${run.newSecret} exists already: a cluster keeps its secret (delete the file first to make a new one, then copy it to every machine)`,
+      );
+    }
+    say(`wrote a new cluster secret to ${run.newSecret} (readable by you only)`);
+    return 0;
+  }
   const config = await loadClusterConfig(run.configFile);
   if (run.kill && !config.nodes.has(run.kill.id)) {
     throw new UsageError(
       `--kill ${run.kill.id}: ${run.configFile} names ${[...config.nodes.keys()].join(", ")}`,
     );
   }
+  const secretFile = secretPath(run.configFile, config, run.secretFile);
+  if (await createSecretFile(secretFile)) {
+    say(`created the cluster's secret in ${secretFile} (readable by you only)`);
+  }
+  const secret = await readSecretFile(secretFile);
   if (run.printCommands) {
-    await Deno.stdout.write(
-      encoder.encode(
-        `${
-          nodeCommands(config, run.configFile, { listen: run.listen, dir: run.dir }).join("\n")
-        }\n`,
-      ),
-    );
+    const lines = nodeCommands(config, run.configFile, secretFile, {
+      listen: run.listen,
+      dir: run.dir,
+    });
+    await Deno.stdout.write(encoder.encode(`${lines.join("\n")}\n`));
     return 0;
   }
   const dir = run.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-cluster-" });
@@ -221,6 +244,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     entry: PROJECT.node,
     src: PROJECT.src,
     configFile: resolve(run.configFile),
+    secretFile: resolve(secretFile),
   };
   const nodeDir = (id: string) => `${dir}/${id}`;
   const startOne = async (id: string) => {
@@ -238,7 +262,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   using stop = onStopSignal();
   const nodes = new Map<string, ListeningProcess>();
   const parents: ParentRun[] = [];
-  const watch = new Watch(config);
+  const watch = new Watch(config, secret);
   const timers: ReturnType<typeof setTimeout>[] = [];
   let view: ViewServer | undefined;
   // The fault drill: its pauses end early when the run is stopped.
@@ -313,7 +337,12 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     const querying = setInterval(async () => {
       const t = seconds().toFixed(1);
       try {
-        const reply = await askNode({ hostname: portal.host, port: portal.port, verb: "total" });
+        const reply = await askNode({
+          hostname: portal.host,
+          port: portal.port,
+          secret,
+          verb: "total",
+        });
         queries.push({
           t: Number(t),
           total: reply.total,

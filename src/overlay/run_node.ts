@@ -14,6 +14,7 @@ import { onStopSignal } from "../signals.ts";
 import { type ClusterConfig, ClusterConfigError, parseClusterConfig } from "./cluster_config.ts";
 import { type OverlayNode, startNode } from "./node_service.ts";
 import type { NodeRunConfig } from "./node_flags.ts";
+import { readSecretFile, secretPath } from "./secret_file.ts";
 
 const encoder = new TextEncoder();
 
@@ -75,6 +76,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       }`,
     );
   }
+  const secret = await readSecretFile(secretPath(run.configFile, config, run.secretFile));
   using stop = onStopSignal();
   let node: OverlayNode;
   let fatal: Error | undefined;
@@ -88,6 +90,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
     node = await startNode({
       config,
       id: run.id,
+      secret,
       logDir: run.dir,
       workerLogs: true,
       queryWorkers: run.queryWorkers,

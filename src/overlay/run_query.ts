@@ -11,21 +11,27 @@ import { askNode, nodeStats } from "./query_client.ts";
 import type { QueryRunConfig } from "./query_flags.ts";
 import { formatReply } from "./query_report.ts";
 import { loadClusterConfig } from "./run_node.ts";
+import { readSecretFile, secretPath } from "./secret_file.ts";
 
 const encoder = new TextEncoder();
 
 /** Asks and prints; resolves to 0 (complete), 3 (partial) or 1 (failed or unreachable). */
 export async function runQuery(run: QueryRunConfig): Promise<number> {
   let server = run.server;
+  const config = run.server === null || run.secretFile === null
+    ? await loadClusterConfig(run.configFile)
+    : null;
+  const secret = await readSecretFile(
+    run.secretFile ?? secretPath(run.configFile, config!, run.secretFile),
+  );
   if (server === null) {
-    const config = await loadClusterConfig(run.configFile);
-    const nodes = [...config.nodes.values()];
+    const nodes = [...config!.nodes.values()];
     const portal = nodes.find((n) => n.likesPort === null) ?? nodes[0]!;
     server = { host: portal.host, port: portal.port };
   }
   if (run.verb === "stats") {
     try {
-      const stats = await nodeStats(server.host, server.port, run.deadlineMs);
+      const stats = await nodeStats(server.host, server.port, secret, run.deadlineMs);
       delete stats.rid;
       delete stats.type;
       await Deno.stdout.write(encoder.encode(`${JSON.stringify(stats, null, 2)}\n`));
@@ -41,6 +47,7 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
     reply = await askNode({
       hostname: server.host,
       port: server.port,
+      secret,
       verb: run.verb,
       params: run.params,
       consistency: run.consistency,
