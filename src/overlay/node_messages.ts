@@ -21,6 +21,8 @@ export interface QueryWorkerSettings {
   readonly secret: string;
   /** Time a connection has to authenticate, in ms. */
   readonly handshakeTimeoutMs: number;
+  /** Connections per Worker that may be in their handshake at once; past it the oldest goes. */
+  readonly maxHandshakes: number;
   /** Time a frame may take to arrive once its first byte has, in ms. */
   readonly frameDeadlineMs: number;
   /** Requests one connection may have in flight; past it, they get an error. */

@@ -69,6 +69,11 @@ export interface StartNodeOptions {
   readonly maxConnections?: number;
   /** Time a connection has to authenticate, in ms. @default {5000} */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Connections per query Worker that may be in their handshake at once; past it the oldest of
+   * them is closed. @default {64}
+   */
+  readonly maxHandshakes?: number;
   /** Time a frame may take once its first byte arrived, in ms. @default {10000} */
   readonly frameDeadlineMs?: number;
   /** Requests one connection may have in flight; past it they get an error. @default {64} */
@@ -268,6 +273,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           maxConnections: options.maxConnections ?? 1024,
           secret: options.secret.toText(),
           handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          maxHandshakes: options.maxHandshakes ?? 64,
           frameDeadlineMs: options.frameDeadlineMs ?? DEFAULT_FRAME_DEADLINE_MS,
           maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
           logFile: options.workerLogs ? `${logDir}/node.log` : null,

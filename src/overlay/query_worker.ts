@@ -15,6 +15,7 @@ import { parseClusterConfig } from "./cluster_config.ts";
 import { FrameError } from "./frame.ts";
 import { FrameConn, PeerLink } from "./frame_conn.ts";
 import { ClusterSecret } from "./link_auth.ts";
+import { LogLimiter } from "./log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
 import { answerQuery, type QueryContext } from "./query_engine.ts";
@@ -22,6 +23,10 @@ import type { ReplicaEntry } from "./replica.ts";
 
 const log = getLogger(["likes", "overlay", "node"]);
 const conns = new Set<FrameConn>();
+/** Connections still in their handshake, oldest first. */
+const handshaking = new Set<FrameConn>();
+/** Refused peers are logged once a minute per host, however many connections they open. */
+const refusals = new LogLimiter(60_000);
 const links = new Map<string, PeerLink>();
 const asked = new Map<number, (value: unknown) => void>();
 let nextAsk = 1;
@@ -166,11 +171,22 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     let inFlight = 0;
     try {
       try {
+        handshaking.add(conn);
         await conn.accept(secret, settings.id, settings.handshakeTimeoutMs);
       } catch (error) {
-        log.warn(`refused ${conn.remote}: ${errorText(error)}`);
         shared.add("unauthenticated");
+        const host = conn.remote.replace(/:\d+$/, "");
+        const notLogged = refusals.admit(host, performance.now());
+        if (notLogged !== null) {
+          log.warn(
+            `refused ${conn.remote}: ${errorText(error)}${
+              notLogged > 0 ? ` (and ${notLogged} more from ${host} since the last such line)` : ""
+            }`,
+          );
+        }
         return;
+      } finally {
+        handshaking.delete(conn);
       }
       for await (const value of conn.values()) {
         if (inFlight >= settings.maxInFlight) {
@@ -214,6 +230,13 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         shared.add("refused");
         conn.close(); // before any handshake: a caller cannot be told more safely
         continue;
+      }
+      if (handshaking.size >= settings.maxHandshakes) {
+        // Unauthenticated connections cannot crowd out the cluster: the oldest one makes room
+        // (a caller with the secret finishes its handshake in a round trip or two).
+        const oldest = handshaking.values().next().value!;
+        handshaking.delete(oldest);
+        oldest.close();
       }
       conns.add(conn);
       shared.add("open");
