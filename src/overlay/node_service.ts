@@ -18,7 +18,8 @@ import { reviveError, stopWorker } from "../server/worker_pool.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
 import { PeerLink } from "./frame_conn.ts";
 import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./link_auth.ts";
-import { Gossip, type GossipStats } from "./gossip.ts";
+import { Gossip, GossipRefusal, type GossipStats } from "./gossip.ts";
+import { LogLimiter } from "./log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
 import { exportNodeMetrics } from "../telemetry/overlay_telemetry.ts";
@@ -173,7 +174,16 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     const node = config.nodes.get(peer)!;
     links.set(peer, new PeerLink({ hostname: node.host, port: node.port, secret: options.secret }));
   }
-  const gossip = new Gossip({ self: id, peers: links, intervalMs: gossipIntervalMs });
+  const gossip = new Gossip({
+    self: id,
+    peers: links,
+    intervalMs: gossipIntervalMs,
+    owners: new Set(
+      [...config.nodes.values()].filter((n) => n.likesPort !== null).map((n) => n.id),
+    ),
+    nodes: new Set(config.nodes.keys()),
+  });
+  const gossipLog = new LogLimiter(60_000);
   const replica = gossip.replica;
   let lastTotal = -1;
   const readOwnCounts = () => {
@@ -221,12 +231,31 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const onWorkerMessage = (worker: Worker) => (event: MessageEvent<FromQueryWorker>) => {
     const message = event.data;
     if (message.kind === "gossip") {
+      const claimed = (message.message as { from?: unknown } | null)?.from;
+      const peer = typeof claimed === "string" && config.nodes.has(claimed)
+        ? `${claimed} (${message.from})`
+        : message.from;
+      const overclaims = gossip.stats().overclaims;
       try {
         gossip.receive(message.message);
         shared.setVersion(replica.version);
       } catch (error) {
+        const rule = error instanceof GossipRefusal ? error.rule : "error";
+        const notLogged = gossipLog.admit(`${peer}/${rule}`, performance.now());
+        if (notLogged !== null) {
+          log.warn(
+            `gossip from ${peer} refused, nothing of it merged: ${
+              error instanceof Error ? error.message : error
+            }${
+              notLogged > 0 ? ` (${notLogged} more refused for this since the last such line)` : ""
+            }`,
+          );
+        }
+      }
+      const dropped = gossip.stats().overclaims - overclaims;
+      if (dropped > 0 && gossipLog.admit(`${peer}/overclaim`, performance.now()) !== null) {
         log.warn(
-          `gossip from ${message.from} refused: ${error instanceof Error ? error.message : error}`,
+          `gossip from ${peer} claimed more likes for ${id} than ${id} counted (${dropped} entries, not taken): a node whose journal was lost, or a forger`,
         );
       }
     } else if (message.kind === "ask") {

@@ -75,6 +75,11 @@ export class Replica {
     return this.#version;
   }
 
+  /** `node`'s count for `key` as far as this replica knows (0 if it knows none). */
+  get(node: string, key: string): number {
+    return this.#counts.get(node)?.get(key) ?? 0;
+  }
+
   /** Raises `node`'s count for `key` to `likes` if that is higher; true if it rose. */
   observe(node: string, key: string, likes: number): boolean {
     let keys = this.#counts.get(node);
