@@ -112,25 +112,45 @@ async function forgeGossip(logText: () => string): Promise<void> {
   const before = replicas();
   const now = Date.now();
   const key = "LikesServer1";
+  const delta = (from: string, owner: string, extra: Record<string, unknown> = {}) => ({
+    type: "delta",
+    from,
+    inc: now,
+    n: 1,
+    owner,
+    epoch: now,
+    base: 0,
+    upto: 1,
+    "as_of": now,
+    entries: [[key, 50, 1]],
+    removed: [],
+    ...extra,
+  });
   const forgeries: [string, Record<string, unknown>][] = [
     // B's own count, raised by someone else: B keeps its own.
-    ["B", { from: "C", entries: [{ key, node: "B", likes: 9007199254740991 }], as_of: {} }],
-    // The issue's frame: its stamp is far in the future.
-    ["B", FORGED],
-    ["C", { from: "B", entries: [{ key, node: "Z", likes: 1 }], as_of: {} }],
-    ["C", { from: "A", entries: [{ key, node: "B", likes: 50 }], as_of: {} }],
-    ["D", { from: "B", entries: [{ key, node: "B", likes: 2 ** 60 }], as_of: {} }],
-    ["E", {
-      from: "C",
-      entries: Array.from({ length: 10_001 }, (_, i) => ({ key: `k${i}`, node: "C", likes: 1 })),
-      as_of: {},
+    ["B", delta("C", "B", { entries: [[key, 9007199254740991, 1]] })],
+    // The issue's forgery in today's form: an epoch and a stamp far in the future.
+    ["B", delta("C", "E", { epoch: 1e15, "as_of": 1e15 })],
+    ["C", delta("B", "Z")],
+    ["C", delta("A", "B")],
+    ["D", delta("B", "B", { entries: [[key, 2 ** 60, 1]] })],
+    [
+      "E",
+      delta("C", "C", {
+        upto: 10_001,
+        entries: Array.from({ length: 10_001 }, (_, i) => [`k${i}`, 1, i + 1]),
+      }),
+    ],
+    ["A", {
+      type: "digest",
+      from: "B",
+      owners: { B: { epoch: now, version: 1, as_of: now + 3_600_000 } },
     }],
-    ["A", { from: "B", entries: [], as_of: { B: now + 3_600_000 } }],
   ];
   for (const [id, message] of forgeries) {
     using forger = await RawNodeClient.connect(portOf(config, id));
     await forger.authenticate();
-    await forger.sendTagged({ type: "gossip", ...message });
+    await forger.sendTagged(message);
     await forger.sendTagged({ type: "stats", rid: 1 }); // answered after the gossip was handed over
     assert.equal((await forger.next() as Record<string, unknown>).rid, 1);
   }
@@ -146,12 +166,13 @@ async function forgeGossip(logText: () => string): Promise<void> {
   const log = logText();
   for (
     const reason of [
-      /gossip from C \(127\.0\.0\.1:\d+\) claimed more likes for B than B counted/,
-      /gossip from C \(127\.0\.0\.1:\d+\) refused, nothing of it merged: as_of B is \d+ ms ahead/,
-      /refused, nothing of it merged: an entry names owner Z/,
+      /gossip from C \(127\.0\.0\.1:\d+\) sent B a delta about B itself, not taken/,
+      /gossip from C \(127\.0\.0\.1:\d+\) refused, nothing of it merged: its epoch is \d+ ms ahead/,
+      /refused, nothing of it merged: it names owner "Z", which holds no likes/,
       /gossip from A \(127\.0\.0\.1:\d+\) refused, nothing of it merged: from "A": not a neighbour of C/,
-      /refused, nothing of it merged: Cannot merge an entry as its likes must be a whole number/,
-      /refused, nothing of it merged: 10001 entries in one message: the limit is 10000/,
+      /refused, nothing of it merged: likes must be a whole number/,
+      /refused, nothing of it merged: 10001 keys in one delta: the limit is 10000/,
+      /refused, nothing of it merged: owner B's as_of is \d+ ms ahead/,
     ]
   ) {
     assert.match(log, reason);

@@ -69,6 +69,8 @@ export class FrameConn implements Disposable {
   #partialSince = 0;
   /** When a frame last arrived or a write last finished (`performance.now()`). */
   lastActivity = performance.now();
+  /** The size of the frame whose value {@linkcode FrameConn.values} yielded last, in bytes. */
+  lastFrameBytes = 0;
 
   /** Wraps an open connection (Nagle off: frames are small and answered at once). */
   constructor(conn: Deno.TcpConn, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
@@ -250,6 +252,7 @@ export class FrameConn implements Disposable {
     while (true) {
       const body = await this.#nextBody();
       if (body === null) return;
+      this.lastFrameBytes = 4 + body.length;
       const json = this.#incoming.open(body);
       let value: unknown;
       try {
@@ -262,12 +265,12 @@ export class FrameConn implements Disposable {
   }
 
   /**
-   * Sends one value; resolves when it was written. Rejects with a {@linkcode FrameError} (the
+   * Sends one value; resolves to the frame's size once it was written. Rejects with a {@linkcode FrameError} (the
    * connection goes on) if the value does not fit in a frame; rejects once the connection
    * failed, and closes it when more than {@linkcode MAX_QUEUED_BYTES} wait to be written (a peer
    * that stopped reading cannot make this side hold more).
    */
-  send(value: unknown): Promise<void> {
+  send(value: unknown): Promise<number> {
     if (this.#outgoing === null) {
       return Promise.reject(new AuthError("the connection is not authenticated"));
     }
@@ -289,11 +292,11 @@ export class FrameConn implements Disposable {
     return this.#write(frame);
   }
 
-  #sendJson(value: unknown): Promise<void> {
+  #sendJson(value: unknown): Promise<number> {
     return this.#write(encodeFrame(value, MAX_HANDSHAKE_FRAME_BYTES));
   }
 
-  #write(frame: Uint8Array): Promise<void> {
+  #write(frame: Uint8Array): Promise<number> {
     if (this.#queued + frame.length > MAX_QUEUED_BYTES) {
       this.close();
       return Promise.reject(
@@ -307,11 +310,12 @@ export class FrameConn implements Disposable {
         let at = 0;
         while (at < frame.length) at += await this.#conn.write(frame.subarray(at));
         this.lastActivity = performance.now();
+        return frame.length;
       } finally {
         this.#queued -= frame.length;
       }
     });
-    this.#writing = write.catch(() => {});
+    this.#writing = write.then(() => {}, () => {});
     return write;
   }
 
@@ -374,6 +378,8 @@ export class PeerLink implements Disposable {
   readonly #waiting = new Map<number, Waiting>();
   #nextRid = 1;
   #disposed = false;
+  #bytesSent = 0;
+  #generation = 0;
 
   /** Creates the link; nothing connects until the first request. */
   constructor(options: PeerLinkOptions) {
@@ -383,6 +389,19 @@ export class PeerLink implements Disposable {
   /** `host:port` of the peer. */
   get address(): string {
     return `${this.#options.hostname}:${this.#options.port}`;
+  }
+
+  /**
+   * How many connections the link has opened: when it changes between two sends, what was
+   * written on the old connection may not have arrived.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Bytes of frames written by {@linkcode PeerLink.notify} so far, handshakes not included. */
+  get bytesSent(): number {
+    return this.#bytesSent;
   }
 
   /**
@@ -419,7 +438,7 @@ export class PeerLink implements Disposable {
   async notify(message: Record<string, unknown>, timeoutMs: number): Promise<boolean> {
     try {
       const conn = await this.#connected(timeoutMs);
-      await conn.send(message);
+      this.#bytesSent += await conn.send(message);
       return true;
     } catch {
       return false;
@@ -466,6 +485,7 @@ export class PeerLink implements Disposable {
       throw new PeerError("link closed");
     }
     this.#current = framed;
+    this.#generation++;
     this.#read(framed);
     return framed;
   }

@@ -113,7 +113,7 @@ Deno.test("FrameConn: a peer that stops reading cannot make the sender queue wit
   const peer = await accepted;
   try {
     const big = "x".repeat(1 << 20);
-    const sends: Promise<void>[] = [];
+    const sends: Promise<unknown>[] = [];
     let refused: unknown = null;
     for (let i = 0; i < MAX_QUEUED_BYTES / (1 << 20) + 8 && refused === null; i++) {
       const sent = conn.send({ big });

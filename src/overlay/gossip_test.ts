@@ -1,179 +1,234 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import type { PeerLink } from "./frame_conn.ts";
 import {
   checkGossip,
   Gossip,
-  type GossipMessage,
   GossipRefusal,
   MAX_CLOCK_SKEW_MS,
   MAX_GOSSIP_ENTRIES,
 } from "./gossip.ts";
 
-/** A node's gossip with neighbours B, C and D (never started: nothing is sent). */
-function gossipOf(self: string): Gossip {
-  const peers = new Map(["B", "C", "D"].map((id) => [id, {} as PeerLink]));
-  return new Gossip({
-    self,
-    peers,
-    intervalMs: 1000,
-    owners: new Set(["B", "C", "D", "E"]),
-    nodes: new Set(["A", "B", "C", "D", "E"]),
-  });
+const RULES = { self: "A", neighbours: new Set(["B", "C"]), owners: new Set(["B", "C", "D"]) };
+const NOW = 1_000_000;
+
+function delta(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: "delta",
+    from: "B",
+    inc: 400,
+    n: 1,
+    owner: "C",
+    epoch: 500,
+    base: 0,
+    upto: 2,
+    "as_of": NOW,
+    entries: [["k", 4, 1]],
+    removed: [["gone", 2]],
+    ...extra,
+  };
 }
 
-Deno.test("property: gossip messages in any order, repeated, converge to the same replica and stamps", () => {
-  const message = fc.record({
-    from: fc.constantFrom("B", "C", "D"),
-    entries: fc.array(
-      fc.record({
-        node: fc.constantFrom("B", "C", "D", "E"),
-        key: fc.constantFrom("k1", "k2", "k3"),
-        likes: fc.nat({ max: 1000 }),
-      }),
-      { maxLength: 6 },
-    ),
-    asOf: fc.dictionary(fc.constantFrom("B", "C", "D", "E"), fc.nat({ max: 1e6 })),
-  });
-  fc.assert(
-    fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.nat(), (list, seed) => {
-      const messages: GossipMessage[] = list.map((m) => ({
-        type: "gossip",
-        from: m.from,
-        entries: m.entries,
-        as_of: m.asOf,
-      }));
-      using inOrder = gossipOf("A");
-      for (const m of messages) inOrder.receive(m);
-      // Another node gets them shuffled, each one twice.
-      const shuffled = [...messages, ...messages].map((m, i) => ({
-        m,
-        sort: (i * 7919 + seed) % 104729,
-      })).sort((a, b) => a.sort - b.sort).map((x) => x.m);
-      using mixed = gossipOf("A");
-      for (const m of shuffled) mixed.receive(m);
-      assert.ok(inOrder.replica.equals(mixed.replica));
-      assert.deepEqual(inOrder.staleness(2e6), mixed.staleness(2e6));
-    }),
-    { numRuns: 200 },
-  );
-});
-
-Deno.test("Gossip: own counts only rise, stamp the node, and bad messages are refused", () => {
-  using gossip = gossipOf("B");
-  gossip.observeOwn({ a: 3 }, 1000);
-  gossip.observeOwn({ a: 2 }, 2000); // a stale read never lowers the count
-  assert.equal(gossip.replica.total("B"), 3);
-  assert.deepEqual(gossip.staleness(2500), { B: 500 });
-  assert.throws(() => gossip.receive(null), /not an object/);
-  assert.throws(() => gossip.receive({ from: "C", entries: "x", as_of: {} }), /needs entries/);
-  assert.throws(
-    () => gossip.receive({ from: "C", entries: [{ node: "b", key: "k", likes: 1 }], as_of: {} }),
-    /node must be one letter/,
-  );
-  assert.equal(gossip.stats().refused, 3);
-});
-
-Deno.test("checkGossip refuses a message whole, naming the rule; nothing of it is merged", () => {
-  const now = 1_000_000;
-  const entry = { key: "k", node: "C", likes: 4 };
+Deno.test("checkGossip refuses a message whole, naming the rule", () => {
   const cases: [string, unknown, GossipRefusal["rule"], RegExp][] = [
+    ["not an object", [1], "shape", /not an object/],
+    [
+      "the old full-state form",
+      { type: "gossip", from: "B", entries: [], as_of: {} },
+      "shape",
+      /a digest or a delta, not "gossip"/,
+    ],
     [
       "from a node that is not a neighbour",
-      { from: "E", entries: [], as_of: {} },
+      delta({ from: "E" }),
       "from",
-      /not a neighbour of A/,
+      /from "E": not a neighbour of A/,
     ],
-    ["with no from", { entries: [], as_of: {} }, "from", /from undefined/],
     [
       "an owner outside the config",
-      { from: "B", entries: [entry, { ...entry, node: "Z" }], as_of: {} },
+      delta({ owner: "Z" }),
       "owner",
-      /owner Z, which holds no likes/,
+      /owner "Z", which holds no likes/,
     ],
+    ["the portal as an owner", delta({ owner: "A" }), "owner", /owner "A"/],
+    ["likes past 2^53", delta({ entries: [["k", 2 ** 60, 1]] }), "entry", /whole number/],
+    ["a version outside base..upto", delta({ entries: [["k", 1, 3]] }), "entry", /at most upto 2/],
+    ["an empty key", delta({ entries: [["", 1, 1]] }), "entry", /1 to 64 characters/],
+    ["base above upto", delta({ base: 3 }), "shape", /0 <= base <= upto/],
     [
-      "the portal as an owner",
-      { from: "B", entries: [{ ...entry, node: "A" }], as_of: {} },
-      "owner",
-      /owner A/,
-    ],
-    [
-      "likes past 2^53",
-      { from: "B", entries: [{ ...entry, likes: 2 ** 60 }], as_of: {} },
-      "entry",
-      /whole number/,
-    ],
-    [
-      "too many entries",
-      {
-        from: "B",
-        entries: Array.from(
-          { length: MAX_GOSSIP_ENTRIES + 1 },
-          (_, i) => ({ ...entry, key: `k${i}` }),
-        ),
-        as_of: {},
-      },
+      "too many keys",
+      delta({
+        upto: 20_000,
+        entries: Array.from({ length: MAX_GOSSIP_ENTRIES + 1 }, (_, i) => [`k${i}`, 1, i + 1]),
+      }),
       "size",
       /limit is 10000/,
     ],
     [
-      "a stamp in the future",
-      { from: "B", entries: [entry], as_of: { C: now + MAX_CLOCK_SKEW_MS + 1 } },
+      "an epoch in the future",
+      delta({ epoch: NOW + MAX_CLOCK_SKEW_MS + 1 }),
       "future",
-      /as_of C is \d+ ms ahead/,
+      /its epoch is \d+ ms ahead/,
     ],
     [
-      "a stamp of an unknown node",
-      { from: "B", entries: [], as_of: { Q: now } },
-      "shape",
-      /as_of "Q"/,
+      "a stamp in the future",
+      delta({ as_of: NOW + 3_600_000 }),
+      "future",
+      /its as_of is 3600000 ms ahead/,
     ],
     [
-      "a stamp that is not a number",
-      { from: "B", entries: [], as_of: { C: "soon" } },
-      "shape",
-      /as_of "C"/,
+      "a digest of an unknown owner",
+      { type: "digest", from: "B", owners: { Q: { epoch: 1, version: 1, as_of: 1 } } },
+      "owner",
+      /owner "Q"/,
+    ],
+    [
+      "a digest stamped in the future",
+      { type: "digest", from: "C", owners: { D: { epoch: 1, version: 1, as_of: NOW * 2 } } },
+      "future",
+      /owner D's as_of/,
     ],
   ];
   for (const [name, message, rule, text] of cases) {
-    using gossip = gossipOf("A");
     assert.throws(
-      () => gossip.receive(message, now),
+      () => checkGossip(message, RULES, NOW),
       (e) => e instanceof GossipRefusal && e.rule === rule && text.test(e.message),
       name,
     );
-    assert.equal(gossip.replica.total(), 0, `${name}: nothing merged`);
-    assert.deepEqual(gossip.staleness(now), {}, `${name}: no stamp taken`);
   }
-  const ok = { from: "B", entries: [entry], as_of: { C: now + MAX_CLOCK_SKEW_MS } };
-  assert.equal(
-    checkGossip(ok, {
-      self: "A",
-      neighbours: new Set(["B"]),
-      owners: new Set(["C"]),
-      nodes: new Set(["A", "B", "C"]),
-    }, now).entries.length,
-    1,
-  );
+  const ok = checkGossip(delta(), RULES, NOW);
+  assert.equal(ok.kind === "delta" && ok.delta.entries.length, 1);
 });
 
-Deno.test("a node never takes from others a count for itself above its own; the rest is merged", () => {
-  using gossip = gossipOf("C");
-  gossip.observeOwn({ k: 3 }, 1000);
-  const rose = gossip.receive({
-    from: "B",
-    entries: [
-      { key: "k", node: "C", likes: 9007199254740991 },
-      { key: "new", node: "C", likes: 1 },
-      { key: "k", node: "C", likes: 2 },
-      { key: "k", node: "D", likes: 7 },
-    ],
-    as_of: { C: 5000, D: 1500 },
-  }, 2000);
-  assert.equal(rose, 1, "only D's entry rose");
-  assert.equal(gossip.replica.get("C", "k"), 3);
-  assert.equal(gossip.replica.get("C", "new"), 0);
-  assert.equal(gossip.replica.total(), 10);
-  assert.equal(gossip.stats().overclaims, 2);
-  assert.deepEqual(gossip.staleness(2000), { C: 1000, D: 500 }, "its own stamp is its own");
+/** Gossip nodes wired by in-memory links: a message sent is received at once (or dropped). */
+function wire(ids: string[], edges: [string, string][]) {
+  const nodes = new Map<string, Gossip>();
+  const sent: { from: string; to: string; message: Record<string, unknown>; bytes: number }[] = [];
+  let cut = false;
+  for (const id of ids) {
+    const peers = new Map<string, PeerLink>();
+    for (const [a, b] of edges) {
+      const other = a === id ? b : b === id ? a : null;
+      if (other === null) continue;
+      let bytes = 0;
+      peers.set(other, {
+        address: other,
+        generation: 0,
+        get bytesSent() {
+          return bytes;
+        },
+        notify(message: Record<string, unknown>) {
+          if (cut) return Promise.resolve(false);
+          const size = JSON.stringify(message).length + 36;
+          bytes += size;
+          sent.push({ from: id, to: other, message, bytes: size });
+          queueMicrotask(() => nodes.get(other)!.receive(message, Date.now(), size));
+          return Promise.resolve(true);
+        },
+      } as unknown as PeerLink);
+    }
+    nodes.set(
+      id,
+      new Gossip({ self: id, peers, intervalMs: 60_000, settleMs: 1, owners: new Set(["B", "C"]) }),
+    );
+  }
+  return {
+    nodes,
+    sent,
+    cut(on: boolean) {
+      cut = on;
+    },
+    [Symbol.dispose]() {
+      for (const node of nodes.values()) node[Symbol.dispose]();
+    },
+  };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+Deno.test("Gossip: digests start the exchange; then one like sends one small delta along each edge", async () => {
+  using net = wire(["A", "B", "C"], [["A", "B"], ["B", "C"]]);
+  const [a, b, c] = ["A", "B", "C"].map((id) => net.nodes.get(id)!);
+  const keys = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`LikesServer${i}`, i]));
+  b!.observeOwn(keys, 0);
+  c!.observeOwn({ "LikesServer0-c": 3 }, 0);
+  for (const node of [a, b, c]) node!.start();
+  await settle();
+  for (const node of [a, b, c]) assert.equal(node!.replica.total(), 499_503, "converged");
+
+  net.sent.length = 0;
+  b!.observeOwn({ ...keys, LikesServer7: 8 }, 0); // one more like on one key
+  await settle();
+  const deltas = net.sent.filter((s) => s.message.type === "delta");
+  assert.deepEqual(
+    deltas.map((s) => `${s.from}${s.to}`).sort(),
+    ["BA", "BC"],
+    "B tells A and C; no one tells B about B",
+  );
+  for (const { message, bytes } of deltas) {
+    assert.deepEqual(message.entries, [["LikesServer7", 8, 1001]]);
+    assert.ok(bytes < 300, `${bytes} bytes for one like`);
+  }
+  for (const node of [a, b, c]) assert.equal(node!.replica.get("B", "LikesServer7"), 8);
+});
+
+Deno.test("Gossip: a node takes nothing about itself, and answers a forged later epoch of itself with its own", async () => {
+  using net = wire(["B", "C"], [["B", "C"]]);
+  const [b, c] = ["B", "C"].map((id) => net.nodes.get(id)!);
+  b!.observeOwn({ k: 3 }, 0);
+  b!.start();
+  c!.start();
+  await settle();
+  const epoch = b!.stats().epoch;
+  // C (or whoever holds the secret) claims a later epoch of B with a huge count.
+  const forged = Date.now() + 1000;
+  b!.receive(
+    delta({
+      from: "C",
+      owner: "B",
+      epoch: forged,
+      as_of: Date.now(),
+      entries: [["k", 9e15, 1]],
+      removed: [],
+      upto: 1,
+    }),
+  );
+  assert.equal(b!.replica.get("B", "k"), 3, "not taken");
+  assert.equal(b!.stats().overclaims, 1);
+  c!.receive(
+    delta({
+      from: "B",
+      owner: "B",
+      epoch: forged,
+      as_of: Date.now(),
+      entries: [["k", 9e15, 1]],
+      removed: [],
+      upto: 1,
+    }),
+  );
+  assert.equal(c!.replica.get("B", "k"), 9e15, "C took the forgery (it cannot tell)");
+  // C's next digest shows B a later epoch of B: B starts one later still, which replaces it.
+  c!.receive({ type: "digest", from: "B", owners: b!.replica.digest() });
+  b!.receive({ type: "digest", from: "C", owners: c!.replica.digest() });
+  await settle();
+  assert.ok(b!.stats().epoch > forged && epoch < forged);
+  assert.equal(c!.replica.get("B", "k"), 3, "the owner's count is back");
+});
+
+Deno.test("Gossip: deltas lost while a link is down are repaired by the next digests", async () => {
+  using net = wire(["B", "C"], [["B", "C"]]);
+  const [b, c] = ["B", "C"].map((id) => net.nodes.get(id)!);
+  b!.observeOwn({ k: 1 }, 0);
+  b!.start();
+  c!.start();
+  await settle();
+  assert.equal(c!.replica.total(), 1);
+  net.cut(true);
+  b!.observeOwn({ k: 5, j: 2 }, 0);
+  await settle();
+  assert.equal(c!.replica.total(), 1, "lost");
+  net.cut(false);
+  c!.receive({ type: "digest", from: "B", owners: b!.replica.digest() }); // B's periodic digest
+  b!.receive({ type: "digest", from: "C", owners: c!.replica.digest() }); // and C's
+  await settle();
+  assert.equal(c!.replica.total(), 7);
 });

@@ -15,6 +15,9 @@ import {
   UsageError,
 } from "../cli.ts";
 
+import { DEFAULT_CLIENT_TTL_MS } from "../server/likes_service.ts";
+import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../store/embedded/likes_table.ts";
+
 /** The config file the overlay commands read when `--config` is not given. */
 export const DEFAULT_CLUSTER_FILE = "cluster.json";
 
@@ -29,6 +32,8 @@ export interface NodeRunConfig {
   /** Address to listen on instead of the config's host. */
   readonly listen: string | null;
   readonly workers: number;
+  readonly maxClients: number;
+  readonly clientTtlMs: number;
   readonly queryWorkers: number;
   readonly gossipIntervalMs: number;
   readonly cacheTtlMs: number | null;
@@ -69,6 +74,20 @@ const FLAGS: Flag[] = [
     value: "N",
     default: "1",
     help: "connection Workers of the node's PrimaryLikesServer",
+  },
+  {
+    name: "max-clients",
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_MAX_CLIENTS),
+    help: "distinct clients the node's likes table holds at once (as the server's flag)",
+  },
+  {
+    name: "client-ttl",
+    type: "string",
+    value: "SECONDS",
+    default: String(DEFAULT_CLIENT_TTL_MS / 1000),
+    help: "forget a client idle this long; its likes stay in the total, as the owner's retired row",
   },
   {
     name: "query-workers",
@@ -140,6 +159,14 @@ export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" 
     dir: parsePath("dir", strings.dir ?? `/tmp/likes-node-${id}`),
     listen: strings.listen === undefined ? null : parseHost("listen", strings.listen),
     workers: parseInteger("workers", strings.workers!, { min: 1, max: 64 }),
+    maxClients: parseInteger("max-clients", strings["max-clients"]!, {
+      min: 1,
+      max: MAX_CLIENTS_LIMIT,
+    }),
+    clientTtlMs: parseSeconds("client-ttl", strings["client-ttl"]!, {
+      min: 0.1,
+      max: 10 * 365 * 24 * 3600,
+    }),
     queryWorkers: parseInteger("query-workers", strings["query-workers"]!, { min: 1, max: 64 }),
     gossipIntervalMs: parseSeconds("gossip-interval", strings["gossip-interval"]!, {
       min: 0.01,

@@ -46,6 +46,12 @@ export type ToQueryWorker =
 export type FromQueryWorker =
   | { readonly kind: "listening"; readonly port: number }
   | { readonly kind: "failed"; readonly name: string; readonly message: string }
-  | { readonly kind: "gossip"; readonly message: unknown; readonly from: string }
+  | {
+    readonly kind: "gossip";
+    readonly message: unknown;
+    readonly from: string;
+    /** The size of its frame, in bytes. */
+    readonly bytes: number;
+  }
   | { readonly kind: "ask"; readonly ask: number; readonly what: "replica" | "stats" }
   | { readonly kind: "stopped" };

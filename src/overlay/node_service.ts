@@ -54,6 +54,10 @@ export interface StartNodeOptions {
   readonly dataDir?: string;
   /** Connection Workers of the PrimaryLikesServer. @default {1} */
   readonly workers?: number;
+  /** Distinct clients the node's likes table holds at once. @default {16384} */
+  readonly maxClients?: number;
+  /** A client idle this long is forgotten (its likes retired), in ms. @default {7 days} */
+  readonly clientTtlMs?: number;
   /** Query Workers on the node's port. @default {2} */
   readonly queryWorkers?: number;
   /** Time between full gossip exchanges, in ms. @default {1000} */
@@ -165,6 +169,8 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     hostname: listenHost,
     port: me.likesPort,
     workers: options.workers ?? 1,
+    ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
+    ...(options.clientTtlMs === undefined ? {} : { clientTtlMs: options.clientTtlMs }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     onFatal,
   });
@@ -181,16 +187,24 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     owners: new Set(
       [...config.nodes.values()].filter((n) => n.likesPort !== null).map((n) => n.id),
     ),
-    nodes: new Set(config.nodes.keys()),
   });
   const gossipLog = new LogLimiter(60_000);
   const replica = gossip.replica;
-  let lastTotal = -1;
+  let lastRead = "";
   const readOwnCounts = () => {
     if (likes) {
-      const total = likes.table.total();
-      gossip.observeOwn(total === lastTotal ? {} : likes.table.snapshot().clients);
-      lastTotal = total;
+      // Read whole only when a count rose or a client was forgotten (its likes stay in the
+      // total, folded into the retired row); the stamp moves on at every look.
+      const seen = `${likes.table.total()}/${likes.table.counter("expired")}`;
+      if (seen !== lastRead) {
+        const { total, clients } = likes.table.snapshot();
+        let live = 0;
+        for (const count of Object.values(clients)) live += count;
+        gossip.observeOwn(clients, total - live);
+        lastRead = seen;
+      } else {
+        gossip.touchOwn();
+      }
     }
     shared.setVersion(replica.version);
   };
@@ -237,7 +251,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         : message.from;
       const overclaims = gossip.stats().overclaims;
       try {
-        gossip.receive(message.message);
+        gossip.receive(message.message, Date.now(), message.bytes);
         shared.setVersion(replica.version);
       } catch (error) {
         const rule = error instanceof GossipRefusal ? error.rule : "error";
@@ -255,7 +269,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
       const dropped = gossip.stats().overclaims - overclaims;
       if (dropped > 0 && gossipLog.admit(`${peer}/overclaim`, performance.now()) !== null) {
         log.warn(
-          `gossip from ${peer} claimed more likes for ${id} than ${id} counted (${dropped} entries, not taken): a node whose journal was lost, or a forger`,
+          `gossip from ${peer} sent ${id} a delta about ${id} itself, not taken (only ${id} says what it counted): a forger, or a node that holds an old epoch of ${id}`,
         );
       }
     } else if (message.kind === "ask") {

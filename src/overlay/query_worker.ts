@@ -19,7 +19,7 @@ import { LogLimiter } from "./log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "./node_shared.ts";
 import { answerQuery, type QueryContext } from "./query_engine.ts";
-import type { ReplicaEntry } from "./replica.ts";
+import { type ReplicaEntry, RETIRED_KEY } from "./replica.ts";
 
 const log = getLogger(["likes", "overlay", "node"]);
 const conns = new Set<FrameConn>();
@@ -46,6 +46,20 @@ function ask(what: "replica" | "stats"): Promise<unknown> {
     asked.set(id, resolve);
     post({ kind: "ask", ask: id, what });
   });
+}
+
+/**
+ * A node's own rows from its table: one per client, and one for the likes of the clients it
+ * forgot (`--client-ttl`), so that its rows add up to its total, as its replica's do.
+ */
+function ownRows(
+  id: string,
+  { total, clients }: { total: number; clients: Record<string, number> },
+): ReplicaEntry[] {
+  const rows = Object.entries(clients).map(([key, likes]) => ({ key, node: id, likes }));
+  const retired = total - rows.reduce((sum, row) => sum + row.likes, 0);
+  if (retired > 0) rows.push({ key: RETIRED_KEY, node: id, likes: retired });
+  return rows;
 }
 
 function errorText(error: unknown): string {
@@ -85,14 +99,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     shared,
     deadlineMs: settings.deadlineMs,
     log,
-    ownRows: () =>
-      table
-        ? Object.entries(table.snapshot().clients).map(([key, likes]) => ({
-          key,
-          node: settings.id,
-          likes,
-        }))
-        : [],
+    ownRows: () => (table ? ownRows(settings.id, table.snapshot()) : []),
     replica: () =>
       ask("replica") as Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>,
     link: (id) => links.get(id)!,
@@ -150,8 +157,9 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
       case "query":
         await reply(conn, await answerQuery(ctx, message));
         return;
-      case "gossip":
-        post({ kind: "gossip", message, from: conn.remote });
+      case "digest":
+      case "delta":
+        post({ kind: "gossip", message, from: conn.remote, bytes: conn.lastFrameBytes });
         return;
       case "stats":
         await conn.send({ type: "stats", rid: message.rid, ...(await ask("stats") as object) });
@@ -162,7 +170,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
           rid: message.rid,
           message: `unknown message type ${
             JSON.stringify(message.type)
-          }: a node takes query, gossip and stats`,
+          }: a node takes query, stats, digest and delta`,
         });
     }
   };

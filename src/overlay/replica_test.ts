@@ -1,96 +1,177 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Replica, type ReplicaEntry } from "./replica.ts";
+import { type OwnerDelta, Replica, RETIRED_KEY } from "./replica.ts";
 
-Deno.test("Replica.observe() only raises an entry, and the version counts the rises", () => {
+Deno.test("setOwn: each change gets the next version; forgotten keys and retired likes are changes too", () => {
   const replica = new Replica();
-  assert.equal(replica.observe("B", "k", 5), true);
-  assert.equal(replica.observe("B", "k", 3), false, "a lower count is stale");
-  assert.equal(replica.observe("B", "k", 5), false);
-  assert.equal(replica.observe("C", "k", 2), true, "the same key at another node is another entry");
-  assert.equal(replica.version, 2);
+  assert.equal(replica.setOwn("B", 100, { a: 1, b: 2 }, 0, 1000), true);
+  assert.deepEqual(replica.digest(), { B: { epoch: 100, version: 2, as_of: 1000 } });
+  assert.equal(replica.setOwn("B", 100, { a: 1, b: 2 }, 0, 1100), false, "nothing changed");
+  assert.equal(replica.digest().B!.as_of, 1100, "but the stamp moves on");
+  const cacheVersion = replica.version;
+  assert.equal(replica.setOwn("B", 100, { a: 4 }, 2, 1200), true); // b forgotten, its 2 retired
+  assert.deepEqual(replica.digest().B, { epoch: 100, version: 5, as_of: 1200 });
+  assert.ok(replica.version > cacheVersion);
   assert.deepEqual(replica.entries(), [
-    { key: "k", node: "B", likes: 5 },
-    { key: "k", node: "C", likes: 2 },
+    { key: "a", node: "B", likes: 4 },
+    { key: RETIRED_KEY, node: "B", likes: 2 },
   ]);
-  assert.deepEqual([replica.total(), replica.total("B"), replica.total("Z")], [7, 5, 0]);
+  assert.equal(replica.total("B"), 6, "the total keeps the forgotten client's likes");
+  assert.equal(replica.forgottenOf("B"), 1);
 });
 
-Deno.test("Replica.merge() refuses malformed entries from the network", () => {
+Deno.test("deltas: only what changed after the receiver's version, a forgotten key included; in chained chunks", () => {
+  const owner = new Replica();
+  owner.setOwn("B", 100, { a: 1, b: 1, c: 1 }, 0, 1000);
+  const other = new Replica();
+  for (const delta of owner.deltas("B", undefined)) assert.equal(other.apply(delta), "applied");
+  owner.setOwn("B", 100, { a: 2, c: 1 }, 1, 1100); // a rises, b forgotten
+  const [delta, ...more] = owner.deltas("B", other.digest().B);
+  assert.equal(more.length, 0);
+  assert.deepEqual(delta, {
+    owner: "B",
+    epoch: 100,
+    base: 3,
+    upto: 6,
+    as_of: 1100,
+    entries: [["a", 2, 4]],
+    removed: [["b", 5]],
+    retired: [1, 6],
+  });
+  assert.equal(other.apply(delta!), "applied");
+  assert.ok(other.equals(owner));
+  assert.equal(other.apply(delta!), "already", "a repeat is harmless");
+  assert.deepEqual(owner.deltas("B", other.digest().B), [], "nothing more to send");
+
+  const big = new Replica();
+  big.setOwn("C", 7, Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i])), 0, 1);
+  const chunks = big.deltas("C", undefined, 10);
+  assert.deepEqual(chunks.map((c) => [c.base, c.upto, c.entries.length]), [
+    [0, 10, 10],
+    [10, 20, 10],
+    [20, 25, 5],
+  ]);
+  const partial = new Replica();
+  assert.equal(partial.apply(chunks[1]!), "gap", "the second chunk without the first");
+  assert.equal(partial.apply(chunks[0]!), "applied");
+  assert.equal(partial.apply(chunks[2]!), "gap", "the third without the second");
+  assert.equal(partial.apply(chunks[1]!), "applied");
+  assert.equal(partial.apply(chunks[2]!), "applied");
+  assert.ok(partial.equals(big));
+});
+
+Deno.test("a later epoch replaces the owner's state whole; an earlier one is stale", () => {
+  const before = new Replica();
+  before.setOwn("B", 100, { a: 50, b: 9 }, 0, 1000);
   const replica = new Replica();
-  const bad = [
-    { key: "k", node: "b", likes: 1 },
-    { key: "", node: "B", likes: 1 },
-    { key: "k", node: "B", likes: -1 },
-    { key: "k", node: "B", likes: 1.5 },
-    { key: "x".repeat(65), node: "B", likes: 1 },
-  ];
-  for (const entry of bad) assert.throws(() => replica.merge([entry]), RangeError);
-  assert.deepEqual(replica.entries(), []);
+  for (const delta of before.deltas("B", undefined)) replica.apply(delta);
+  assert.equal(replica.total(), 59);
+  // B restarts having lost b (no journal): its new epoch is the truth everywhere.
+  const after = new Replica();
+  after.setOwn("B", 200, { a: 50 }, 0, 2000);
+  const [fresh] = after.deltas("B", replica.digest().B);
+  assert.equal(fresh!.base, 0, "a new epoch travels whole");
+  assert.equal(replica.apply(fresh!), "applied");
+  assert.equal(replica.total(), 50);
+  const [old] = before.deltas("B", undefined);
+  assert.equal(replica.apply(old!), "stale");
+  assert.deepEqual(before.deltas("B", replica.digest().B), [], "nothing to send a later epoch");
+  assert.equal(replica.total(), 50);
 });
 
-/** An owner's count for a key over time: it only grows. */
-const history = fc.record({
-  node: fc.constantFrom("B", "C", "D", "E"),
-  key: fc.constantFrom("LikesServer0-r", "LikesServer1-r", "LikesServer2"),
-  steps: fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 6 }),
-});
+/** One owner's life: counts that grow, clients forgotten (their likes retired), restarts. */
+const step = fc.oneof(
+  fc.record({ kind: fc.constant("like" as const), key: fc.nat({ max: 5 }), n: fc.nat({ max: 9 }) }),
+  fc.record({ kind: fc.constant("forget" as const), key: fc.nat({ max: 5 }) }),
+  fc.record({ kind: fc.constant("restart" as const) }),
+);
 
-Deno.test("property: any order, loss-free repetition and staleness of exchanges converge to the owners' counts", () => {
+Deno.test("property: deltas lost, repeated, delayed and reordered, then digest rounds, converge to the owners' state", () => {
   fc.assert(
     fc.property(
-      fc.array(history, { minLength: 1, maxLength: 8 }),
-      fc.array(fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 4 }), fc.nat()), { maxLength: 60 }),
-      (histories, exchanges) => {
-        // Every message any replica could send, each one a snapshot of an owner's count at some time.
-        const messages: ReplicaEntry[] = [];
-        const truth = new Replica();
-        for (const { node, key, steps } of histories) {
-          let likes = 0;
-          for (const step of steps) {
-            likes += step;
-            messages.push({ node, key, likes });
-            truth.observe(node, key, likes);
+      fc.array(fc.tuple(fc.constantFrom(0, 1), step), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 4 }), fc.nat({ max: 3 })), {
+        maxLength: 80,
+      }),
+      (life, exchanges) => {
+        // Replicas 0 and 1 are the owners B and C; 2, 3 and 4 only replicate.
+        const owners = ["B", "C"];
+        const replicas = Array.from({ length: 5 }, () => new Replica());
+        const own = owners.map(() => ({
+          epoch: 1,
+          clients: {} as Record<string, number>,
+          retired: 0,
+        }));
+        const inFlight: OwnerDelta[] = [];
+        let clock = 1;
+        const exchange = (from: number, to: number) => {
+          for (const owner of owners) {
+            inFlight.push(...replicas[from]!.deltas(owner, replicas[to]!.digest()[owner], 2));
+          }
+        };
+        let turn = 0;
+        for (const [who, change] of life) {
+          const state = own[who]!;
+          if (change.kind === "like") {
+            const key = `k${change.key}`;
+            state.clients[key] = (state.clients[key] ?? 0) + change.n;
+          } else if (change.kind === "forget") {
+            const key = `k${change.key}`;
+            state.retired += state.clients[key] ?? 0;
+            delete state.clients[key];
+          } else {
+            state.epoch++;
+          }
+          replicas[who]!.setOwn(
+            owners[who]!,
+            state.epoch,
+            { ...state.clients },
+            state.retired,
+            clock++,
+          );
+          // Some exchanges happen meanwhile: computed now, delivered (or lost) later.
+          const [from, to, fate] = exchanges[turn++ % Math.max(1, exchanges.length)] ?? [0, 2, 0];
+          if (from !== to) exchange(from, to);
+          const delta = inFlight.splice(fate % Math.max(1, inFlight.length), 1)[0];
+          const target = (from + to + fate) % 5;
+          // Fate 3 loses it; an owner never takes deltas about itself.
+          if (delta && fate !== 3 && owners[target] !== delta.owner) {
+            replicas[target]!.apply(delta);
+            if (fate === 2) replicas[target]!.apply(delta); // repeated
           }
         }
-        // Five replicas receive those messages, and each other's state, in random order and
-        // with repeats; stale snapshots arrive after fresh ones.
-        const replicas = Array.from({ length: 5 }, () => new Replica());
-        for (const [from, to, pick] of exchanges) {
-          replicas[to]!.merge([messages[pick % messages.length]!]);
-          replicas[to]!.merge(replicas[from]!.entries());
+        // Stale deltas still arrive, in reverse order, at replicas that are not their owner.
+        for (const delta of inFlight.reverse()) {
+          for (const [i, replica] of replicas.entries()) {
+            if (owners[i] !== delta.owner) replica.apply(delta);
+          }
         }
-        // Then each replica gets every message once, in reverse order (the newest first).
-        for (const replica of replicas) replica.merge([...messages].reverse());
+        // Then digest rounds along a ring until nothing changes.
+        for (let round = 0; round < 40; round++) {
+          let moved = false;
+          for (let i = 0; i < 5; i++) {
+            for (const j of [(i + 1) % 5, (i + 4) % 5]) {
+              for (const owner of owners) {
+                if (owners[j] === owner) continue;
+                for (const delta of replicas[i]!.deltas(owner, replicas[j]!.digest()[owner], 2)) {
+                  if (replicas[j]!.apply(delta) === "applied") moved = true;
+                }
+              }
+            }
+          }
+          if (!moved) break;
+        }
+        const truth = new Replica();
+        for (const [i, owner] of owners.entries()) {
+          const state = own[i]!;
+          truth.setOwn(owner, state.epoch, state.clients, state.retired, 0);
+        }
         for (const replica of replicas) {
-          assert.ok(replica.equals(truth));
+          assert.deepEqual(replica.entries(), truth.entries());
           assert.equal(replica.total(), truth.total());
         }
       },
     ),
     { numRuns: 300 },
-  );
-});
-
-Deno.test("property: merge is commutative and idempotent", () => {
-  const entries = fc.array(
-    fc.record({
-      node: fc.constantFrom("B", "C"),
-      key: fc.constantFrom("a", "b", "c"),
-      likes: fc.nat({ max: 100 }),
-    }),
-    { maxLength: 12 },
-  );
-  fc.assert(
-    fc.property(entries, entries, (x, y) => {
-      const xy = new Replica();
-      xy.merge(x);
-      xy.merge(y);
-      const yx = new Replica();
-      yx.merge(y);
-      yx.merge(x);
-      yx.merge(x);
-      assert.ok(xy.equals(yx));
-    }),
   );
 });

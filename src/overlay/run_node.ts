@@ -97,6 +97,8 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       ...(me.likesPort === null ? {} : { dataDir: `${run.dir}/data` }),
       ...(run.listen === null ? {} : { listenHost: run.listen }),
       workers: run.workers,
+      maxClients: run.maxClients,
+      clientTtlMs: run.clientTtlMs,
       gossipIntervalMs: run.gossipIntervalMs,
       ...(run.cacheTtlMs === null ? {} : { cacheTtlMs: run.cacheTtlMs }),
       cacheBytes: run.cacheBytes,
