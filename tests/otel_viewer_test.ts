@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { PROJECT, startListening, startServer } from "../src/launch/processes.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
+import { TEST_SECRET_TEXT } from "./_overlay.ts";
 import { freePort, runDeno, tempDir, until } from "./_helpers.ts";
 
 Deno.test("deno task otel prints the server's likes.* metrics and a query's trace as they arrive", async () => {
@@ -34,19 +35,24 @@ Deno.test("deno task otel prints the server's likes.* metrics and a query's trac
       }
     }
     assert.equal((await server.stop("SIGTERM")).code, 0);
-    // A query to a port where no node listens: its trace is one span, marked as an error.
+    // A query to a port where no node listens: its trace is one span, marked as an error. It
+    // needs the cluster's secret (a clean clone has no cluster.key), so it names one of its own.
+    const secretFile = `${dir.path}/cluster.key`;
+    await Deno.writeTextFile(secretFile, TEST_SECRET_TEXT, { mode: 0o600 });
     const query = await runDeno(
       [
-        "task",
-        `--config=${PROJECT.config}`,
-        "query",
+        "run",
+        "--allow-net=127.0.0.1",
+        `--allow-read=${secretFile}`,
+        PROJECT.query,
         "get_all",
         `--server=127.0.0.1:${freePort()}`,
+        `--secret-file=${secretFile}`,
       ],
       30_000,
       otel("likes-query-test"),
     );
-    assert.equal(query.code, 1);
+    assert.equal(query.code, 1, query.stderr);
     const seen = () => viewer.output().stdout;
     await until(
       "the viewer shows the metrics and the trace",

@@ -20,6 +20,7 @@ export const PROJECT = {
   demo: root("demo.ts"),
   chaos: root("chaos.ts"),
   node: root("node.ts"),
+  query: root("query.ts"),
   src: root("src"),
 } as const;
 
