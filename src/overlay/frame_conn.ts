@@ -341,6 +341,30 @@ interface Waiting {
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
   conn: FrameConn;
+  /** Takes the `rows` frames that come before the reply. */
+  onRows: RowsHandler | undefined;
+  /** When the request gives up (`performance.now()`): reading waits for `onRows` until then. */
+  deadline: number;
+}
+
+/**
+ * Takes one `rows` frame of a streamed answer. When it returns a promise, the link reads nothing
+ * more until it settles (or the request's time is up): a slow consumer slows the sender instead
+ * of piling frames up in memory.
+ */
+export type RowsHandler = (frame: Record<string, unknown>) => void | Promise<void>;
+
+/** Waits for `pending`, but no later than `deadline` (`performance.now()`); never rejects. */
+async function waitUntil(pending: Promise<void>, deadline: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+  });
+  try {
+    await Promise.race([pending.catch(() => {}), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A value with a request id, as replies carry. */
@@ -405,13 +429,16 @@ export class PeerLink implements Disposable {
   }
 
   /**
-   * Sends `message` (with a `rid` added) and resolves with the reply.
+   * Sends `message` (with a `rid` added) and resolves with the reply; `rows` frames with its
+   * `rid` that come before the reply (a long answer, streamed) go to `onRows`, in order (see
+   * {@linkcode RowsHandler} for how it can slow the sender down).
    *
    * @throws {PeerError} If no reply came within `timeoutMs` or the connection failed.
    */
   async request(
     message: Record<string, unknown>,
     timeoutMs: number,
+    onRows?: RowsHandler,
   ): Promise<Record<string, unknown>> {
     const rid = this.#nextRid++;
     const started = performance.now();
@@ -422,7 +449,8 @@ export class PeerLink implements Disposable {
         this.#waiting.delete(rid);
         reject(new PeerError(`no reply from ${this.address} within ${timeoutMs} ms`));
       }, left);
-      this.#waiting.set(rid, { resolve, reject, timer, conn });
+      const deadline = performance.now() + left;
+      this.#waiting.set(rid, { resolve, reject, timer, conn, onRows, deadline });
     });
     conn.send({ ...message, rid }).catch((error) => {
       if (!(error instanceof FrameError)) return this.#fail(conn, error);
@@ -496,6 +524,19 @@ export class PeerLink implements Disposable {
         const rid = ridOf(value);
         const waiting = rid === null ? undefined : this.#waiting.get(rid);
         if (!waiting) continue;
+        if ((value as Record<string, unknown>).type === "rows") {
+          let pending: void | Promise<void>;
+          try {
+            pending = waiting.onRows?.(value as Record<string, unknown>);
+          } catch (error) { // the handler's failure fails its request, not the link
+            this.#waiting.delete(rid!);
+            clearTimeout(waiting.timer);
+            waiting.reject(new PeerError(error instanceof Error ? error.message : String(error)));
+            continue;
+          }
+          if (pending) await waitUntil(pending, waiting.deadline);
+          continue;
+        }
         this.#waiting.delete(rid!);
         clearTimeout(waiting.timer);
         waiting.resolve(value as Record<string, unknown>);

@@ -101,41 +101,138 @@ export function queryKey(query: Query, consistency: Consistency): string {
   return JSON.stringify([consistency, query.verb, query.params]);
 }
 
+/** Rows a streamed answer carries per `rows` frame. */
+export const ROWS_PER_FRAME = 5000;
+
+/** Options for {@linkcode Sections}: when an answer becomes streamed, and where its rows go. */
+export interface SectionsOptions {
+  /** Rows held before the answer is streamed; past it, every row goes to `spill`. */
+  readonly holdRows?: number;
+  /**
+   * Takes streamed rows, at most {@linkcode ROWS_PER_FRAME} of one node at a time; a promise it
+   * returns tells when they are gone (see {@linkcode Sections.drained}).
+   */
+  readonly spill?: (node: string, rows: readonly Row[]) => void | Promise<unknown>;
+}
+
 /**
- * Rows gathered so far, by owning node. A node's section is taken from the first path that
- * brings it; a later copy (the diamond B→C→E, B→D→E) is dropped, so each row appears once.
+ * Rows gathered so far, by owning node. A node's section is taken from the first source (path)
+ * that brings it, in as many parts as that source sends; a copy from another source (the
+ * diamond B→C→E, B→D→E) is dropped, so each row appears once. Past `holdRows` rows the answer is
+ * **streamed**: everything held, and every row after, goes to `spill` as it comes, so memory per
+ * hop stays bounded however large the answer.
  */
 export class Sections {
   readonly #byNode = new Map<string, Row[]>();
+  readonly #source = new Map<string, string>();
+  readonly #holdRows: number;
+  readonly #spill: SectionsOptions["spill"];
+  #held = 0;
+  #count = 0;
+  #likes = 0;
+  #streamed = false;
+  #drained: Promise<void> = Promise.resolve();
 
-  /** Adds `node`'s rows unless that node is already present; true if added. */
-  add(node: string, rows: readonly Row[]): boolean {
-    if (this.#byNode.has(node)) return false;
-    this.#byNode.set(node, rows.filter((row) => row.node === node));
+  /** Creates an empty set of sections (held whole unless `options` say how to stream). */
+  constructor(options: SectionsOptions = {}) {
+    this.#holdRows = options.spill ? options.holdRows ?? ROWS_PER_FRAME : Infinity;
+    this.#spill = options.spill;
+  }
+
+  /**
+   * Adds rows of `node` from `source` (by default the node itself) unless another source
+   * brought that node first; true if added.
+   */
+  add(node: string, rows: readonly Row[], source = node): boolean {
+    const claimed = this.#source.get(node);
+    if (claimed !== undefined && claimed !== source) return false;
+    this.#source.set(node, source);
+    const own = rows.filter((row) => row.node === node);
+    this.#count += own.length;
+    for (const row of own) this.#likes += row.likes;
+    if (this.#streamed) {
+      this.#spillRows(node, own);
+      return true;
+    }
+    const held = this.#byNode.get(node);
+    if (held) held.push(...own);
+    else this.#byNode.set(node, [...own]);
+    this.#held += own.length;
+    if (this.#held > this.#holdRows) {
+      this.#streamed = true;
+      for (const [name, section] of this.#byNode) this.#spillRows(name, section);
+      this.#byNode.clear();
+      this.#held = 0;
+    }
     return true;
   }
 
-  /** Adds every section of `other` (as sent between nodes: node → rows). */
-  addAll(other: Readonly<Record<string, readonly Row[]>>): void {
-    for (const [node, rows] of Object.entries(other)) this.add(node, rows);
+  #spillRows(node: string, rows: readonly Row[]): void {
+    for (let at = 0; at < rows.length; at += ROWS_PER_FRAME) {
+      const gone = this.#spill!(node, rows.slice(at, at + ROWS_PER_FRAME));
+      if (gone) this.#drained = gone.then(() => {}, () => {});
+    }
+  }
+
+  /**
+   * Settles when the rows spilled so far are gone (the last spill's promise settled: spills
+   * are taken in order); never rejects. Wait for it before adding more to bound what waits.
+   */
+  drained(): Promise<void> {
+    return this.#drained;
+  }
+
+  /** Adds every section of `other` (as sent between nodes: node → rows), all from `source`. */
+  addAll(other: Readonly<Record<string, readonly Row[]>>, source?: string): void {
+    for (const [node, rows] of Object.entries(other)) this.add(node, rows, source ?? node);
+  }
+
+  /** True once the rows are streamed (then only rows added since the last spill are held). */
+  get streamed(): boolean {
+    return this.#streamed;
+  }
+
+  /** Rows added in all, streamed ones included. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Likes of every row added, streamed ones included. */
+  get likes(): number {
+    return this.#likes;
   }
 
   /** The nodes present, sorted. */
   nodes(): string[] {
-    return [...this.#byNode.keys()].sort();
+    return [...this.#source.keys()].sort();
   }
 
-  /** Sections as sent between nodes. */
+  /** The sections held, as sent between nodes. */
   toJSON(): Record<string, Row[]> {
     return Object.fromEntries([...this.#byNode].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Every row, ordered by key, then node. */
+  /** Every row held, ordered by key, then node. */
   rows(): Row[] {
     return [...this.#byNode.values()].flat().sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : a.node < b.node ? -1 : a.node > b.node ? 1 : 0
     );
   }
+}
+
+/** A `rows` frame's rows (`[[key, likes], …]` of `node`), checked; malformed ones are skipped. */
+export function rowsOfFrame(node: string, rows: unknown): Row[] {
+  if (!Array.isArray(rows)) return [];
+  const checked: Row[] = [];
+  for (const row of rows) {
+    if (
+      Array.isArray(row) && typeof row[0] === "string" && Number.isSafeInteger(row[1]) &&
+      row[1] >= 0
+    ) {
+      checked.push({ key: row[0], node, likes: row[1] });
+    }
+  }
+  return checked;
 }
 
 /** Sums rows per node into one `total` row each (key `"total"`), ordered by node. */

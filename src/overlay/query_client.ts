@@ -8,7 +8,7 @@
 
 import { PeerLink } from "./frame_conn.ts";
 import type { ClusterSecret } from "./link_auth.ts";
-import type { Consistency, Row } from "./query.ts";
+import { type Consistency, type Row, rowsOfFrame } from "./query.ts";
 import { checkTree, type TimingTree } from "./timing.ts";
 import { QueryCall } from "../telemetry/overlay_telemetry.ts";
 
@@ -19,7 +19,12 @@ export interface QueryReply {
   readonly partial: boolean;
   readonly message: string;
   readonly results: readonly Row[];
-  /** Sum of the likes in `results`. */
+  /**
+   * How many rows a long answer streamed (in arrival order, not sorted); absent when the
+   * answer came in one frame (its rows sorted by key, then node).
+   */
+  readonly streamed?: number;
+  /** Sum of the likes of every row. */
   readonly total: number;
   readonly answered: readonly string[];
   readonly missing: readonly string[];
@@ -48,6 +53,13 @@ export interface AskOptions {
   readonly consistency?: Consistency;
   /** The query's deadline across the overlay, in ms. @default {2000} */
   readonly deadlineMs?: number;
+  /**
+   * Takes the rows of a long answer as they come (they are in the reply's `results` too, unless
+   * `keepRows` is false). @default {none}
+   */
+  readonly onRows?: (rows: readonly Row[]) => void;
+  /** Whether streamed rows are kept for the reply's `results`. @default {true} */
+  readonly keepRows?: boolean;
 }
 
 function strings(value: unknown): string[] {
@@ -69,21 +81,33 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
   const call = new QueryCall(options.verb, `${options.hostname}:${options.port}`);
   const started = performance.now();
   let reply: Record<string, unknown>;
+  const streamed: Row[] = [];
+  const keep = options.keepRows ?? true;
+  const onRows = (frame: Record<string, unknown>) => {
+    if (typeof frame.owner !== "string") return;
+    const rows = rowsOfFrame(frame.owner, frame.rows);
+    options.onRows?.(rows);
+    if (keep) { for (const row of rows) streamed.push(row); }
+  };
   try {
-    reply = await link.request({
-      type: "query",
-      verb: options.verb,
-      params: options.params ?? [],
-      consistency: options.consistency ?? "gather",
-      deadline_ms: deadlineMs,
-      traceparent: call.traceparent,
-    }, deadlineMs + 1000);
+    reply = await link.request(
+      {
+        type: "query",
+        verb: options.verb,
+        params: options.params ?? [],
+        consistency: options.consistency ?? "gather",
+        deadline_ms: deadlineMs,
+        traceparent: call.traceparent,
+      },
+      deadlineMs + 1000,
+      onRows,
+    );
   } catch (error) {
     call.end({}, error instanceof Error ? error.message : String(error));
     throw error;
   }
   const clientMs = Math.round((performance.now() - started) * 100) / 100;
-  const results = Array.isArray(reply.results) ? reply.results as Row[] : [];
+  const results = [...streamed, ...(Array.isArray(reply.results) ? reply.results as Row[] : [])];
   call.end(
     { rows: results.length, partial: reply.partial === true },
     reply.success === true ? undefined : String(reply.message ?? "failed"),
@@ -94,6 +118,7 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
     partial: reply.partial === true,
     message: String(reply.message ?? ""),
     results,
+    ...(typeof reply.streamed === "number" ? { streamed: reply.streamed } : {}),
     total: typeof reply.total === "number" ? reply.total : 0,
     answered: strings(reply.answered),
     missing: strings(reply.missing),

@@ -23,7 +23,9 @@ import {
   QueryError,
   queryKey,
   type Row,
+  rowsOfFrame,
   Sections,
+  type SectionsOptions,
   selectRows,
   totalRows,
 } from "./query.ts";
@@ -106,18 +108,29 @@ async function callNeighbour(
     return;
   }
   try {
-    const reply = await ctx.link(next).request({
-      type: "query",
-      hop: true,
-      "query_id": request.queryId,
-      verb: request.query.verb,
-      params: request.query.params,
-      consistency: "gather",
-      "deadline_ms": childBudget,
-      ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
-    }, Math.max(1, Math.floor(left - 5)));
+    const onRows = (frame: Record<string, unknown>) => {
+      if (typeof frame.owner !== "string") return;
+      into.sections.add(frame.owner, rowsOfFrame(frame.owner, frame.rows), next);
+      return into.sections.drained(); // read no more from `next` till these rows are passed on
+    };
+    const reply = await ctx.link(next).request(
+      {
+        type: "query",
+        hop: true,
+        "query_id": request.queryId,
+        verb: request.query.verb,
+        params: request.query.params,
+        consistency: "gather",
+        "deadline_ms": childBudget,
+        ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
+      },
+      Math.max(1, Math.floor(left - 5)),
+      onRows,
+    );
     if (reply.success !== true) throw new Error(String(reply.message ?? "failed"));
-    if (isRecord(reply.sections)) into.sections.addAll(reply.sections as Record<string, Row[]>);
+    if (isRecord(reply.sections)) {
+      into.sections.addAll(reply.sections as Record<string, Row[]>, next);
+    }
     for (const node of Array.isArray(reply.answered) ? reply.answered : []) {
       if (typeof node === "string") into.answered.add(node);
     }
@@ -147,7 +160,10 @@ async function callNeighbour(
   }
 }
 
-/** The cache, own rows, then every neighbour in parallel; a complete answer is cached. */
+/**
+ * The cache, own rows, then every neighbour in parallel; a complete answer is cached (unless
+ * it was streamed: too large to keep).
+ */
 async function gather(
   ctx: QueryContext,
   query: Query,
@@ -155,6 +171,7 @@ async function gather(
   budgetMs: number,
   started: number,
   traceparent: string | undefined,
+  streaming: SectionsOptions,
 ): Promise<Gathered> {
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
@@ -168,7 +185,7 @@ async function gather(
   });
   if (hit) {
     const stored = JSON.parse(hit.value) as { sections: Record<string, Row[]>; answered: string[] };
-    const sections = new Sections();
+    const sections = new Sections(streaming);
     sections.addAll(stored.sections);
     return {
       sections,
@@ -179,7 +196,7 @@ async function gather(
     };
   }
   const into: Gathered = {
-    sections: new Sections(),
+    sections: new Sections(streaming),
     answered: new Set([ctx.id]),
     problems: new Map(),
     stages,
@@ -196,7 +213,10 @@ async function gather(
       callNeighbour(ctx, next, request, into)
     ),
   );
-  if (reachable(ctx.config, ctx.id).every((node) => into.answered.has(node))) {
+  if (
+    !into.sections.streamed &&
+    reachable(ctx.config, ctx.id).every((node) => into.answered.has(node))
+  ) {
     ctx.shared.cache.set(
       key,
       version,
@@ -211,18 +231,21 @@ function sum(rows: readonly Row[]): number {
 }
 
 /**
- * Answers a `query` message; the reply carries the message's `rid`. The visit is traced as a
- * span, a child of the caller's (the message's `traceparent`), and the nodes asked get this
- * span as theirs.
+ * Answers a `query` message; the reply carries the message's `rid`. An answer of more than
+ * {@linkcode ROWS_PER_FRAME} rows is streamed: its rows go to `emit` as `rows` frames (with the
+ * same `rid`) before the reply, which then carries none (PROTOCOL.md, "Long answers"). The
+ * visit is traced as a span, a child of the caller's (the message's `traceparent`), and the
+ * nodes asked get this span as theirs.
  */
 export async function answerQuery(
   ctx: QueryContext,
   message: Record<string, unknown>,
+  emit: (frame: Record<string, unknown>) => void | Promise<unknown> = () => {},
 ): Promise<Record<string, unknown>> {
   const visit = new QueryVisit(ctx.id, message.traceparent);
   let reply: Record<string, unknown> | undefined;
   try {
-    reply = await answer(ctx, message, visit);
+    reply = await answer(ctx, message, visit, emit);
     return reply;
   } finally {
     visit.end(
@@ -257,6 +280,7 @@ async function answer(
   ctx: QueryContext,
   message: Record<string, unknown>,
   visit: QueryVisit,
+  emit: (frame: Record<string, unknown>) => void | Promise<unknown>,
 ): Promise<Record<string, unknown>> {
   const started = performance.now();
   const hop = message.hop === true;
@@ -298,6 +322,41 @@ async function answer(
     stages,
   });
 
+  // Past ROWS_PER_FRAME rows an answer is streamed to the caller as `rows` frames; a client's
+  // `total` sums the rows as they come instead (its answer is one row per node).
+  const spilledSums = new Map<string, number>();
+  const streaming: SectionsOptions = !hop && query.verb === "total"
+    ? {
+      spill: (node, rows) => {
+        spilledSums.set(node, (spilledSums.get(node) ?? 0) + sum(rows));
+      },
+    }
+    : {
+      spill: (node, rows) =>
+        emit({
+          type: "rows",
+          rid: message.rid,
+          owner: node,
+          rows: rows.map((row) => [row.key, row.likes]),
+        }),
+    };
+  /** What a client gets: the rows held (or the totals), and how many rows there were in all. */
+  const resultsOf = (sections: Sections) => {
+    const rows = sections.rows();
+    if (query.verb === "total") {
+      const totals = totalRows([
+        ...rows,
+        ...[...spilledSums].map(([node, likes]) => ({ key: "total", node, likes })),
+      ]);
+      return { results: totals, count: totals.length, streamed: {} };
+    }
+    return {
+      results: rows,
+      count: sections.count,
+      streamed: sections.streamed ? { streamed: sections.count } : {},
+    };
+  };
+
   if (!ctx.shared.seen.claim(queryId) && hop) {
     ctx.shared.add("repeats");
     ctx.log.info(`query ${queryId} already answered here; this path adds nothing`);
@@ -314,20 +373,20 @@ async function answer(
   if (consistency === "local") {
     const at = performance.now();
     const { entries, staleMs } = await ctx.replica();
-    const sections = new Sections();
+    const sections = new Sections(streaming);
     const byNode = Map.groupBy(selectRows(entries, query), (row) => row.node);
     for (const [node, rows] of byNode) sections.add(node, rows);
-    const rows = sections.rows();
-    const results = query.verb === "total" ? totalRows(rows) : rows;
+    const { results, count, streamed } = resultsOf(sections);
     const stalest = Math.max(0, ...Object.values(staleMs));
     ctx.shared.add("answered");
     return {
       ...base,
       success: true,
       partial: false,
-      message: `From ${ctx.id}'s replica (${results.length} rows), at most ${stalest} ms stale`,
+      message: `From ${ctx.id}'s replica (${count} rows), at most ${stalest} ms stale`,
       results,
-      total: sum(rows),
+      ...streamed,
+      total: sections.likes,
       answered: [ctx.id],
       missing: [],
       problems: {},
@@ -338,7 +397,15 @@ async function answer(
     };
   }
 
-  const gathered = await gather(ctx, query, queryId, budgetMs, started, visit.traceparent);
+  const gathered = await gather(
+    ctx,
+    query,
+    queryId,
+    budgetMs,
+    started,
+    visit.traceparent,
+    streaming,
+  );
   ctx.shared.add("answered");
   const cached = gathered.cached !== null;
   const cacheAge = cached ? { "cache_age_ms": gathered.cached!.ageMs } : {};
@@ -354,14 +421,13 @@ async function answer(
       timing: timing(gathered.stages),
     };
   }
-  const rows = gathered.sections.rows();
   const answered = [...gathered.answered].sort();
   const missing = reachable(ctx.config, ctx.id).filter((node) => !gathered.answered.has(node));
   const problems: Record<string, string> = {};
   for (const node of missing) {
     problems[node] = gathered.problems.get(node) ?? "not reached: every path to it failed";
   }
-  const results = query.verb === "total" ? totalRows(rows) : rows;
+  const { results, count, streamed } = resultsOf(gathered.sections);
   const partial = missing.length > 0;
   return {
     ...base,
@@ -370,14 +436,15 @@ async function answer(
     message: partial
       ? `PARTIAL: ${answered.length} of ${
         answered.length + missing.length
-      } nodes answered (${results.length} rows); missing ${
+      } nodes answered (${count} rows); missing ${
         missing.map((node) => `${node} (${problems[node]})`).join(", ")
       }`
-      : `Combined results from ${answered.length} nodes (${results.length} rows)${
+      : `Combined results from ${answered.length} nodes (${count} rows)${
         cached ? `, from the cache (${gathered.cached!.ageMs} ms old)` : ""
       }`,
     results,
-    total: sum(rows),
+    ...streamed,
+    total: gathered.sections.likes,
     answered,
     missing,
     problems,

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { parseQuery, QueryError, queryKey, Sections, selectRows, totalRows } from "./query.ts";
+import {
+  parseQuery,
+  QueryError,
+  queryKey,
+  ROWS_PER_FRAME,
+  rowsOfFrame,
+  Sections,
+  selectRows,
+  totalRows,
+} from "./query.ts";
 
 Deno.test("parseQuery() takes the four verbs and explains every refusal", () => {
   assert.deepEqual(parseQuery("get_all"), { verb: "get_all", params: [] });
@@ -38,23 +47,49 @@ Deno.test("selectRows() picks by key or prefix; total keeps every row", () => {
   ]);
 });
 
-Deno.test("Sections keep the first copy of a node's rows: the diamond adds nothing twice", () => {
+Deno.test("Sections keep the first path's copy of a node's rows: the diamond adds nothing twice", () => {
   const sections = new Sections();
-  assert.ok(sections.add("E", [{ key: "k", node: "E", likes: 3 }]));
+  assert.ok(sections.add("E", [{ key: "k", node: "E", likes: 3 }], "C"));
   sections.addAll({
     C: [{ key: "k", node: "C", likes: 1 }],
     E: [{ key: "k", node: "E", likes: 3 }], // the same E, through the other path
-  });
-  assert.equal(sections.add("E", [{ key: "k", node: "E", likes: 99 }]), false);
+  }, "D");
+  assert.equal(sections.add("E", [{ key: "k", node: "E", likes: 99 }], "D"), false);
+  assert.ok(sections.add("E", [{ key: "j", node: "E", likes: 2 }], "C"), "C sends E in parts");
   assert.deepEqual(sections.rows(), [
+    { key: "j", node: "E", likes: 2 },
     { key: "k", node: "C", likes: 1 },
     { key: "k", node: "E", likes: 3 },
   ]);
   assert.deepEqual(sections.nodes(), ["C", "E"]);
+  assert.deepEqual([sections.count, sections.likes], [3, 6]);
   // A section cannot smuggle rows of another owner.
   const strict = new Sections();
   strict.add("C", [{ key: "k", node: "D", likes: 5 }]);
   assert.deepEqual(strict.rows(), []);
+});
+
+Deno.test("Sections past holdRows stream every row, held and later, in frames of ROWS_PER_FRAME", () => {
+  const spilled: [string, number][] = [];
+  const sections = new Sections({
+    holdRows: 3,
+    spill: (node, rows) => {
+      spilled.push([node, rows.length]);
+    },
+  });
+  const rows = (node: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ key: `k${i}`, node, likes: 1 }));
+  sections.add("B", rows("B", 2));
+  assert.equal(sections.streamed, false);
+  sections.add("C", rows("C", 2)); // 4 > 3: streamed from now on
+  assert.equal(sections.streamed, true);
+  sections.add("D", rows("D", ROWS_PER_FRAME + 1));
+  assert.deepEqual(spilled, [["B", 2], ["C", 2], ["D", ROWS_PER_FRAME], ["D", 1]]);
+  assert.deepEqual(sections.rows(), [], "nothing held once streamed");
+  assert.equal(sections.count, ROWS_PER_FRAME + 5);
+  assert.deepEqual(rowsOfFrame("E", [["a", 1], ["b", -1], [3, 1], "x"]), [
+    { key: "a", node: "E", likes: 1 },
+  ]);
 });
 
 Deno.test("queryKey() tells verbs, parameters and consistency apart", () => {

@@ -154,9 +154,28 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     }
     const message = value as Record<string, unknown>;
     switch (message.type) {
-      case "query":
-        await reply(conn, await answerQuery(ctx, message));
+      case "query": {
+        // A long answer's rows go first, as `rows` frames, in order before the answer. The
+        // promise lets the engine wait till a frame is written before it reads more rows.
+        let lost: string | null = null;
+        const stream = (frame: Record<string, unknown>) =>
+          conn.send(frame).catch((error) => {
+            lost ??= errorText(error);
+          });
+        const answer = await answerQuery(ctx, message, stream);
+        if (lost === null) return await reply(conn, answer);
+        // Rows that did not go out make the answer wrong: fail it (if the link still works).
+        log.warn(`query ${answer.query_id} from ${conn.remote}: streaming failed: ${lost}`);
+        shared.add("failed");
+        await conn.send({
+          type: "answer",
+          rid: answer.rid,
+          "query_id": answer.query_id,
+          success: false,
+          message: `streaming the rows failed (${lost})`,
+        });
         return;
+      }
       case "digest":
       case "delta":
         post({ kind: "gossip", message, from: conn.remote, bytes: conn.lastFrameBytes });
