@@ -327,7 +327,8 @@ export class Gossip implements Disposable {
   readonly #read = new Map<string, DeltaAck>();
   readonly #log = getLogger(["likes", "overlay", "gossip"]);
   #epoch: number;
-  #own: { clients: Readonly<Record<string, number>>; retired: number } | null = null;
+  /** This node's own counts as last read: clients, the sum of their likes, the retired likes. */
+  #own: { clients: Record<string, number>; live: number; retired: number } | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #soon: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -362,9 +363,40 @@ export class Gossip implements Disposable {
    * the clients it forgot. Too many forgotten keys start a new epoch, which travels whole.
    */
   observeOwn(clients: Readonly<Record<string, number>>, retired: number, now = Date.now()): void {
-    this.#own = { clients, retired };
+    let live = 0;
+    for (const likes of Object.values(clients)) live += likes;
+    this.#own = { clients: { ...clients }, live, retired };
     if (this.replica.forgottenOf(this.#options.self) > MAX_FORGOTTEN_KEYS) this.#newEpoch(now);
     if (this.replica.setOwn(this.#options.self, this.#epoch, clients, retired, now)) {
+      this.changed();
+    }
+  }
+
+  /**
+   * Records what changed in this node's own counts since the last look (read at `now`): the
+   * clients whose count changed, and the table's total read after them (the likes of no client
+   * left are the retired row). No client is forgotten here; when one was, pass the whole table
+   * to {@linkcode Gossip.observeOwn}. Costs what changed, however many clients there are.
+   */
+  observeOwnChanges(
+    changes: Readonly<Record<string, number>>,
+    total: number,
+    now = Date.now(),
+  ): void {
+    const own = this.#own;
+    if (own === null || this.replica.epochOf(this.#options.self) !== this.#epoch) {
+      const clients = { ...own?.clients, ...changes };
+      let live = 0;
+      for (const likes of Object.values(clients)) live += likes;
+      return this.observeOwn(clients, total - live, now);
+    }
+    for (const [key, likes] of Object.entries(changes)) {
+      own.live += likes - (own.clients[key] ?? 0);
+      own.clients[key] = likes;
+    }
+    const retired = total - own.live;
+    own.retired = retired;
+    if (this.replica.updateOwn(this.#options.self, this.#epoch, changes, retired, now)) {
       this.changed();
     }
   }

@@ -7,6 +7,7 @@ import {
   MAX_CLOCK_SKEW_MS,
   MAX_GOSSIP_ENTRIES,
 } from "./gossip.ts";
+import { RETIRED_KEY } from "./replica.ts";
 
 const RULES = { self: "A", neighbours: new Set(["B", "C"]), owners: new Set(["B", "C", "D"]) };
 const NOW = 1_000_000;
@@ -169,6 +170,29 @@ Deno.test("Gossip: digests start the exchange; then one like sends one small del
     assert.ok(bytes < 300, `${bytes} bytes for one like`);
   }
   for (const node of [a, b, c]) assert.equal(node!.replica.get("B", "LikesServer7"), 8);
+});
+
+Deno.test("Gossip.observeOwnChanges: what changed (the total giving the retired likes) travels like a whole read", async () => {
+  using net = wire(["A", "B"], [["A", "B"]]);
+  const [a, b] = ["A", "B"].map((id) => net.nodes.get(id)!);
+  b!.observeOwnChanges({ k: 3, j: 1 }, 4); // the first look: the table whole
+  for (const node of [a, b]) node!.start();
+  await settle();
+  assert.equal(a!.replica.total("B"), 4);
+  net.sent.length = 0;
+  b!.observeOwnChanges({ k: 5 }, 8); // k rose by 2, and 2 more likes are of forgotten clients
+  await settle();
+  const deltas = net.sent.filter((s) => s.message.type === "delta");
+  assert.equal(deltas.length, 1);
+  assert.deepEqual(deltas[0]!.message.entries, [["k", 5, 3]]);
+  assert.deepEqual(
+    a!.replica.entries().map((e) => [e.key, e.likes]),
+    [["j", 1], ["k", 5], [RETIRED_KEY, 2]],
+  );
+  b!.observeOwn({ k: 5 }, 3); // a whole read: j forgotten, its like retired
+  b!.observeOwnChanges({ k: 6 }, 9);
+  await settle();
+  assert.deepEqual(a!.replica.entries().map((e) => [e.key, e.likes]), [["k", 6], [RETIRED_KEY, 3]]);
 });
 
 Deno.test("Gossip: a node takes nothing about itself, and answers a forged later epoch of itself with its own", async () => {

@@ -191,16 +191,27 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const gossipLog = new LogLimiter(60_000);
   const replica = gossip.replica;
   let lastRead = "";
+  let lastExpired = -1;
   const readOwnCounts = () => {
     if (likes) {
-      // Read whole only when a count rose or a client was forgotten (its likes stay in the
-      // total, folded into the retired row); the stamp moves on at every look.
-      const seen = `${likes.table.total()}/${likes.table.counter("expired")}`;
+      // Read only when a count rose or a client was forgotten (its likes stay in the total,
+      // folded into the retired row); the stamp moves on at every look.
+      const { table } = likes;
+      const expired = table.counter("expired");
+      const seen = `${table.total()}/${expired}`;
       if (seen !== lastRead) {
-        const { total, clients } = likes.table.snapshot();
-        let live = 0;
-        for (const count of Object.values(clients)) live += count;
-        gossip.observeOwn(clients, total - live);
+        // Only what changed, unless clients were forgotten (then the table whole): a read
+        // costs the changes, not the table, so a million keys do not slow the counting down.
+        const changes = table.takeChanged();
+        if (expired !== lastExpired) {
+          const { total, clients } = table.snapshot();
+          let live = 0;
+          for (const count of Object.values(clients)) live += count;
+          gossip.observeOwn(clients, total - live);
+          lastExpired = expired;
+        } else {
+          gossip.observeOwnChanges(changes, table.total());
+        }
         lastRead = seen;
       } else {
         gossip.touchOwn();

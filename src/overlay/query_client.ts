@@ -55,9 +55,10 @@ export interface AskOptions {
   readonly deadlineMs?: number;
   /**
    * Takes the rows of a long answer as they come (they are in the reply's `results` too, unless
-   * `keepRows` is false). @default {none}
+   * `keepRows` is false); while a promise it returns is pending, no more rows are read (within
+   * the deadline). @default {none}
    */
-  readonly onRows?: (rows: readonly Row[]) => void;
+  readonly onRows?: (rows: readonly Row[]) => void | Promise<void>;
   /** Whether streamed rows are kept for the reply's `results`. @default {true} */
   readonly keepRows?: boolean;
 }
@@ -86,8 +87,8 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
   const onRows = (frame: Record<string, unknown>) => {
     if (typeof frame.owner !== "string") return;
     const rows = rowsOfFrame(frame.owner, frame.rows);
-    options.onRows?.(rows);
     if (keep) { for (const row of rows) streamed.push(row); }
+    return options.onRows?.(rows);
   };
   try {
     reply = await link.request(
@@ -109,7 +110,10 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
   const clientMs = Math.round((performance.now() - started) * 100) / 100;
   const results = [...streamed, ...(Array.isArray(reply.results) ? reply.results as Row[] : [])];
   call.end(
-    { rows: results.length, partial: reply.partial === true },
+    {
+      rows: typeof reply.streamed === "number" ? reply.streamed : results.length,
+      partial: reply.partial === true,
+    },
     reply.success === true ? undefined : String(reply.message ?? "failed"),
   );
   return {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Row } from "./query.ts";
 import type { QueryReply } from "./query_client.ts";
 import { formatTree } from "./timing.ts";
 
@@ -33,13 +34,51 @@ import { formatTree } from "./timing.ts";
  */
 export function formatReply(reply: QueryReply, options: { readonly timing: boolean }): string {
   if (!reply.success) return `query failed: ${reply.message}\ntrace ${reply.trace_id}\n`;
-  const rows = reply.results.map((r) => [r.key, r.node, String(r.likes)]);
-  const head = ["key", "node", "likes"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    [cells[0]!.padEnd(widths[0]!), cells[1]!.padEnd(widths[1]!), cells[2]!.padStart(widths[2]!)]
-      .join("  ").trimEnd();
-  const lines = [line(head), ...rows.map(line)];
+  const widths = columnWidths(reply.results);
+  return formatTableHead(widths) + formatTableRows(reply.results, widths) +
+    formatSummary(reply, options);
+}
+
+/** Widths of the columns key, node and likes that fit `rows` (and the header). */
+export function columnWidths(rows: readonly Row[]): ColumnWidths {
+  let key = 3, node = 4, likes = 5;
+  for (const row of rows) {
+    key = Math.max(key, row.key.length);
+    node = Math.max(node, row.node.length);
+    likes = Math.max(likes, String(row.likes).length);
+  }
+  return [key, node, likes];
+}
+
+/** Widths of the table's three columns. */
+export type ColumnWidths = readonly [key: number, node: number, likes: number];
+
+function tableLine(cells: readonly [string, string, string], widths: ColumnWidths): string {
+  return [cells[0].padEnd(widths[0]), cells[1].padEnd(widths[1]), cells[2].padStart(widths[2])]
+    .join("  ").trimEnd() + "\n";
+}
+
+/** The table's header line. */
+export function formatTableHead(widths: ColumnWidths): string {
+  return tableLine(["key", "node", "likes"], widths);
+}
+
+/** Table lines for `rows`, in their order (a wider cell than `widths` only shifts its line). */
+export function formatTableRows(rows: readonly Row[], widths: ColumnWidths): string {
+  let text = "";
+  for (const row of rows) text += tableLine([row.key, row.node, String(row.likes)], widths);
+  return text;
+}
+
+/**
+ * The lines under the table: rows and likes in all, who answered, the cache, the time and the
+ * trace; then the missing nodes of a partial answer and, with `timing`, the timing tree. A failed
+ * reply is one line and its trace.
+ */
+export function formatSummary(reply: QueryReply, options: { readonly timing: boolean }): string {
+  if (!reply.success) return `query failed: ${reply.message}\ntrace ${reply.trace_id}\n`;
+  const lines: string[] = [];
+  const count = reply.streamed ?? reply.results.length;
   const missing = reply.missing.length === 0
     ? "missing none"
     : `MISSING ${reply.missing.join(" ")}`;
@@ -48,9 +87,7 @@ export function formatReply(reply: QueryReply, options: { readonly timing: boole
     ? ` · local replica, stale by at most ${Math.max(0, ...Object.values(reply.stale_ms))} ms`
     : "";
   lines.push(
-    `${reply.results.length} row${
-      reply.results.length === 1 ? "" : "s"
-    }, ${reply.total} likes · answered ${
+    `${count} row${count === 1 ? "" : "s"}, ${reply.total} likes · answered ${
       reply.answered.join(" ")
     } · ${missing} · ${cache}${stale} · ${reply.client_ms.toFixed(2)} ms`,
     `trace ${reply.trace_id}`,
@@ -71,4 +108,29 @@ export function formatReply(reply: QueryReply, options: { readonly timing: boole
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The start of `--json` output for a streamed answer: its rows come first, as they arrive. */
+export const STREAMED_JSON_HEAD = '{\n  "results": [';
+
+/** `rows` as members of the `results` array, one per line; `first` when none came before. */
+export function formatJsonRows(rows: readonly Row[], first: boolean): string {
+  let text = "";
+  rows.forEach((row, i) => {
+    text += `${first && i === 0 ? "" : ","}\n    ${JSON.stringify(row)}`;
+  });
+  return text;
+}
+
+/**
+ * The end of `--json` output for a streamed answer: closes `results` (its rows already written)
+ * (with the reply's own `results`, if any) and adds every other field of `reply`, so the whole
+ * output is one JSON document.
+ */
+export function formatJsonTail(reply: QueryReply, rowsWritten: boolean): string {
+  const { results, ...rest } = reply;
+  const any = rowsWritten || results.length > 0;
+  return `${formatJsonRows(results, !rowsWritten)}${any ? "\n  " : ""}],\n${
+    JSON.stringify(rest, null, 2).slice(2)
+  }\n`;
 }

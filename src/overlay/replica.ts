@@ -91,6 +91,16 @@ function logChange(state: OwnerState, key: string, v: number): void {
   }
 }
 
+/** Stamps a new version on each key of `counts` whose likes differ from the state's. */
+function setKeys(state: OwnerState, counts: Readonly<Record<string, number>>): void {
+  for (const [key, likes] of Object.entries(counts)) {
+    if (state.keys.get(key)?.likes === likes) continue;
+    state.keys.set(key, { likes, v: ++state.version });
+    state.removed.delete(key);
+    logChange(state, key, state.version);
+  }
+}
+
 /** The index of the first change in `log` after version `base`. */
 function firstAfter(log: readonly { v: number }[], base: number): number {
   let [low, high] = [0, log.length];
@@ -147,12 +157,7 @@ export class Replica {
       this.#owners.set(owner, state);
     }
     const before = state.version;
-    for (const [key, likes] of Object.entries(clients)) {
-      if (state.keys.get(key)?.likes === likes) continue;
-      state.keys.set(key, { likes, v: ++state.version });
-      state.removed.delete(key);
-      logChange(state, key, state.version);
-    }
+    setKeys(state, clients);
     if (state.keys.size > Object.keys(clients).length) {
       for (const key of state.keys.keys()) {
         if (Object.hasOwn(clients, key)) continue;
@@ -161,6 +166,37 @@ export class Replica {
         logChange(state, key, state.version);
       }
     }
+    if (retired !== state.retired.likes) state.retired = { likes: retired, v: ++state.version };
+    state.asOf = Math.max(state.asOf, asOf);
+    if (state.version === before) return false;
+    this.#version++;
+    return true;
+  }
+
+  /**
+   * Like {@linkcode Replica.setOwn} for only the keys in `changes` (the others stay as they are,
+   * none is forgotten): what an owner that reads only what changed in its table passes. Returns
+   * true if anything changed.
+   *
+   * @throws {RangeError} If the replica does not hold `owner` at `epoch` (call `setOwn` first).
+   */
+  updateOwn(
+    owner: string,
+    epoch: number,
+    changes: Readonly<Record<string, number>>,
+    retired: number,
+    asOf: number,
+  ): boolean {
+    const state = this.#owners.get(owner);
+    if (!state || state.epoch !== epoch) {
+      throw new RangeError(
+        `Cannot update ${owner}'s own state at epoch ${epoch}: the replica holds ${
+          state ? `epoch ${state.epoch}` : "none"
+        }`,
+      );
+    }
+    const before = state.version;
+    setKeys(state, changes);
     if (retired !== state.retired.likes) state.retired = { likes: retired, v: ++state.version };
     state.asOf = Math.max(state.asOf, asOf);
     if (state.version === before) return false;

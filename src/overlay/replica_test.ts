@@ -20,6 +20,23 @@ Deno.test("setOwn: each change gets the next version; forgotten keys and retired
   assert.equal(replica.forgottenOf("B"), 1);
 });
 
+Deno.test("updateOwn: only the keys given get new versions, none is forgotten; another epoch is refused", () => {
+  const replica = new Replica();
+  replica.setOwn("B", 100, { a: 1, b: 2 }, 0, 1000);
+  assert.equal(replica.updateOwn("B", 100, { b: 5, c: 1 }, 3, 1100), true);
+  assert.deepEqual(replica.digest().B, { epoch: 100, version: 5, as_of: 1100 });
+  assert.deepEqual(replica.entries().map((e) => [e.key, e.likes]), [
+    ["a", 1],
+    ["b", 5],
+    ["c", 1],
+    [RETIRED_KEY, 3],
+  ]);
+  assert.equal(replica.updateOwn("B", 100, { a: 1 }, 3, 1200), false, "nothing changed");
+  assert.equal(replica.digest().B!.as_of, 1200);
+  assert.throws(() => replica.updateOwn("B", 101, { a: 2 }, 3, 1300), RangeError);
+  assert.throws(() => replica.updateOwn("C", 100, { a: 2 }, 0, 1300), RangeError);
+});
+
 Deno.test("deltas: only what changed after the receiver's version, a forgotten key included; in chained chunks", () => {
   const owner = new Replica();
   owner.setOwn("B", 100, { a: 1, b: 1, c: 1 }, 0, 1000);

@@ -1,15 +1,27 @@
 /**
  * Runs one `deno task query`: finds the node to ask (the portal of the config by default), asks
- * it, prints the reply as a table or JSON, and maps the outcome to an exit code.
+ * it, prints the reply as a table or JSON (a long answer's rows as they come), and maps the
+ * outcome to an exit code.
  *
  * @module
  */
 
 import { UsageError } from "../cli.ts";
 import { PeerError } from "./frame_conn.ts";
-import { askNode, nodeStats } from "./query_client.ts";
+import type { Row } from "./query.ts";
+import { askNode, nodeStats, type QueryReply } from "./query_client.ts";
 import type { QueryRunConfig } from "./query_flags.ts";
-import { formatReply } from "./query_report.ts";
+import {
+  type ColumnWidths,
+  columnWidths,
+  formatJsonRows,
+  formatJsonTail,
+  formatReply,
+  formatSummary,
+  formatTableHead,
+  formatTableRows,
+  STREAMED_JSON_HEAD,
+} from "./query_report.ts";
 import { loadClusterConfig } from "./run_node.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
 
@@ -42,6 +54,7 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
       return 1;
     }
   }
+  const printer = new StreamPrinter(run.json);
   let reply;
   try {
     reply = await askNode({
@@ -52,6 +65,8 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
       params: run.params,
       consistency: run.consistency,
       deadlineMs: run.deadlineMs,
+      onRows: (rows) => printer.rows(rows),
+      keepRows: false,
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
@@ -63,7 +78,52 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
     await Deno.stderr.write(encoder.encode(`error: ${error.message}\n`));
     return 1;
   }
-  const text = run.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReply(reply, run);
-  await (reply.success || run.json ? Deno.stdout : Deno.stderr).write(encoder.encode(text));
+  if (printer.started) await printer.end(reply, run);
+  else {
+    const text = run.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReply(reply, run);
+    await writeAll(reply.success || run.json ? Deno.stdout : Deno.stderr, text);
+  }
   return !reply.success ? 1 : reply.partial ? 3 : 0;
+}
+
+async function writeAll(to: typeof Deno.stdout | typeof Deno.stderr, text: string): Promise<void> {
+  const bytes = encoder.encode(text);
+  for (let at = 0; at < bytes.length;) at += await to.write(bytes.subarray(at));
+}
+
+/**
+ * Prints a streamed answer's rows as they come: table lines (the widths fit the first part), or
+ * with `--json` the members of `results`, whose document {@linkcode StreamPrinter.end} closes.
+ */
+class StreamPrinter {
+  readonly #json: boolean;
+  #widths: ColumnWidths | null = null;
+
+  constructor(json: boolean) {
+    this.#json = json;
+  }
+
+  /** True once some rows were printed. */
+  get started(): boolean {
+    return this.#widths !== null;
+  }
+
+  /** Prints `rows`; the next part is read once they are written. */
+  rows(rows: readonly Row[]): Promise<void> {
+    let text = "";
+    const first = this.#widths === null;
+    if (first) {
+      this.#widths = columnWidths(rows);
+      text = this.#json ? STREAMED_JSON_HEAD : formatTableHead(this.#widths);
+    }
+    text += this.#json ? formatJsonRows(rows, first) : formatTableRows(rows, this.#widths!);
+    return writeAll(Deno.stdout, text);
+  }
+
+  /** Prints what follows the rows: the summary (a failure to stderr), or the JSON's end. */
+  async end(reply: QueryReply, options: { readonly timing: boolean }): Promise<void> {
+    if (this.#json) return await writeAll(Deno.stdout, formatJsonTail(reply, true));
+    if (reply.success) await writeAll(Deno.stdout, formatTableRows(reply.results, this.#widths!));
+    await writeAll(reply.success ? Deno.stdout : Deno.stderr, formatSummary(reply, options));
+  }
 }

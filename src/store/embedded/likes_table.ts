@@ -106,8 +106,9 @@ function layout(capacity: number) {
   const hashes = lengths + capacity * 4;
   const lastLikes = hashes + capacity * 4;
   const lastSeen = lastLikes + capacity * 4;
-  const lastSeenEnd = lastSeen + capacity * 4;
-  const counts = Math.ceil(lastSeenEnd / 8) * 8;
+  const changed = lastSeen + capacity * 4;
+  const changedEnd = changed + capacity * 4;
+  const counts = Math.ceil(changedEnd / 8) * 8;
   const seqs = counts + capacity * 8;
   const records = seqs + capacity * 8;
   const names = records + capacity * 8;
@@ -122,6 +123,7 @@ function layout(capacity: number) {
     hashes,
     lastLikes,
     lastSeen,
+    changed,
     counts,
     seqs,
     records,
@@ -171,6 +173,8 @@ export class LikesTable implements ServerCounters {
   readonly #lastLikes: Int32Array;
   /** Per slot: when the client was last seen, in whole seconds since the epoch. */
   readonly #lastSeen: Uint32Array;
+  /** Per slot: 1 when its count changed since {@linkcode LikesTable.takeChanged} last looked. */
+  readonly #changed: Int32Array;
   readonly #counts: BigInt64Array;
   readonly #seqs: BigInt64Array;
   /** Per slot: 1 + the journal index of the record that counted its last seq (0: none). */
@@ -201,6 +205,7 @@ export class LikesTable implements ServerCounters {
     this.#hashes = new Int32Array(buffer, at.hashes, capacity);
     this.#lastLikes = new Int32Array(buffer, at.lastLikes, capacity);
     this.#lastSeen = new Uint32Array(buffer, at.lastSeen, capacity);
+    this.#changed = new Int32Array(buffer, at.changed, capacity);
     this.#counts = new BigInt64Array(buffer, at.counts, capacity);
     this.#seqs = new BigInt64Array(buffer, at.seqs, capacity);
     this.#records = new BigInt64Array(buffer, at.records, capacity);
@@ -312,6 +317,7 @@ export class LikesTable implements ServerCounters {
         const record = this.#journal?.append({ kind: "classic", name, seq: 0, likes }, slot) ??
           -1;
         const client = Atomics.add(this.#counts, slot, n) + n;
+        Atomics.store(this.#changed, slot, 1);
         this.#touch(slot);
         return { status: "applied", client: Number(client), total: Number(total), receipt: record };
       } finally {
@@ -342,6 +348,7 @@ export class LikesTable implements ServerCounters {
           // Journaled under the lock, so a client's records are in the journal in its seq order.
           const record = this.#journal?.append({ kind: "keyed", name, seq, likes }, slot) ?? -1;
           const client = Atomics.add(this.#counts, slot, n) + n;
+          Atomics.store(this.#changed, slot, 1);
           Atomics.store(this.#seqs, slot, BigInt(seq));
           Atomics.store(this.#lastLikes, slot, likes);
           Atomics.store(this.#records, slot, BigInt(record + 1));
@@ -391,6 +398,7 @@ export class LikesTable implements ServerCounters {
       }
       const { slot } = entry;
       Atomics.store(this.#counts, slot, BigInt(state.count));
+      Atomics.store(this.#changed, slot, 1);
       Atomics.store(this.#seqs, slot, BigInt(state.lastSeq));
       Atomics.store(this.#lastLikes, slot, state.lastLikes);
       Atomics.store(this.#lastSeen, slot, Math.floor(state.lastSeen / 1000));
@@ -485,6 +493,32 @@ export class LikesTable implements ServerCounters {
     return { total: this.total(), clients };
   }
 
+  /**
+   * The clients whose count changed since the last call (or ever, the first time), with their
+   * counts now: what an observer that keeps its own copy needs, at the cost of the changes (plus
+   * a scan of one flag per slot) rather than of the whole table. For one reader at a time; a
+   * count that changes during the call is in this answer or the next. Clients forgotten are not
+   * reported here: compare {@linkcode LikesTable.counter}`("expired")` and read a
+   * {@linkcode LikesTable.snapshot} when it moved.
+   */
+  takeChanged(): Record<string, number> {
+    const clients: Record<string, number> = {};
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      if (Atomics.load(this.#changed, slot) === 0) continue;
+      // Cleared before the count is read: a writer's later change sets it again.
+      Atomics.store(this.#changed, slot, 0);
+      if (Atomics.load(this.#states, slot) !== READY) continue;
+      const generation = Atomics.load(this.#generations, slot);
+      const name = this.#readName(slot);
+      const count = Number(Atomics.load(this.#counts, slot));
+      // Still the same client: one that took the slot meanwhile set the flag again.
+      const same = Atomics.load(this.#states, slot) === READY &&
+        Atomics.load(this.#generations, slot) === generation;
+      if (same) clients[name] = count;
+    }
+    return clients;
+  }
+
   #touch(slot: number): void {
     Atomics.store(this.#lastSeen, slot, Math.floor(this.#clock() / 1000));
   }
@@ -565,6 +599,7 @@ export class LikesTable implements ServerCounters {
         Atomics.store(this.#seqs, slot, 0n);
         Atomics.store(this.#lastLikes, slot, 0);
         Atomics.store(this.#records, slot, 0n);
+        Atomics.store(this.#changed, slot, 1);
         this.#touch(slot);
         Atomics.add(this.#header, CLIENTS, 1n);
         Atomics.store(this.#states, slot, READY);

@@ -331,3 +331,61 @@ Deno.test("LikesTable refuses a like that would take a client's count or the tot
   assert.equal(table.total(), Number.MAX_SAFE_INTEGER);
   assert.deepEqual(table.countsOf(["big"]), { big: Number.MAX_SAFE_INTEGER });
 });
+
+Deno.test("LikesTable.takeChanged() reports each client whose count changed since it last looked, once", () => {
+  const table = LikesTable.create({ maxClients: 8 });
+  const worker = LikesTable.attach(table.buffer);
+  assert.deepEqual(table.takeChanged(), {});
+  table.applyClassic("a", 2);
+  worker.applyKeyed("k", 1, 3);
+  table.applyClassic("a", 1);
+  assert.deepEqual(table.takeChanged(), { a: 3, k: 3 });
+  assert.deepEqual(table.takeChanged(), {});
+  worker.applyKeyed("k", 1, 3); // a duplicate changes nothing
+  assert.deepEqual(table.takeChanged(), {});
+  worker.applyKeyed("k", 2, 1);
+  assert.deepEqual(table.takeChanged(), { k: 4 });
+});
+
+Deno.test("property: a copy kept by takeChanged() (and a snapshot when clients expired) equals the table", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            op: fc.constant("apply" as const),
+            who: fc.nat({ max: 9 }),
+            view: fc.nat({ max: 1 }),
+          }),
+          fc.record({ op: fc.constant("tick" as const), seconds: fc.nat({ max: 5 }) }),
+          fc.record({ op: fc.constant("expire" as const), idle: fc.nat({ max: 6 }) }),
+          fc.record({ op: fc.constant("observe" as const) }),
+        ),
+        { maxLength: 120 },
+      ),
+      (ops) => {
+        const clock = manualClock();
+        const table = LikesTable.create({ maxClients: 6, clock: clock.now });
+        const views = [table, LikesTable.attach(table.buffer, undefined, clock.now)];
+        let copy: Record<string, number> = {};
+        let expiredSeen = 0;
+        const observe = () => {
+          const changed = table.takeChanged();
+          if (table.counter("expired") !== expiredSeen) {
+            expiredSeen = table.counter("expired");
+            copy = table.snapshot().clients;
+          } else Object.assign(copy, changed);
+        };
+        for (const step of ops) {
+          if (step.op === "tick") clock.advance(step.seconds * 1000);
+          else if (step.op === "expire") views[1]!.expireIdle(clock.now() - step.idle * 1000);
+          else if (step.op === "observe") observe();
+          else views[step.view]!.applyClassic(`c${step.who}`, 1);
+        }
+        observe();
+        assert.deepEqual(copy, table.snapshot().clients);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
