@@ -123,6 +123,8 @@ Deno.test("nodes started with the --print-commands lines: a stopped (silent) nod
   assert.equal(printed.code, 0, printed.stderr);
   const [placing, ...lines] = printed.stdout.trim().split("\n");
   assert.match(placing!, /^# every machine .* needs the cluster's secret at .*cluster\.key/);
+  // an absolute path is copied to the same path, not into the project's copy
+  assert.ok(placing!.includes(`HOST:${dir.path}/`), placing);
   assert.equal(lines.length, 5);
   const nodes = new Map<string, ListeningProcess>();
   try {

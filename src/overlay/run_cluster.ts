@@ -48,8 +48,10 @@ export function nodeCommands(
 ): string[] {
   const paths = { denoConfig: "deno.json", entry: "node.ts", src: "src", configFile, secretFile };
   const { listen = null, dir = null } = options;
+  // A relative path is read from the project directory, so it goes into the copy of the project.
+  const target = secretFile.startsWith("/") ? secretFile : `likes/${secretFile}`;
   const placing =
-    `# every machine that runs a node or asks one needs the cluster's secret at ${secretFile}, readable by the nodes' user only: copy it with the project (e.g. scp -p ${secretFile} HOST:likes/${secretFile}), never through a channel others can read`;
+    `# every machine that runs a node or asks one needs the cluster's secret at ${secretFile}, readable by the nodes' user only: copy it with the project (e.g. scp -p ${secretFile} HOST:${target}), never through a channel others can read`;
   return [
     placing,
     ...[...config.nodes.keys()].map((id) =>
