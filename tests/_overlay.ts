@@ -5,6 +5,7 @@
  * @module
  */
 
+import { OVERLAY_EDGES, overlayConfigText } from "../src/bench/overlay_cluster.ts";
 import { type ClusterConfig, parseClusterConfig } from "../src/overlay/cluster_config.ts";
 import { decodeJson, encodeFrame, frameBody, FrameReader } from "../src/overlay/frame.ts";
 import { ClusterSecret, FrameTagger, handshakeProof, newNonce } from "../src/overlay/link_auth.ts";
@@ -15,33 +16,10 @@ export const TEST_SECRET_TEXT = "test-cluster-secret-0123456789abcdefghijklmnop\
 /** {@linkcode TEST_SECRET_TEXT} as a secret. */
 export const TEST_SECRET: ClusterSecret = ClusterSecret.fromText(TEST_SECRET_TEXT);
 
-/** The committed overlay's edges. */
-export const EDGES = { A: ["B"], B: ["C", "D"], C: ["E"], D: ["E"], E: [] } as const;
-
 /** The config text of the five-node overlay on `host`, every port free right now. */
 export function clusterText(host = "127.0.0.1", hosts: Record<string, string> = {}): string {
-  // Held open together, so no port is handed out twice.
-  const held: Deno.TcpListener[] = [];
-  const freePort = () => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    held.push(listener);
-    return (listener.addr as Deno.NetAddr).port;
-  };
-  const processes: Record<string, unknown> = {};
-  for (const [id, connections] of Object.entries(EDGES)) {
-    processes[id] = {
-      host: hosts[id] ?? host,
-      port: freePort(),
-      connections,
-      data_subset: id === "A" ? "none" : `likes of ${id}`,
-      ...(id === "A" ? {} : { likes_port: freePort() }),
-    };
-  }
-  for (const listener of held) listener.close();
-  return JSON.stringify(
-    { processes, overlay: ["AB", "BC", "BD", "CE", "DE"], "secret_file": "cluster.key" },
-    null,
-    2,
+  return overlayConfigText(
+    Object.fromEntries(Object.keys(OVERLAY_EDGES).map((id) => [id, hosts[id] ?? host])),
   );
 }
 

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { generateLoad } from "../src/bench/load_generator.ts";
+import { benchOverlay } from "../src/bench/overlay_bench.ts";
 import { startLikesTarget } from "../src/bench/targets.ts";
 import { tempDir } from "./_helpers.ts";
 
@@ -41,4 +42,18 @@ Deno.test("generateLoad() agrees with the server's total in every mode and proto
   } finally {
     await target.stop();
   }
+});
+
+Deno.test("benchOverlay() on five real nodes: every figure measured, get_all complete and streamed", async () => {
+  await using dir = await tempDir("likes-bench-overlay-test-");
+  const result = await benchOverlay(dir.path, { keys: 6001, seconds: 1, getAllRuns: 1 });
+  assert.equal(result.note, null);
+  assert.equal(result.keys, 6001);
+  assert.ok(result.frames >= 2, `${result.frames} rows frames: past 5,000 rows it streams`);
+  assert.equal(result.getAllMs.length, 1);
+  assert.equal(result.reachMs.length, 1);
+  assert.ok(result.restBytesPerLinkSecond > 0, "digests flow at rest");
+  assert.ok(result.likeBytesPerLinkSecond > 0);
+  assert.deepEqual(Object.keys(result.peakRss).sort(), ["A", "B", "C", "D", "E"]);
+  assert.ok(Object.values(result.peakRss).every((rss) => rss > 10_000_000));
 });

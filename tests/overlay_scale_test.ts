@@ -10,41 +10,13 @@ import { type ListeningProcess, PROJECT, startListening } from "../src/launch/pr
 import { type ClusterConfig, parseClusterConfig } from "../src/overlay/cluster_config.ts";
 import { askNode, nodeStats } from "../src/overlay/query_client.ts";
 import { ROWS_PER_FRAME } from "../src/overlay/query.ts";
+import { benchKey as keyOf } from "../src/bench/overlay_bench.ts";
+import { DATA_NODES, feedNewKeys } from "../src/bench/overlay_cluster.ts";
 import { TEST_SECRET, writeCluster } from "./_overlay.ts";
 import { runDeno, tempDir, until } from "./_helpers.ts";
 
 const KEYS_PER_NODE = 250_000;
-const DATA_NODES = ["B", "C", "D", "E"];
 const KEYS = KEYS_PER_NODE * DATA_NODES.length;
-
-/** The key of the `i`-th like fed to the `n`-th data node: distinct across the cluster. */
-const keyOf = (n: number, i: number) => `LikesServer${n * 10_000_000 + i}`;
-
-/** Sends one like for each of `count` new keys to `port`, pipelined; resolves after every ACK. */
-async function feed(port: number, n: number, count: number): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    const acks = (async () => {
-      const buffer = new Uint8Array(1 << 16);
-      let replies = 0;
-      while (replies < count) {
-        const read = await conn.read(buffer);
-        if (read === null) throw new Error(`node closed after ${replies} replies`);
-        for (let i = 0; i < read; i++) if (buffer[i] === 10) replies++;
-      }
-    })();
-    const encoder = new TextEncoder();
-    for (let at = 0; at < count; at += 10_000) {
-      let lines = "";
-      for (let i = at; i < Math.min(count, at + 10_000); i++) lines += `${keyOf(n, i)} 1\n`;
-      const bytes = encoder.encode(lines);
-      for (let sent = 0; sent < bytes.length;) sent += await conn.write(bytes.subarray(sent));
-    }
-    await acks;
-  } finally {
-    conn.close();
-  }
-}
 
 /** Starts the five nodes with the lines `deno task cluster --print-commands` prints. */
 async function startCluster(dir: string): Promise<{
@@ -81,7 +53,9 @@ Deno.test("a million keys: every replica converges, and get_all through A stream
     const portOf = (id: string) => config.nodes.get(id)!.port;
     const fedAt = performance.now();
     await Promise.all(
-      DATA_NODES.map((id, n) => feed(config.nodes.get(id)!.likesPort!, n, KEYS_PER_NODE)),
+      DATA_NODES.map((id, n) =>
+        feedNewKeys(config.nodes.get(id)!.likesPort!, KEYS_PER_NODE, (i) => keyOf(n, i))
+      ),
     );
     const fedMs = performance.now() - fedAt;
     await until(
@@ -91,7 +65,7 @@ Deno.test("a million keys: every replica converges, and get_all through A stream
           const stats = await nodeStats("127.0.0.1", portOf(id), TEST_SECRET, 5000);
           const replica = stats.replica as { entries: number; total: number };
           if (replica.entries !== KEYS || replica.total !== KEYS) {
-            await new Promise((r) => setTimeout(r, 500)); // stats list a million entries
+            await new Promise((r) => setTimeout(r, 200)); // stats pass over a million entries
             return false;
           }
         }

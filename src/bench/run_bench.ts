@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type Flag, formatUsage, parseFlags, parseSeconds, printUsage } from "../cli.ts";
+import {
+  type Flag,
+  formatUsage,
+  parseFlags,
+  parseSeconds,
+  printUsage,
+  UsageError,
+} from "../cli.ts";
 import { forEachText } from "../child_process.ts";
 import { delay } from "../delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
@@ -17,6 +24,8 @@ import { formatGoals } from "./goals.ts";
 import { formatTelemetryCost } from "./telemetry_cost.ts";
 import { OtlpReceiver } from "../telemetry/otlp_receiver.ts";
 import { type CaseResult, formatResults } from "./report.ts";
+import { benchOverlay } from "./overlay_bench.ts";
+import { formatOverlayResults, type OverlayResult } from "./overlay_report.ts";
 import {
   startIdealTarget,
   startLikesRedisTarget,
@@ -50,6 +59,18 @@ const FLAGS: Flag[] = [
     help: "skip the C reference tools (likesload, idealsrv; built into .tools/ with gcc)",
   },
   { name: "no-redis", type: "boolean", help: "skip Redis even if redis-server is installed" },
+  {
+    name: "overlay",
+    type: "boolean",
+    help:
+      "instead, the overlay: five node processes at 10k, 100k and 1M keys (about 2 minutes; quick: 10k and 100k)",
+  },
+  {
+    name: "keys",
+    type: "string",
+    value: "N,N,…",
+    help: "with --overlay: the sizes to run (default 10000,100000,1000000)",
+  },
 ];
 
 /** The `--help` text. */
@@ -246,11 +267,56 @@ async function runCase(
   }
 }
 
+/** The overlay's sizes from `--keys` (or the default set). */
+function overlaySizes(text: string | undefined, quick: boolean): number[] {
+  if (text === undefined) return quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  return text.split(",").map((part) => {
+    const keys = Number(part);
+    if (!Number.isInteger(keys) || keys < 4 || keys > 4_000_000) {
+      throw new UsageError(
+        `--keys: ${JSON.stringify(part)} is not a whole number from 4 to 4000000`,
+      );
+    }
+    return keys;
+  });
+}
+
+/** `--overlay`: each size on a fresh cluster, then the table; exit 0 if every answer was complete. */
+async function runOverlayBench(sizes: readonly number[], quick: boolean): Promise<number> {
+  const started = Date.now();
+  const results: OverlayResult[] = [];
+  for (const keys of sizes) {
+    const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-bench-overlay-" });
+    try {
+      results.push(
+        await benchOverlay(dir, {
+          keys,
+          seconds: quick ? 3 : 5,
+          getAllRuns: keys >= 1_000_000 ? 3 : 5,
+          progress,
+        }),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(encoder.encode("\n"));
+  const machine =
+    `${navigator.hardwareConcurrency} CPU(s), Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}`;
+  Deno.stdout.writeSync(encoder.encode(formatOverlayResults(results)));
+  Deno.stdout.writeSync(
+    encoder.encode(`\n${machine}; ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`),
+  );
+  return results.every((r) => r.note === null) ? 0 : 1;
+}
+
 /** Runs the benchmark with `args`; resolves to the exit code. */
 export async function runBench(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
   if (b.help) return await printUsage(benchUsage());
   const quick = b.quick ?? false;
+  if (s.keys !== undefined && !b.overlay) throw new UsageError("--keys goes with --overlay");
+  if (b.overlay) return await runOverlayBench(overlaySizes(s.keys, quick), quick);
   const durationMs = s.duration
     ? parseSeconds("duration", s.duration, { min: 0.2, max: 600 })
     : quick

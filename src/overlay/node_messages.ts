@@ -53,5 +53,11 @@ export type FromQueryWorker =
     /** The size of its frame, in bytes. */
     readonly bytes: number;
   }
-  | { readonly kind: "ask"; readonly ask: number; readonly what: "replica" | "stats" }
+  | {
+    readonly kind: "ask";
+    readonly ask: number;
+    readonly what: "replica" | "stats";
+    /** For `replica`: only the rows of these keys (else every row). */
+    readonly keys?: readonly string[];
+  }
   | { readonly kind: "stopped" };

@@ -12,6 +12,7 @@
  * @module
  */
 
+import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import { type LikesService, serveLikes } from "../server/likes_service.ts";
 import { reviveError, stopWorker } from "../server/worker_pool.ts";
@@ -116,6 +117,8 @@ export interface NodeStats {
     readonly unauthenticated: number;
   };
   readonly queryWorkers: number;
+  /** The node process's resident memory now and at its peak so far, in bytes. */
+  readonly memory: { readonly rss: number; readonly peakRss: number };
 }
 
 /** A running node. */
@@ -223,16 +226,15 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const ownTimer = setInterval(readOwnCounts, Math.min(50, gossipIntervalMs));
 
   const stats = (): NodeStats => {
-    const byNode: Record<string, number> = {};
-    const entries = replica.entries();
-    for (const entry of entries) byNode[entry.node] = (byNode[entry.node] ?? 0) + entry.likes;
+    const { byNode, entries } = replica.summary();
+    const { rss } = Deno.memoryUsage();
     return {
       node: id,
       likes: likes ? likes.table.total() : null,
       replica: {
         total: replica.total(),
         byNode,
-        entries: entries.length,
+        entries,
         version: replica.version,
         staleMs: gossip.staleness(),
       },
@@ -249,6 +251,8 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         unauthenticated: shared.count("unauthenticated"),
       },
       queryWorkers,
+      // maxRSS is in KiB (getrusage), for the whole process
+      memory: { rss, peakRss: process.resourceUsage().maxRSS * 1024 },
     };
   };
 
@@ -284,9 +288,10 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         );
       }
     } else if (message.kind === "ask") {
-      const value = message.what === "stats"
-        ? stats()
-        : { entries: replica.entries(), staleMs: gossip.staleness() };
+      const value = message.what === "stats" ? stats() : {
+        entries: message.keys ? replica.rowsOf(message.keys) : replica.entries(),
+        staleMs: gossip.staleness(),
+      };
       const answer: ToQueryWorker = { kind: "answer", ask: message.ask, value };
       worker.postMessage(answer);
     }

@@ -47,8 +47,13 @@ export interface QueryContext {
   readonly log: Logger;
   /** This node's own rows (none for the portal). */
   ownRows(): Row[];
-  /** This node's replica and how stale each node's part of it is. */
-  replica(): Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>;
+  /**
+   * This node's replica (only the rows of `keys`, when given: a lookup, not a scan) and how
+   * stale each node's part of it is.
+   */
+  replica(
+    keys?: readonly string[],
+  ): Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>;
   /** The link to an out-neighbour. */
   link(id: string): PeerLink;
 }
@@ -372,7 +377,9 @@ async function answer(
 
   if (consistency === "local") {
     const at = performance.now();
-    const { entries, staleMs } = await ctx.replica();
+    const { entries, staleMs } = await ctx.replica(
+      query.verb === "get_by_key" ? query.params : undefined,
+    );
     const sections = new Sections(streaming);
     const byNode = Map.groupBy(selectRows(entries, query), (row) => row.node);
     for (const [node, rows] of byNode) sections.add(node, rows);

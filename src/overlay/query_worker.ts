@@ -40,11 +40,11 @@ function post(message: FromQueryWorker): void {
 }
 
 /** Asks the main thread for something only it holds. */
-function ask(what: "replica" | "stats"): Promise<unknown> {
+function ask(what: "replica" | "stats", keys?: readonly string[]): Promise<unknown> {
   const id = nextAsk++;
   return new Promise((resolve) => {
     asked.set(id, resolve);
-    post({ kind: "ask", ask: id, what });
+    post({ kind: "ask", ask: id, what, ...(keys ? { keys } : {}) });
   });
 }
 
@@ -100,8 +100,8 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     deadlineMs: settings.deadlineMs,
     log,
     ownRows: () => (table ? ownRows(settings.id, table.snapshot()) : []),
-    replica: () =>
-      ask("replica") as Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>,
+    replica: (keys) =>
+      ask("replica", keys) as Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>,
     link: (id) => links.get(id)!,
   };
   listener = Deno.listen({

@@ -348,6 +348,43 @@ export class Replica {
     return all;
   }
 
+  /**
+   * The rows of `keys` only (each owner's that holds one), by owner, then key: looked up, so
+   * one key costs the same in a replica of ten keys or of a million.
+   */
+  rowsOf(keys: readonly string[]): ReplicaEntry[] {
+    const wanted = [...new Set(keys)].sort();
+    const rows: ReplicaEntry[] = [];
+    for (const owner of [...this.#owners.keys()].sort()) {
+      const state = this.#owners.get(owner)!;
+      for (const key of wanted) {
+        const likes = key === RETIRED_KEY ? state.retired.likes : state.keys.get(key)?.likes ?? 0;
+        if (likes > 0 || (key !== RETIRED_KEY && state.keys.has(key))) {
+          rows.push({ key, node: owner, likes });
+        }
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Likes per owner and the number of rows ({@linkcode entries}' length), in one pass over the
+   * keys without building or sorting the rows: cheap enough for every `stats`, even at a
+   * million keys.
+   */
+  summary(): { byNode: Record<string, number>; entries: number } {
+    const byNode: Record<string, number> = {};
+    let entries = 0;
+    for (const owner of [...this.#owners.keys()].sort()) {
+      const state = this.#owners.get(owner)!;
+      let likes = state.retired.likes;
+      for (const key of state.keys.values()) likes += key.likes;
+      entries += state.keys.size + (state.retired.likes > 0 ? 1 : 0);
+      if (state.keys.size > 0 || state.retired.likes > 0) byNode[owner] = likes;
+    }
+    return { byNode, entries };
+  }
+
   /** Likes counted by `owner` (all owners when omitted), retired ones included. */
   total(owner?: string): number {
     let sum = 0;

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type OwnerDelta, Replica, RETIRED_KEY } from "./replica.ts";
+import { type OwnerDelta, Replica, type ReplicaEntry, RETIRED_KEY } from "./replica.ts";
+
+/** What summary() must say, from the rows themselves. */
+function summaryOfRows(replica: Replica): ReturnType<Replica["summary"]> {
+  const byNode: Record<string, number> = {};
+  const rows = replica.entries();
+  for (const row of rows) byNode[row.node] = (byNode[row.node] ?? 0) + row.likes;
+  return { byNode, entries: rows.length };
+}
 
 Deno.test("setOwn: each change gets the next version; forgotten keys and retired likes are changes too", () => {
   const replica = new Replica();
@@ -17,6 +25,7 @@ Deno.test("setOwn: each change gets the next version; forgotten keys and retired
     { key: RETIRED_KEY, node: "B", likes: 2 },
   ]);
   assert.equal(replica.total("B"), 6, "the total keeps the forgotten client's likes");
+  assert.deepEqual(replica.summary(), { byNode: { B: 6 }, entries: 2 });
   assert.equal(replica.forgottenOf("B"), 1);
 });
 
@@ -186,6 +195,14 @@ Deno.test("property: deltas lost, repeated, delayed and reordered, then digest r
         for (const replica of replicas) {
           assert.deepEqual(replica.entries(), truth.entries());
           assert.equal(replica.total(), truth.total());
+          assert.deepEqual(replica.summary(), summaryOfRows(replica));
+          const asked = [...truth.entries().slice(0, 3).map((e) => e.key), RETIRED_KEY, "none"];
+          const byOwnerThenKey = (a: ReplicaEntry, b: ReplicaEntry) =>
+            a.node < b.node ? -1 : a.node > b.node ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+          assert.deepEqual(
+            replica.rowsOf(asked),
+            replica.entries().filter((e) => asked.includes(e.key)).sort(byOwnerThenKey),
+          );
         }
       },
     ),
