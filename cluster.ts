@@ -5,8 +5,8 @@
  */
 
 import { exitWith, printUsage, runCommand } from "./src/cli.ts";
-import { clusterUsage, parseClusterFlags } from "./src/overlay/cluster_flags.ts";
-import { runCluster } from "./src/overlay/run_cluster.ts";
+import { clusterUsage, parseClusterFlags } from "./src/overlay/cli/cluster_flags.ts";
+import { runCluster } from "./src/overlay/cli/run_cluster.ts";
 
 /** Parses `args`, runs the overlay with its LikesServers, and returns 0 only if it converged. */
 export function main(args: readonly string[]): Promise<number> {

@@ -104,22 +104,22 @@ export {
   formatClusterConfig,
   type NodeConfig,
   parseClusterConfig,
-} from "./src/overlay/cluster_config.ts";
+} from "./src/overlay/domain/cluster_config.ts";
 export {
   type NodeStats,
   type OverlayNode,
   startNode,
   type StartNodeOptions,
-} from "./src/overlay/node_service.ts";
+} from "./src/overlay/node/node_service.ts";
 export {
   askNode,
   type AskOptions,
   nodeStats,
   type QueryReply,
-} from "./src/overlay/query_client.ts";
-export { AuthError, ClusterSecret } from "./src/overlay/link_auth.ts";
-export { createSecretFile, readSecretFile, secretPath } from "./src/overlay/secret_file.ts";
-export { Replica, type ReplicaEntry } from "./src/overlay/replica.ts";
-export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/shared_cache.ts";
-export { formatTree, type Stage, type TimingTree } from "./src/overlay/timing.ts";
+} from "./src/overlay/client/query_client.ts";
+export { AuthError, ClusterSecret } from "./src/overlay/wire/link_auth.ts";
+export { createSecretFile, readSecretFile, secretPath } from "./src/overlay/cli/secret_file.ts";
+export { Replica, type ReplicaEntry } from "./src/overlay/domain/replica.ts";
+export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/domain/shared_cache.ts";
+export { formatTree, type Stage, type TimingTree } from "./src/overlay/domain/timing.ts";
 export { exitWith } from "./src/cli.ts";

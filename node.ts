@@ -5,8 +5,8 @@
  */
 
 import { exitWith, printUsage, runCommand } from "./src/cli.ts";
-import { nodeUsage, parseNodeFlags } from "./src/overlay/node_flags.ts";
-import { runNode } from "./src/overlay/run_node.ts";
+import { nodeUsage, parseNodeFlags } from "./src/overlay/cli/node_flags.ts";
+import { runNode } from "./src/overlay/cli/run_node.ts";
 
 /** Parses `args`, runs one node until SIGINT/SIGTERM, and returns the exit code. */
 export function main(args: readonly string[]): Promise<number> {

@@ -5,8 +5,8 @@
  */
 
 import { exitWith, printUsage, runCommand } from "./src/cli.ts";
-import { parseQueryFlags, queryUsage } from "./src/overlay/query_flags.ts";
-import { runQuery } from "./src/overlay/run_query.ts";
+import { parseQueryFlags, queryUsage } from "./src/overlay/cli/query_flags.ts";
+import { runQuery } from "./src/overlay/cli/run_query.ts";
 
 /** Parses `args`, asks the node, prints the reply; 0 complete, 3 partial, 1 failed. */
 export function main(args: readonly string[]): Promise<number> {

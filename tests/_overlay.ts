@@ -6,10 +6,19 @@
  */
 
 import { OVERLAY_EDGES, overlayConfigText } from "../src/bench/overlay_cluster.ts";
-import { type ClusterConfig, parseClusterConfig } from "../src/overlay/cluster_config.ts";
-import { decodeJson, encodeFrame, frameBody, FrameReader } from "../src/overlay/frame.ts";
-import { ClusterSecret, FrameTagger, handshakeProof, newNonce } from "../src/overlay/link_auth.ts";
-import { type OverlayNode, startNode, type StartNodeOptions } from "../src/overlay/node_service.ts";
+import { type ClusterConfig, parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { decodeJson, encodeFrame, frameBody, FrameReader } from "../src/overlay/wire/frame.ts";
+import {
+  ClusterSecret,
+  FrameTagger,
+  handshakeProof,
+  newNonce,
+} from "../src/overlay/wire/link_auth.ts";
+import {
+  type OverlayNode,
+  startNode,
+  type StartNodeOptions,
+} from "../src/overlay/node/node_service.ts";
 
 /** The secret of the tests' clusters (its file is written beside each config). */
 export const TEST_SECRET_TEXT = "test-cluster-secret-0123456789abcdefghijklmnop\n";

@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
-import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
-import { askNode } from "../src/overlay/query_client.ts";
-import type { ClusterReport } from "../src/overlay/cluster_report.ts";
+import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { askNode } from "../src/overlay/client/query_client.ts";
+import type { ClusterReport } from "../src/overlay/cli/cluster_report.ts";
 import { clusterText, TEST_SECRET, writeCluster } from "./_overlay.ts";
 import { runDeno, tempDir } from "./_helpers.ts";
 

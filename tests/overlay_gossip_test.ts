@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { ClusterConfig } from "../src/overlay/cluster_config.ts";
-import { askNode } from "../src/overlay/query_client.ts";
-import { RETIRED_KEY } from "../src/overlay/replica.ts";
+import type { ClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { askNode } from "../src/overlay/client/query_client.ts";
+import { RETIRED_KEY } from "../src/overlay/domain/replica.ts";
 import { startNodes, TEST_SECRET, testCluster } from "./_overlay.ts";
 import { tempDir, until } from "./_helpers.ts";
 

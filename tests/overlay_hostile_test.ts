@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { LineClient } from "../src/protocol/line_client.ts";
-import { ClusterSecret } from "../src/overlay/link_auth.ts";
-import { askNode } from "../src/overlay/query_client.ts";
-import type { ClusterConfig } from "../src/overlay/cluster_config.ts";
+import { ClusterSecret } from "../src/overlay/wire/link_auth.ts";
+import { askNode } from "../src/overlay/client/query_client.ts";
+import type { ClusterConfig } from "../src/overlay/domain/cluster_config.ts";
 import { RawNodeClient, startNodes, TEST_SECRET, testCluster } from "./_overlay.ts";
 import { tempDir, until } from "./_helpers.ts";
 

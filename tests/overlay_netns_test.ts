@@ -11,9 +11,9 @@ import assert from "node:assert/strict";
 import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
 import { writeCluster } from "./_overlay.ts";
-import { parseClusterConfig } from "../src/overlay/cluster_config.ts";
-import { nodeArgs } from "../src/overlay/node_command.ts";
-import type { QueryReply } from "../src/overlay/query_client.ts";
+import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { nodeArgs } from "../src/overlay/cli/node_command.ts";
+import type { QueryReply } from "../src/overlay/client/query_client.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
 

@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
-import { type ClusterConfig, parseClusterConfig } from "../src/overlay/cluster_config.ts";
-import { askNode, nodeStats } from "../src/overlay/query_client.ts";
-import { ROWS_PER_FRAME } from "../src/overlay/query.ts";
+import { type ClusterConfig, parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { askNode, nodeStats } from "../src/overlay/client/query_client.ts";
+import { ROWS_PER_FRAME } from "../src/overlay/domain/query.ts";
 import { benchKey as keyOf } from "../src/bench/overlay_bench.ts";
 import { DATA_NODES, feedNewKeys } from "../src/bench/overlay_cluster.ts";
 import { TEST_SECRET, writeCluster } from "./_overlay.ts";

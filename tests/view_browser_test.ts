@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { PROJECT, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { spawnDeno } from "../src/child_process.ts";
-import type { ClusterReport } from "../src/overlay/cluster_report.ts";
+import type { ClusterReport } from "../src/overlay/cli/cluster_report.ts";
 import { clusterText } from "./_overlay.ts";
 import { nameIfSkipped, runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";
 

@@ -9,9 +9,9 @@
  */
 
 import { delay } from "../delay.ts";
-import { PeerLink } from "../overlay/frame_conn.ts";
-import type { ClusterSecret } from "../overlay/link_auth.ts";
-import { askNode, nodeStats } from "../overlay/query_client.ts";
+import { PeerLink } from "../overlay/wire/frame_conn.ts";
+import type { ClusterSecret } from "../overlay/wire/link_auth.ts";
+import { askNode, nodeStats } from "../overlay/client/query_client.ts";
 import {
   DATA_NODES,
   feedNewKeys,

@@ -8,9 +8,9 @@
  */
 
 import { type ListeningProcess, PROJECT, startListening } from "../launch/processes.ts";
-import { type ClusterConfig, parseClusterConfig } from "../overlay/cluster_config.ts";
-import { ClusterSecret } from "../overlay/link_auth.ts";
-import { nodeArgs } from "../overlay/node_command.ts";
+import { type ClusterConfig, parseClusterConfig } from "../overlay/domain/cluster_config.ts";
+import { ClusterSecret } from "../overlay/wire/link_auth.ts";
+import { nodeArgs } from "../overlay/cli/node_command.ts";
 
 /** The committed overlay's edges. */
 export const OVERLAY_EDGES: Readonly<Record<string, readonly string[]>> = {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { LineClient } from "../protocol/line_client.ts";
-import { startNodes, TEST_SECRET, testCluster } from "../../tests/_overlay.ts";
-import { tempDir, until } from "../../tests/_helpers.ts";
-import { askNode, nodeStats } from "./query_client.ts";
-import type { ClusterConfig } from "./cluster_config.ts";
-import { parseClusterConfig } from "./cluster_config.ts";
-import { reachable } from "./query_engine.ts";
+import { LineClient } from "../../protocol/line_client.ts";
+import { startNodes, TEST_SECRET, testCluster } from "../../../tests/_overlay.ts";
+import { tempDir, until } from "../../../tests/_helpers.ts";
+import { askNode, nodeStats } from "../client/query_client.ts";
+import type { ClusterConfig } from "../domain/cluster_config.ts";
+import { parseClusterConfig } from "../domain/cluster_config.ts";
+import { reachable } from "../domain/query_engine.ts";
 
 const sequences = new Map<string, number>();
 

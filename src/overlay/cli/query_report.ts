@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Row } from "./query.ts";
-import type { QueryReply } from "./query_client.ts";
-import { formatTree } from "./timing.ts";
+import type { Row } from "../domain/query.ts";
+import type { QueryReply } from "../client/query_client.ts";
+import { formatTree } from "../domain/timing.ts";
 
 /**
  * The plain-text report of a reply.

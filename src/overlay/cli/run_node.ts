@@ -7,12 +7,16 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { UsageError } from "../cli.ts";
-import { setupLogging, shutdownLogging } from "../log.ts";
-import { DataDirError } from "../store/embedded/data_dir.ts";
-import { onStopSignal } from "../signals.ts";
-import { type ClusterConfig, ClusterConfigError, parseClusterConfig } from "./cluster_config.ts";
-import { type OverlayNode, startNode } from "./node_service.ts";
+import { UsageError } from "../../cli.ts";
+import { setupLogging, shutdownLogging } from "../../log.ts";
+import { DataDirError } from "../../store/embedded/data_dir.ts";
+import { onStopSignal } from "../../signals.ts";
+import {
+  type ClusterConfig,
+  ClusterConfigError,
+  parseClusterConfig,
+} from "../domain/cluster_config.ts";
+import { type OverlayNode, startNode } from "../node/node_service.ts";
 import type { NodeRunConfig } from "./node_flags.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { NodeBuffers } from "./node_shared.ts";
+import type { NodeBuffers } from "../domain/node_shared.ts";
 
 /** What a query Worker needs to start. */
 export interface QueryWorkerSettings {

@@ -7,9 +7,9 @@
  */
 
 import { dirname, isAbsolute, join } from "node:path";
-import { UsageError } from "../cli.ts";
-import type { ClusterConfig } from "./cluster_config.ts";
-import { ClusterSecret } from "./link_auth.ts";
+import { UsageError } from "../../cli.ts";
+import type { ClusterConfig } from "../domain/cluster_config.ts";
+import { ClusterSecret } from "../wire/link_auth.ts";
 
 /**
  * The secret's path: `flag` when given, else the config's `secret_file` resolved against the
@@ -19,7 +19,7 @@ import { ClusterSecret } from "./link_auth.ts";
  *
  * @example
  * ```ts
- * import { parseClusterConfig } from "./cluster_config.ts";
+ * import { parseClusterConfig } from "../domain/cluster_config.ts";
  * import { secretPath } from "./secret_file.ts";
  * import assert from "node:assert/strict";
  * const config = parseClusterConfig(JSON.stringify({

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { PeerLink } from "./frame_conn.ts";
 import {
   checkGossip,
   Gossip,
+  type GossipLink,
   GossipRefusal,
   MAX_CLOCK_SKEW_MS,
   MAX_GOSSIP_ENTRIES,
@@ -106,7 +106,7 @@ function wire(ids: string[], edges: [string, string][]) {
   const sent: { from: string; to: string; message: Record<string, unknown>; bytes: number }[] = [];
   let cut = false;
   for (const id of ids) {
-    const peers = new Map<string, PeerLink>();
+    const peers = new Map<string, GossipLink>();
     for (const [a, b] of edges) {
       const other = a === id ? b : b === id ? a : null;
       if (other === null) continue;
@@ -125,7 +125,7 @@ function wire(ids: string[], edges: [string, string][]) {
           queueMicrotask(() => nodes.get(other)!.receive(message, Date.now(), size));
           return Promise.resolve(true);
         },
-      } as unknown as PeerLink);
+      });
     }
     nodes.set(
       id,

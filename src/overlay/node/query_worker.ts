@@ -9,17 +9,17 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { setupLogging, shutdownLogging } from "../log.ts";
-import { LikesTable } from "../store/embedded/likes_table.ts";
-import { parseClusterConfig } from "./cluster_config.ts";
-import { FrameError } from "./frame.ts";
-import { FrameConn, PeerLink } from "./frame_conn.ts";
-import { ClusterSecret } from "./link_auth.ts";
-import { LogLimiter } from "./log_limiter.ts";
+import { setupLogging, shutdownLogging } from "../../log.ts";
+import { LikesTable } from "../../store/embedded/likes_table.ts";
+import { parseClusterConfig } from "../domain/cluster_config.ts";
+import { FrameError } from "../wire/frame.ts";
+import { FrameConn, PeerLink } from "../wire/frame_conn.ts";
+import { ClusterSecret } from "../wire/link_auth.ts";
+import { LogLimiter } from "../domain/log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
-import { NodeShared } from "./node_shared.ts";
-import { answerQuery, type QueryContext } from "./query_engine.ts";
-import { type ReplicaEntry, RETIRED_KEY } from "./replica.ts";
+import { NodeShared } from "../domain/node_shared.ts";
+import { answerQuery, type QueryContext } from "../domain/query_engine.ts";
+import { type ReplicaEntry, RETIRED_KEY } from "../domain/replica.ts";
 
 const log = getLogger(["likes", "overlay", "node"]);
 const conns = new Set<FrameConn>();

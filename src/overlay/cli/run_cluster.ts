@@ -8,14 +8,19 @@
  */
 
 import { resolve } from "node:path";
-import { UsageError } from "../cli.ts";
-import { forEachText, serviceEnv, spawnDeno } from "../child_process.ts";
-import { type ListeningProcess, parentArgs, PROJECT, startListening } from "../launch/processes.ts";
-import type { RunReport } from "../parent/run_report.ts";
-import type { RunSnapshot } from "../run_snapshot.ts";
-import { onStopSignal } from "../signals.ts";
-import { serveView, type ViewServer } from "../view/view_server.ts";
-import type { ClusterConfig } from "./cluster_config.ts";
+import { UsageError } from "../../cli.ts";
+import { forEachText, serviceEnv, spawnDeno } from "../../child_process.ts";
+import {
+  type ListeningProcess,
+  parentArgs,
+  PROJECT,
+  startListening,
+} from "../../launch/processes.ts";
+import type { RunReport } from "../../parent/run_report.ts";
+import type { RunSnapshot } from "../../run_snapshot.ts";
+import { onStopSignal } from "../../signals.ts";
+import { serveView, type ViewServer } from "../../view/view_server.ts";
+import type { ClusterConfig } from "../domain/cluster_config.ts";
 import type { ClusterRunConfig } from "./cluster_flags.ts";
 import {
   buildClusterReport,
@@ -24,9 +29,9 @@ import {
   type QuerySample,
 } from "./cluster_report.ts";
 import { nodeArgs, shellQuote } from "./node_command.ts";
-import type { NodeStats } from "./node_service.ts";
-import { askNode, nodeStats } from "./query_client.ts";
-import type { ClusterSecret } from "./link_auth.ts";
+import type { NodeStats } from "../node/node_service.ts";
+import { askNode, nodeStats } from "../client/query_client.ts";
+import type { ClusterSecret } from "../wire/link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
 import { createSecretFile, readSecretFile, secretPath } from "./secret_file.ts";
 

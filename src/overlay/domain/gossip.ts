@@ -24,7 +24,6 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { PeerLink } from "./frame_conn.ts";
 import { type OwnerDelta, type OwnerDigest, Replica } from "./replica.ts";
 
 /** Keys (and forgotten keys) in one delta at most: more travel in several. */
@@ -267,12 +266,30 @@ function checkAck(value: unknown, now: number): DeltaAck | null {
   return { inc: value.inc, n: value.n };
 }
 
+/**
+ * What gossip needs of its link to one neighbour: a node's `PeerLink` (wire/frame_conn.ts), or
+ * an in-memory link in the tests.
+ */
+export interface GossipLink {
+  /** Where the neighbour is, for log lines. */
+  readonly address: string;
+  /**
+   * How many connections the link has opened: when it changes between two sends, what was sent
+   * on the old one may not have arrived.
+   */
+  readonly generation: number;
+  /** Bytes sent so far. */
+  readonly bytesSent: number;
+  /** Sends one message, without a reply; false if it could not be sent within `timeoutMs`. */
+  notify(message: Record<string, unknown>, timeoutMs: number): Promise<boolean>;
+}
+
 /** Options for {@linkcode Gossip}. */
 export interface GossipOptions {
   /** This node's id. */
   readonly self: string;
   /** Links to the neighbours, by id. */
-  readonly peers: ReadonlyMap<string, PeerLink>;
+  readonly peers: ReadonlyMap<string, GossipLink>;
   /** Time between digests to each neighbour, in ms. */
   readonly intervalMs: number;
   /** Delay that gathers several changes into one push, in ms. @default {10} */

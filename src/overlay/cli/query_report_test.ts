@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { QueryReply } from "./query_client.ts";
+import type { QueryReply } from "../client/query_client.ts";
 import {
   columnWidths,
   formatJsonRows,

@@ -14,18 +14,18 @@
 
 import process from "node:process";
 import { getLogger } from "@logtape/logtape";
-import { type LikesService, serveLikes } from "../server/likes_service.ts";
-import { reviveError, stopWorker } from "../server/worker_pool.ts";
-import { type ClusterConfig, formatClusterConfig, gossipPeers } from "./cluster_config.ts";
-import { PeerLink } from "./frame_conn.ts";
-import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./link_auth.ts";
-import { Gossip, GossipRefusal, type GossipStats } from "./gossip.ts";
-import { LogLimiter } from "./log_limiter.ts";
+import { type LikesService, serveLikes } from "../../server/likes_service.ts";
+import { reviveError, stopWorker } from "../../server/worker_pool.ts";
+import { type ClusterConfig, formatClusterConfig, gossipPeers } from "../domain/cluster_config.ts";
+import { PeerLink } from "../wire/frame_conn.ts";
+import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/link_auth.ts";
+import { Gossip, GossipRefusal, type GossipStats } from "../domain/gossip.ts";
+import { LogLimiter } from "../domain/log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
-import { NodeShared } from "./node_shared.ts";
-import { exportNodeMetrics } from "../telemetry/overlay_telemetry.ts";
-import { DEFAULT_DEADLINE_MS } from "./query_engine.ts";
-import type { CacheStats } from "./shared_cache.ts";
+import { NodeShared } from "../domain/node_shared.ts";
+import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
+import { DEFAULT_DEADLINE_MS } from "../domain/query_engine.ts";
+import type { CacheStats } from "../domain/shared_cache.ts";
 
 /** Time between full gossip exchanges when not given, in ms. */
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;

@@ -14,9 +14,9 @@ import {
   parsePath,
   parseSeconds,
   UsageError,
-} from "../cli.ts";
+} from "../../cli.ts";
 import { DEFAULT_CLUSTER_FILE } from "./node_flags.ts";
-import { CONSISTENCIES, type Consistency } from "./query.ts";
+import { CONSISTENCIES, type Consistency } from "../domain/query.ts";
 
 /** Validated query settings. */
 export interface QueryRunConfig {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { UsageError } from "../cli.ts";
-import { PeerError } from "./frame_conn.ts";
-import type { Row } from "./query.ts";
-import { askNode, nodeStats, type QueryReply } from "./query_client.ts";
+import { UsageError } from "../../cli.ts";
+import { PeerError } from "../wire/frame_conn.ts";
+import type { Row } from "../domain/query.ts";
+import { askNode, nodeStats, type QueryReply } from "../client/query_client.ts";
 import type { QueryRunConfig } from "./query_flags.ts";
 import {
   type ColumnWidths,

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { PeerLink } from "./frame_conn.ts";
-import type { ClusterSecret } from "./link_auth.ts";
-import { type Consistency, type Row, rowsOfFrame } from "./query.ts";
-import { checkTree, type TimingTree } from "./timing.ts";
-import { QueryCall } from "../telemetry/overlay_telemetry.ts";
+import { PeerLink } from "../wire/frame_conn.ts";
+import type { ClusterSecret } from "../wire/link_auth.ts";
+import { type Consistency, type Row, rowsOfFrame } from "../domain/query.ts";
+import { checkTree, type TimingTree } from "../domain/timing.ts";
+import { QueryCall } from "../../telemetry/overlay_telemetry.ts";
 
 /** A node's answer to a query, as `deno task query --json` prints it. */
 export interface QueryReply {
@@ -70,7 +70,7 @@ function strings(value: unknown): string[] {
 /**
  * Sends one query and waits for the answer (a little past the query's deadline).
  *
- * @throws {import("./frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
+ * @throws {import("../wire/frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
  */
 export async function askNode(options: AskOptions): Promise<QueryReply> {
   const deadlineMs = options.deadlineMs ?? 2000;
@@ -147,7 +147,7 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
 /**
  * Asks a node for its `stats` (see `NodeStats` in `node_service.ts`).
  *
- * @throws {import("./frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
+ * @throws {import("../wire/frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
  */
 export async function nodeStats(
   hostname: string,

@@ -11,9 +11,8 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { Attributes } from "@opentelemetry/api";
-import { QueryVisit } from "../telemetry/overlay_telemetry.ts";
+import { QueryVisit } from "../../telemetry/overlay_telemetry.ts";
 import type { ClusterConfig } from "./cluster_config.ts";
-import type { PeerLink } from "./frame_conn.ts";
 import type { NodeShared } from "./node_shared.ts";
 import {
   CONSISTENCIES,
@@ -37,6 +36,23 @@ export const DEFAULT_DEADLINE_MS = 2000;
 /** The longest deadline a query may ask for, in ms. */
 export const MAX_DEADLINE_MS = 60_000;
 
+/**
+ * What asking a neighbour needs of the link to it: a node's `PeerLink` (wire/frame_conn.ts), or
+ * an in-memory link to another engine in the tests.
+ */
+export interface QueryLink {
+  /**
+   * Sends `message` and resolves to the reply, or rejects after `timeoutMs`. `rows` frames that
+   * come before the reply go to `onRows`, in order; while a promise it returns is pending, no
+   * more are read.
+   */
+  request(
+    message: Record<string, unknown>,
+    timeoutMs: number,
+    onRows?: (frame: Record<string, unknown>) => void | Promise<void>,
+  ): Promise<Record<string, unknown>>;
+}
+
 /** What answering needs from the node it runs in. */
 export interface QueryContext {
   readonly id: string;
@@ -55,7 +71,7 @@ export interface QueryContext {
     keys?: readonly string[],
   ): Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>;
   /** The link to an out-neighbour. */
-  link(id: string): PeerLink;
+  link(id: string): QueryLink;
 }
 
 /** The nodes reachable from `id` along the directed edges, `id` included, sorted. */

@@ -6,7 +6,7 @@ import {
   parseClusterConfig,
 } from "./cluster_config.ts";
 
-const committed = await Deno.readTextFile(new URL("../../cluster.json", import.meta.url));
+const committed = await Deno.readTextFile(new URL("../../../cluster.json", import.meta.url));
 
 Deno.test("parseClusterConfig() reads the committed cluster.json: A-E on 127.0.0.1, the seed's edges", () => {
   const config = parseClusterConfig(committed);
@@ -114,7 +114,7 @@ Deno.test("parseClusterConfig() refuses a bad config in one line naming the fiel
 });
 
 Deno.test("formatClusterConfig() writes the seed's schema back, and it reads the same", async () => {
-  const text = await Deno.readTextFile(new URL("../../cluster.json", import.meta.url));
+  const text = await Deno.readTextFile(new URL("../../../cluster.json", import.meta.url));
   const config = parseClusterConfig(text);
   const again = parseClusterConfig(formatClusterConfig(config));
   assert.deepEqual([...again.nodes.values()], [...config.nodes.values()]);

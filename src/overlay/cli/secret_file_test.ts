@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli.ts";
-import { tempDir } from "../../tests/_helpers.ts";
+import { UsageError } from "../../cli.ts";
+import { tempDir } from "../../../tests/_helpers.ts";
 import { createSecretFile, readSecretFile } from "./secret_file.ts";
 
 Deno.test("createSecretFile makes a secret readable by its owner only, once; readSecretFile reads it", async () => {

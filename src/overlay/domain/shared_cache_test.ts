@@ -61,7 +61,7 @@ Deno.test("SharedCache: Workers sharing one cache never read a torn or foreign e
   const cache = SharedCache.create({ ttlMs: 60_000, capacityBytes: 8192, maxEntries: 64 });
   const rounds = 20_000;
   const results = await Promise.all([0, 1, 2].map((worker) => {
-    const thread = new Worker(new URL("../../tests/fixtures/cache_worker.ts", import.meta.url), {
+    const thread = new Worker(new URL("../../../tests/fixtures/cache_worker.ts", import.meta.url), {
       type: "module",
     });
     return new Promise<{ gets: number; hits: number; corrupt: number }>((resolve, reject) => {
