@@ -1,0 +1,221 @@
+/**
+ * The query engine in memory: five engines (A–E of the committed shape) joined by in-memory
+ * links that call the next engine's `answerQuery` directly, passing its `rows` frames back
+ * through the caller's handler as a socket would. No sockets, no Workers.
+ */
+
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { parseClusterConfig } from "./cluster_config.ts";
+import { NodeShared } from "./node_shared.ts";
+import { type Row, ROWS_PER_FRAME } from "./query.ts";
+import { answerQuery, type QueryContext, type QueryLink } from "./query_engine.ts";
+import type { ReplicaEntry } from "./replica.ts";
+
+const EDGES: Record<string, string[]> = { A: ["B"], B: ["C", "D"], C: ["E"], D: ["E"], E: [] };
+
+const CONFIG = parseClusterConfig(JSON.stringify({
+  processes: Object.fromEntries(
+    Object.entries(EDGES).map(([id, connections], i) => [id, {
+      host: "127.0.0.1",
+      port: 7001 + i,
+      connections,
+      "data_subset": id,
+      ...(id === "A" ? {} : { "likes_port": 7101 + i }),
+    }]),
+  ),
+  overlay: ["AB", "BC", "BD", "CE", "DE"],
+}));
+
+/** `count` rows of `node`, keys `K<node>-0` …. */
+function rowsOf(node: string, count: number, likes = 1): Row[] {
+  return Array.from({ length: count }, (_, i) => ({ key: `K${node}-${i}`, node, likes }));
+}
+
+/** What a test changes about the links: edges that fail at once, edges that never answer. */
+interface LinkFaults {
+  readonly refused?: ReadonlySet<string>;
+  readonly silent?: ReadonlySet<string>;
+}
+
+/** Five engines joined by in-memory links. */
+function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
+  const contexts = new Map<string, QueryContext>();
+  /** Every call along an edge, as `"B→D"`. */
+  const calls: string[] = [];
+  /** `rows` frames each engine emitted. */
+  const emitted = new Map<string, number>();
+  /** Keys each `local` replica read was asked for (undefined: every row). */
+  const replicaReads: (readonly string[] | undefined)[] = [];
+  let rid = 1;
+  const link = (from: string, to: string): QueryLink => ({
+    request(message, timeoutMs, onRows) {
+      const edge = `${from}→${to}`;
+      calls.push(edge);
+      if (faults.refused?.has(edge)) {
+        return Promise.reject(new Error(`cannot reach ${to}: Connection refused`));
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no reply from ${to} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      if (faults.silent?.has(edge)) return late;
+      // As over a socket: the caller reads the next frame only once it has taken the last.
+      let delivered: Promise<unknown> = Promise.resolve();
+      const answer = answerQuery(contexts.get(to)!, { ...message, rid: rid++ }, (frame) => {
+        emitted.set(to, (emitted.get(to) ?? 0) + 1);
+        return delivered = delivered.then(() => onRows?.(frame));
+      });
+      // The reply comes after the frames sent before it, as on a socket.
+      const replied = answer.then(async (reply) => {
+        await delivered;
+        return reply;
+      });
+      return Promise.race([replied, late]).finally(() => clearTimeout(timer));
+    },
+  });
+  for (const id of CONFIG.nodes.keys()) {
+    contexts.set(id, {
+      id,
+      config: CONFIG,
+      shared: NodeShared.create({ ttlMs: 10_000, capacityBytes: 1 << 20 }),
+      deadlineMs: 2000,
+      log: getLogger(["likes", "test"]),
+      ownRows: () => own[id] ?? [],
+      replica: (keys) => {
+        replicaReads.push(keys);
+        const entries: ReplicaEntry[] = Object.values(own).flat()
+          .filter((row) => keys === undefined || keys.includes(row.key));
+        return Promise.resolve({ entries, staleMs: {} });
+      },
+      link: (next) => link(id, next),
+    });
+  }
+  return {
+    contexts,
+    calls,
+    emitted,
+    replicaReads,
+    /** A client's query at `id`; its `rows` frames go to `onRows`. */
+    ask: (
+      id: string,
+      message: Record<string, unknown>,
+      onRows: (frame: Record<string, unknown>) => void | Promise<unknown> = () => {},
+    ) => answerQuery(contexts.get(id)!, { type: "query", rid: 0, ...message }, onRows),
+  };
+}
+
+const SMALL = {
+  B: rowsOf("B", 2, 3),
+  C: rowsOf("C", 2, 5),
+  D: rowsOf("D", 1, 7),
+  E: rowsOf("E", 3),
+};
+
+Deno.test("the diamond: E is asked by C and by D, answers one, and every row comes once", async () => {
+  const cluster = memoryCluster(SMALL);
+  const reply = await cluster.ask("A", { verb: "get_all" });
+  assert.equal(reply.success, true);
+  assert.equal(reply.partial, false);
+  assert.deepEqual(reply.answered, ["A", "B", "C", "D", "E"]);
+  assert.deepEqual(reply.missing, []);
+  const results = reply.results as Row[];
+  assert.equal(results.length, 8);
+  assert.equal(new Set(results.map((r) => `${r.node}/${r.key}`)).size, 8);
+  assert.equal(reply.total, 2 * 3 + 2 * 5 + 7 + 3);
+  assert.deepEqual(cluster.calls.sort(), ["A→B", "B→C", "B→D", "C→E", "D→E"]);
+  assert.equal(
+    cluster.contexts.get("E")!.shared.count("repeats"),
+    1,
+    "the second path adds nothing",
+  );
+});
+
+Deno.test("a refused edge names its node missing with the reason; E still answers through C", async () => {
+  const cluster = memoryCluster(SMALL, { refused: new Set(["B→D"]) });
+  const reply = await cluster.ask("A", { verb: "get_all" });
+  assert.equal(reply.success, true);
+  assert.equal(reply.partial, true);
+  assert.deepEqual(reply.missing, ["D"]);
+  assert.match((reply.problems as Record<string, string>).D!, /Connection refused/);
+  assert.match(String(reply.message), /^PARTIAL: 4 of 5 nodes answered/);
+  assert.ok((reply.results as Row[]).every((row) => row.node !== "D"));
+  assert.ok((reply.results as Row[]).some((row) => row.node === "E"));
+});
+
+Deno.test("a silent edge runs out of time within the deadline, and the rest still comes back", async () => {
+  const cluster = memoryCluster(SMALL, { silent: new Set(["B→C"]) });
+  const started = performance.now();
+  const reply = await cluster.ask("A", { verb: "get_all", "deadline_ms": 300 });
+  assert.ok(performance.now() - started < 300, "answered before the client's deadline");
+  assert.deepEqual(reply.missing, ["C"]);
+  assert.match((reply.problems as Record<string, string>).C!, /^no reply from C within/);
+  assert.deepEqual(reply.answered, ["A", "B", "D", "E"], "E through D");
+});
+
+Deno.test("a complete answer is cached at every hop until the replica's version moves", async () => {
+  const cluster = memoryCluster(SMALL);
+  await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
+  const calls = cluster.calls.length;
+  const again = await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
+  assert.equal(again.cached, true);
+  assert.equal(cluster.calls.length, calls, "no neighbour asked");
+  assert.deepEqual((again.results as Row[]).map((r) => r.key), ["KB-0", "KB-1"]);
+  cluster.contexts.get("A")!.shared.setVersion(1);
+  const changed = await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
+  assert.equal(changed.cached, false);
+  assert.equal(cluster.calls.length, calls + 1, "A asks B again (B's own cache still holds)");
+});
+
+Deno.test("local get_by_key reads only its keys from the replica, and asks no neighbour", async () => {
+  const cluster = memoryCluster(SMALL);
+  const reply = await cluster.ask("A", {
+    verb: "get_by_key",
+    params: ["KE-1", "KC-0"],
+    consistency: "local",
+  });
+  assert.deepEqual(cluster.replicaReads, [["KE-1", "KC-0"]]);
+  assert.deepEqual(cluster.calls, []);
+  assert.deepEqual(reply.answered, ["A"]);
+  assert.deepEqual((reply.results as Row[]).map((r) => `${r.node}/${r.key}`), ["C/KC-0", "E/KE-1"]);
+});
+
+Deno.test("a long answer streams in frames of at most ROWS_PER_FRAME, every row once, and each hop waits for its caller", async () => {
+  const big = { ...SMALL, E: rowsOf("E", 8 * ROWS_PER_FRAME), C: rowsOf("C", ROWS_PER_FRAME + 1) };
+  const cluster = memoryCluster(big);
+  const seen = new Set<string>();
+  let frames = 0;
+  let takenFrames = 0;
+  let mostWaiting = 0;
+  let taken: Promise<unknown> = Promise.resolve();
+  const reply = await cluster.ask("A", { verb: "get_all", "deadline_ms": 20_000 }, (frame) => {
+    frames++;
+    const rows = frame.rows as [string, number][];
+    assert.ok(rows.length <= ROWS_PER_FRAME);
+    for (const [key] of rows) seen.add(`${frame.owner}/${key}`);
+    // Frames handed to the client that it has not taken yet: what the hops pushed ahead.
+    mostWaiting = Math.max(mostWaiting, frames - takenFrames);
+    // A slow client: each frame is taken only on a later turn of the event loop.
+    return taken = new Promise((resolve) =>
+      setTimeout(() => {
+        takenFrames++;
+        resolve(undefined);
+      }, 0)
+    );
+  });
+  await taken; // the answer may be ready before the client took the last frame
+  const expected = Object.values(big).reduce((n, rows) => n + rows.length, 0);
+  assert.equal(reply.success, true, String(reply.message));
+  assert.equal(reply.partial, false);
+  assert.equal(reply.streamed, expected);
+  assert.equal(seen.size + (reply.results as Row[]).length, expected, "every row once");
+  assert.ok(frames >= expected / ROWS_PER_FRAME, `${frames} frames`);
+  assert.ok(
+    mostWaiting <= 2,
+    `the hops pushed at most a frame per path ahead of the client (${mostWaiting}), not all`,
+  );
+  assert.equal(cluster.contexts.get("A")!.shared.cacheStats().entries, 0, "streamed: not cached");
+});
