@@ -15,13 +15,13 @@
 import process from "node:process";
 import { getLogger } from "@logtape/logtape";
 import { type LikesService, serveLikes } from "../../server/likes_service.ts";
-import { reviveError, stopWorker } from "../../server/worker_pool.ts";
+import { startListeningWorkers, stopWorker } from "../../threads/listening_workers.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "../domain/cluster_config.ts";
 import { PeerLink } from "../wire/frame_conn.ts";
 import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/link_auth.ts";
 import { Gossip, GossipRefusal, type GossipStats } from "../domain/gossip.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
-import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
+import type { FromQueryWorker, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
 import { DEFAULT_DEADLINE_MS } from "../domain/query_engine.ts";
@@ -297,35 +297,26 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     }
   };
 
-  const workers: Worker[] = [];
+  let workers: Worker[] = [];
   const stopWorkers = () =>
     Promise.all(workers.map((worker) => stopWorker(worker, STOP_TIMEOUT_MS)));
   try {
-    const reusePort = queryWorkers > 1;
-    if (reusePort) {
-      // As the likes server does: a plain bind first fails if another process holds the port.
-      Deno.listen({ hostname: listenHost, port: me.port }).close();
-    }
     const configText = formatClusterConfig(config);
-    for (let index = 0; index < queryWorkers; index++) {
-      const worker = new Worker(WORKER_URL, { type: "module", name: `queries-${id}-${index}` });
-      workers.push(worker);
-      await new Promise<void>((resolve, reject) => {
-        worker.onmessage = (event: MessageEvent<FromQueryWorker>) => {
-          const message = event.data;
-          if (message.kind === "listening") resolve();
-          else if (message.kind === "failed") reject(reviveError(message.name, message.message));
-        };
-        worker.onerror = (event) => {
-          event.preventDefault();
-          reject(new Error(`query worker ${index} failed to start: ${event.message}`));
-        };
-        const settings: QueryWorkerSettings = {
+    ({ workers } = await startListeningWorkers({
+      url: WORKER_URL,
+      count: queryWorkers,
+      hostname: listenHost,
+      port: me.port,
+      what: "query worker",
+      name: (index) => `queries-${id}-${index}`,
+      startMessage: (index, port, reusePort): ToQueryWorker => ({
+        kind: "start",
+        settings: {
           index,
           id,
           configText,
           hostname: listenHost,
-          port: me.port,
+          port,
           reusePort,
           deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
           idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
@@ -338,17 +329,15 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           logFile: options.workerLogs ? `${logDir}/node.log` : null,
           shared: shared.buffers,
           table: likes?.table.buffer ?? null,
-        };
-        worker.postMessage({ kind: "start", settings } satisfies ToQueryWorker);
-      });
-      worker.onmessage = onWorkerMessage(worker);
-      worker.onerror = (event) => {
-        event.preventDefault();
+        },
+      }),
+      onDeath: (index, _worker, event) => {
         const error = new Error(`query worker ${index} of node ${id} died: ${event.message}`);
         log.error(error.message);
         onFatal(error);
-      };
-    }
+      },
+    }));
+    for (const worker of workers) worker.onmessage = onWorkerMessage(worker);
   } catch (error) {
     clearInterval(ownTimer);
     await stopWorkers();
