@@ -12,6 +12,7 @@ import { delay } from "../delay.ts";
 import { PeerLink } from "../overlay/wire/frame_conn.ts";
 import type { ClusterSecret } from "../overlay/wire/link_auth.ts";
 import { askNode, nodeStats } from "../overlay/client/query_client.ts";
+import type { NodeStats } from "../overlay/domain/messages.ts";
 import {
   DATA_NODES,
   feedNewKeys,
@@ -38,7 +39,7 @@ export function benchKey(n: number, i: number): string {
 }
 
 /** Every node's `stats`. */
-async function allStats(cluster: OverlayCluster): Promise<Map<string, Record<string, unknown>>> {
+async function allStats(cluster: OverlayCluster): Promise<Map<string, NodeStats>> {
   const ids = [...cluster.config.nodes.keys()];
   const stats = await Promise.all(
     ids.map((id) => nodeStats("127.0.0.1", cluster.port(id), cluster.secret, 10_000)),
@@ -50,7 +51,7 @@ async function allStats(cluster: OverlayCluster): Promise<Map<string, Record<str
 async function gossipBytes(cluster: OverlayCluster): Promise<number> {
   let sum = 0;
   for (const stats of (await allStats(cluster)).values()) {
-    sum += (stats.gossip as { bytesSent: number }).bytesSent;
+    sum += stats.gossip.bytesSent;
   }
   return sum;
 }
@@ -73,10 +74,9 @@ async function untilConverged(
   while (performance.now() - started < timeoutMs) {
     const polledAt = performance.now();
     const all = await allStats(cluster);
-    const done = [...all.values()].every((stats) => {
-      const replica = stats.replica as { entries: number; total: number };
-      return replica.entries === entries && replica.total === total;
-    });
+    const done = [...all.values()].every(({ replica }) =>
+      replica.entries === entries && replica.total === total
+    );
     if (done) return performance.now() - started;
     // stats cost a pass over the replica (~40 ms at a million keys): leave the nodes at least
     // as long as a poll takes, so that polling does not slow what it measures.
@@ -214,7 +214,7 @@ export async function benchOverlay(
 
   const peakRss: Record<string, number> = {};
   for (const [id, stats] of await allStats(cluster)) {
-    peakRss[id] = (stats.memory as { peakRss: number }).peakRss;
+    peakRss[id] = stats.memory.peakRss;
   }
   return {
     keys,

@@ -29,7 +29,7 @@ import {
   type QuerySample,
 } from "./cluster_report.ts";
 import { nodeArgs, shellQuote } from "./node_command.ts";
-import type { NodeStats } from "../node/node_service.ts";
+import type { NodeStats } from "../domain/messages.ts";
 import { askNode, nodeStats } from "../client/query_client.ts";
 import type { ClusterSecret } from "../wire/link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
@@ -110,7 +110,7 @@ class Watch {
     await Promise.all([...this.config.nodes.values()].map(async (node) => {
       let stats: NodeStats | null = null;
       try {
-        stats = await nodeStats(node.host, node.port, this.secret, 500) as unknown as NodeStats;
+        stats = await nodeStats(node.host, node.port, this.secret, 500);
       } catch {
         // Down (or killed): shown as such.
       }

@@ -44,8 +44,6 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
   if (run.verb === "stats") {
     try {
       const stats = await nodeStats(server.host, server.port, secret, run.deadlineMs);
-      delete stats.rid;
-      delete stats.type;
       await Deno.stdout.write(encoder.encode(`${JSON.stringify(stats, null, 2)}\n`));
       return 0;
     } catch (error) {

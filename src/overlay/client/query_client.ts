@@ -8,8 +8,15 @@
 
 import { PeerLink } from "../wire/frame_conn.ts";
 import type { ClusterSecret } from "../wire/link_auth.ts";
-import { type Consistency, type Row, rowsOfFrame } from "../domain/query.ts";
-import { checkTree, type TimingTree } from "../domain/timing.ts";
+import {
+  type AnswerMessage,
+  type NodeStats,
+  readAnswer,
+  readStats,
+  rowsOf,
+} from "../domain/messages.ts";
+import type { Consistency, Row } from "../domain/query.ts";
+import type { TimingTree } from "../domain/timing.ts";
 import { QueryCall } from "../../telemetry/overlay_telemetry.ts";
 
 /** A node's answer to a query, as `deno task query --json` prints it. */
@@ -63,10 +70,6 @@ export interface AskOptions {
   readonly keepRows?: boolean;
 }
 
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
 /**
  * Sends one query and waits for the answer (a little past the query's deadline).
  *
@@ -81,71 +84,63 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
   });
   const call = new QueryCall(options.verb, `${options.hostname}:${options.port}`);
   const started = performance.now();
-  let reply: Record<string, unknown>;
+  let reply: AnswerMessage;
   const streamed: Row[] = [];
   const keep = options.keepRows ?? true;
   const onRows = (frame: Record<string, unknown>) => {
-    if (typeof frame.owner !== "string") return;
-    const rows = rowsOfFrame(frame.owner, frame.rows);
+    const rows = rowsOf(frame);
+    if (rows === null) return;
     if (keep) { for (const row of rows) streamed.push(row); }
     return options.onRows?.(rows);
   };
   try {
-    reply = await link.request(
-      {
-        type: "query",
-        verb: options.verb,
-        params: options.params ?? [],
-        consistency: options.consistency ?? "gather",
-        deadline_ms: deadlineMs,
-        traceparent: call.traceparent,
-      },
-      deadlineMs + 1000,
-      onRows,
+    reply = readAnswer(
+      await link.request(
+        {
+          type: "query",
+          verb: options.verb,
+          params: options.params ?? [],
+          consistency: options.consistency ?? "gather",
+          deadline_ms: deadlineMs,
+          traceparent: call.traceparent,
+        },
+        deadlineMs + 1000,
+        onRows,
+      ),
     );
   } catch (error) {
     call.end({}, error instanceof Error ? error.message : String(error));
     throw error;
   }
   const clientMs = Math.round((performance.now() - started) * 100) / 100;
-  const results = [...streamed, ...(Array.isArray(reply.results) ? reply.results as Row[] : [])];
+  const results = [...streamed, ...(reply.results ?? [])];
   call.end(
-    {
-      rows: typeof reply.streamed === "number" ? reply.streamed : results.length,
-      partial: reply.partial === true,
-    },
-    reply.success === true ? undefined : String(reply.message ?? "failed"),
+    { rows: reply.streamed ?? results.length, partial: reply.partial === true },
+    reply.success ? undefined : reply.message ?? "failed",
   );
   return {
-    query_id: String(reply.query_id ?? ""),
-    success: reply.success === true,
+    query_id: reply.query_id,
+    success: reply.success,
     partial: reply.partial === true,
-    message: String(reply.message ?? ""),
+    message: reply.message ?? "",
     results,
-    ...(typeof reply.streamed === "number" ? { streamed: reply.streamed } : {}),
-    total: typeof reply.total === "number" ? reply.total : 0,
-    answered: strings(reply.answered),
-    missing: strings(reply.missing),
-    problems:
-      (typeof reply.problems === "object" && reply.problems !== null
-        ? reply.problems
-        : {}) as Record<string, string>,
+    ...(reply.streamed === undefined ? {} : { streamed: reply.streamed }),
+    total: reply.total ?? 0,
+    answered: reply.answered ?? [],
+    missing: reply.missing ?? [],
+    problems: reply.problems ?? {},
     cached: reply.cached === true,
-    ...(typeof reply.cache_age_ms === "number" ? { cache_age_ms: reply.cache_age_ms } : {}),
-    ...(reply.consistency === "gather" || reply.consistency === "local"
-      ? { consistency: reply.consistency }
-      : {}),
-    ...(typeof reply.stale_ms === "object" && reply.stale_ms !== null
-      ? { stale_ms: reply.stale_ms as Record<string, number> }
-      : {}),
-    timing: checkTree(reply.timing),
+    ...(reply.cache_age_ms === undefined ? {} : { cache_age_ms: reply.cache_age_ms }),
+    ...(reply.consistency ? { consistency: reply.consistency } : {}),
+    ...(reply.stale_ms ? { stale_ms: reply.stale_ms } : {}),
+    timing: reply.timing ?? null,
     client_ms: clientMs,
     trace_id: call.traceId,
   };
 }
 
 /**
- * Asks a node for its `stats` (see `NodeStats` in `node_service.ts`).
+ * Asks a node for its `stats`, checked ({@linkcode readStats}).
  *
  * @throws {import("../wire/frame_conn.ts").PeerError} If the node cannot be reached or does not answer.
  */
@@ -154,7 +149,7 @@ export async function nodeStats(
   port: number,
   secret: ClusterSecret,
   timeoutMs = 1000,
-): Promise<Record<string, unknown>> {
+): Promise<NodeStats> {
   using link = new PeerLink({ hostname, port, secret });
-  return await link.request({ type: "stats" }, timeoutMs);
+  return readStats(await link.request({ type: "stats" }, timeoutMs));
 }

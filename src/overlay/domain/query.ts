@@ -220,21 +220,6 @@ export class Sections {
   }
 }
 
-/** A `rows` frame's rows (`[[key, likes], …]` of `node`), checked; malformed ones are skipped. */
-export function rowsOfFrame(node: string, rows: unknown): Row[] {
-  if (!Array.isArray(rows)) return [];
-  const checked: Row[] = [];
-  for (const row of rows) {
-    if (
-      Array.isArray(row) && typeof row[0] === "string" && Number.isSafeInteger(row[1]) &&
-      row[1] >= 0
-    ) {
-      checked.push({ key: row[0], node, likes: row[1] });
-    }
-  }
-  return checked;
-}
-
 /** Sums rows per node into one `total` row each (key `"total"`), ordered by node. */
 export function totalRows(rows: readonly Row[]): Row[] {
   const sums = new Map<string, number>();

@@ -22,14 +22,14 @@ import {
   QueryError,
   queryKey,
   type Row,
-  rowsOfFrame,
   Sections,
   type SectionsOptions,
   selectRows,
   totalRows,
 } from "./query.ts";
+import { type AnswerMessage, readAnswer, rowsMessage, rowsOf } from "./messages.ts";
 import type { ReplicaEntry } from "./replica.ts";
-import { checkTree, roundMs, type Stage, type TimingTree } from "./timing.ts";
+import { roundMs, type Stage, type TimingTree } from "./timing.ts";
 
 /** How long a query may take when it does not say, in ms. */
 export const DEFAULT_DEADLINE_MS = 2000;
@@ -102,10 +102,6 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Asks one out-neighbour with what is left of the budget; records what happened. */
 async function callNeighbour(
   ctx: QueryContext,
@@ -130,43 +126,40 @@ async function callNeighbour(
   }
   try {
     const onRows = (frame: Record<string, unknown>) => {
-      if (typeof frame.owner !== "string") return;
-      into.sections.add(frame.owner, rowsOfFrame(frame.owner, frame.rows), next);
+      const rows = rowsOf(frame);
+      if (rows === null) return;
+      into.sections.add(frame.owner as string, rows, next);
       return into.sections.drained(); // read no more from `next` till these rows are passed on
     };
-    const reply = await ctx.link(next).request(
-      {
-        type: "query",
-        hop: true,
-        "query_id": request.queryId,
-        verb: request.query.verb,
-        params: request.query.params,
-        consistency: "gather",
-        "deadline_ms": childBudget,
-        ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
-      },
-      Math.max(1, Math.floor(left - 5)),
-      onRows,
+    const reply = readAnswer(
+      await ctx.link(next).request(
+        {
+          type: "query",
+          hop: true,
+          "query_id": request.queryId,
+          verb: request.query.verb,
+          params: request.query.params,
+          consistency: "gather",
+          "deadline_ms": childBudget,
+          ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
+        },
+        Math.max(1, Math.floor(left - 5)),
+        onRows,
+      ),
     );
-    if (reply.success !== true) throw new Error(String(reply.message ?? "failed"));
-    if (isRecord(reply.sections)) {
-      into.sections.addAll(reply.sections as Record<string, Row[]>, next);
+    if (!reply.success) throw new Error(reply.message ?? "failed");
+    if (reply.sections) into.sections.addAll(reply.sections, next);
+    for (const node of reply.answered ?? []) into.answered.add(node);
+    for (const [node, why] of Object.entries(reply.problems ?? {})) {
+      if (!into.problems.has(node)) into.problems.set(node, why);
     }
-    for (const node of Array.isArray(reply.answered) ? reply.answered : []) {
-      if (typeof node === "string") into.answered.add(node);
-    }
-    if (isRecord(reply.problems)) {
-      for (const [node, why] of Object.entries(reply.problems)) {
-        if (!into.problems.has(node)) into.problems.set(node, String(why));
-      }
-    }
-    const tree = checkTree(reply.timing);
+    const tree = reply.timing;
     into.stages.push({
       name: `call ${next}`,
       ms: roundMs(performance.now() - callStart),
-      ...(reply.duplicate === true
+      ...(reply.duplicate
         ? { note: "already answered by another path" }
-        : reply.cached === true
+        : reply.cached
         ? { note: `cached, ${reply.cache_age_ms} ms old` }
         : {}),
       ...(tree ? { tree } : {}),
@@ -262,9 +255,9 @@ export async function answerQuery(
   ctx: QueryContext,
   message: Record<string, unknown>,
   emit: (frame: Record<string, unknown>) => void | Promise<unknown> = () => {},
-): Promise<Record<string, unknown>> {
+): Promise<AnswerMessage> {
   const visit = new QueryVisit(ctx.id, message.traceparent);
-  let reply: Record<string, unknown> | undefined;
+  let reply: AnswerMessage | undefined;
   try {
     reply = await answer(ctx, message, visit, emit);
     return reply;
@@ -277,15 +270,9 @@ export async function answerQuery(
 }
 
 /** What a reply tells about the visit, as span attributes. */
-function visitAttributes(reply: Record<string, unknown>): Attributes {
-  const rows = Array.isArray(reply.results)
-    ? reply.results.length
-    : isRecord(reply.sections)
-    ? Object.values(reply.sections).reduce(
-      (n: number, section) => n + (Array.isArray(section) ? section.length : 0),
-      0,
-    )
-    : 0;
+function visitAttributes(reply: AnswerMessage): Attributes {
+  const rows = reply.streamed ?? reply.results?.length ??
+    Object.values(reply.sections ?? {}).reduce((n, section) => n + section.length, 0);
   return {
     rows,
     cached: reply.cached === true,
@@ -302,13 +289,17 @@ async function answer(
   message: Record<string, unknown>,
   visit: QueryVisit,
   emit: (frame: Record<string, unknown>) => void | Promise<unknown>,
-): Promise<Record<string, unknown>> {
+): Promise<AnswerMessage> {
   const started = performance.now();
   const hop = message.hop === true;
   const queryId = typeof message.query_id === "string" && message.query_id.length <= 64
     ? message.query_id
     : crypto.randomUUID();
-  const base = { type: "answer", rid: message.rid, "query_id": queryId };
+  const base = {
+    type: "answer",
+    ...(typeof message.rid === "number" ? { rid: message.rid } : {}),
+    "query_id": queryId,
+  } as const;
   let query: Query;
   let consistency: Consistency;
   let budgetMs: number;
@@ -353,13 +344,7 @@ async function answer(
       },
     }
     : {
-      spill: (node, rows) =>
-        emit({
-          type: "rows",
-          rid: message.rid,
-          owner: node,
-          rows: rows.map((row) => [row.key, row.likes]),
-        }),
+      spill: (node, rows) => emit({ ...rowsMessage(message.rid, node, rows) }),
     };
   /** What a client gets: the rows held (or the totals), and how many rows there were in all. */
   const resultsOf = (sections: Sections) => {

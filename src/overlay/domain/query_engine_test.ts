@@ -72,7 +72,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
       // The reply comes after the frames sent before it, as on a socket.
       const replied = answer.then(async (reply) => {
         await delivered;
-        return reply;
+        return JSON.parse(JSON.stringify(reply)); // as it would arrive
       });
       return Promise.race([replied, late]).finally(() => clearTimeout(timer));
     },

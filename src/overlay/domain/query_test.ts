@@ -4,7 +4,6 @@ import {
   QueryError,
   queryKey,
   ROWS_PER_FRAME,
-  rowsOfFrame,
   Sections,
   selectRows,
   totalRows,
@@ -87,9 +86,6 @@ Deno.test("Sections past holdRows stream every row, held and later, in frames of
   assert.deepEqual(spilled, [["B", 2], ["C", 2], ["D", ROWS_PER_FRAME], ["D", 1]]);
   assert.deepEqual(sections.rows(), [], "nothing held once streamed");
   assert.equal(sections.count, ROWS_PER_FRAME + 5);
-  assert.deepEqual(rowsOfFrame("E", [["a", 1], ["b", -1], [3, 1], "x"]), [
-    { key: "a", node: "E", likes: 1 },
-  ]);
 });
 
 Deno.test("queryKey() tells verbs, parameters and consistency apart", () => {

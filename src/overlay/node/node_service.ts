@@ -19,13 +19,14 @@ import { startListeningWorkers, stopWorker } from "../../threads/listening_worke
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "../domain/cluster_config.ts";
 import { PeerLink } from "../wire/frame_conn.ts";
 import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/link_auth.ts";
-import { Gossip, GossipRefusal, type GossipStats } from "../domain/gossip.ts";
+import { Gossip, GossipRefusal } from "../domain/gossip.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
 import type { FromQueryWorker, ToQueryWorker } from "./node_messages.ts";
+import type { NodeStats } from "../domain/messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
+export type { NodeStats };
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
 import { DEFAULT_DEADLINE_MS } from "../domain/query_engine.ts";
-import type { CacheStats } from "../domain/shared_cache.ts";
 
 /** Time between full gossip exchanges when not given, in ms. */
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
@@ -88,37 +89,6 @@ export interface StartNodeOptions {
   readonly listenHost?: string;
   /** Called once if the PrimaryLikesServer or a query Worker fails after start-up. */
   readonly onFatal?: (error: Error) => void;
-}
-
-/** What a node reports for `stats`. */
-export interface NodeStats {
-  readonly node: string;
-  /** Likes this node's PrimaryLikesServer counted (null for the portal). */
-  readonly likes: number | null;
-  /** This node's replica: total, per owning node, entries, version, staleness per node. */
-  readonly replica: {
-    readonly total: number;
-    readonly byNode: Record<string, number>;
-    readonly entries: number;
-    readonly version: number;
-    readonly staleMs: Record<string, number>;
-  };
-  readonly cache: CacheStats;
-  readonly gossip: GossipStats;
-  readonly queries: {
-    readonly answered: number;
-    readonly repeats: number;
-    readonly failed: number;
-  };
-  /** Open connections; refused for the cap; refused for failing the handshake. */
-  readonly connections: {
-    readonly open: number;
-    readonly refused: number;
-    readonly unauthenticated: number;
-  };
-  readonly queryWorkers: number;
-  /** The node process's resident memory now and at its peak so far, in bytes. */
-  readonly memory: { readonly rss: number; readonly peakRss: number };
 }
 
 /** A running node. */

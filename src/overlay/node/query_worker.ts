@@ -18,6 +18,7 @@ import { ClusterSecret } from "../wire/link_auth.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
 import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
+import type { AnswerMessage } from "../domain/messages.ts";
 import { answerQuery, type QueryContext } from "../domain/query_engine.ts";
 import { type ReplicaEntry, RETIRED_KEY } from "../domain/replica.ts";
 
@@ -126,7 +127,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
   }, Math.min(1000, settings.idleTimeoutMs, settings.frameDeadlineMs / 2));
 
   /** Sends an answer; one too large for a frame becomes an error reply to that query alone. */
-  const reply = async (conn: FrameConn, answer: Record<string, unknown>): Promise<void> => {
+  const reply = async (conn: FrameConn, answer: AnswerMessage): Promise<void> => {
     try {
       await conn.send(answer);
     } catch (error) {
