@@ -63,7 +63,7 @@ const FLAGS: Flag[] = [
     name: "overlay",
     type: "boolean",
     help:
-      "instead, the overlay: five node processes at 10k, 100k and 1M keys (about 2 minutes; quick: 10k and 100k)",
+      "instead, the overlay: five node processes at 10k, 100k and 1M keys (about 70 s; quick: 10k and 100k)",
   },
   {
     name: "keys",
