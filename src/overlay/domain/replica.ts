@@ -223,7 +223,7 @@ export class Replica {
   /** Owner → what this replica holds of it. */
   digest(): Record<string, OwnerDigest> {
     const digest: Record<string, OwnerDigest> = {};
-    for (const [owner, state] of [...this.#owners].sort(([a], [b]) => a < b ? -1 : 1)) {
+    for (const [owner, state] of this.#byOwner()) {
       digest[owner] = { epoch: state.epoch, version: state.version, "as_of": state.asOf };
     }
     return digest;
@@ -328,6 +328,11 @@ export class Replica {
     return "applied";
   }
 
+  /** Each owner's state, ordered by owner. */
+  #byOwner(): [string, OwnerState][] {
+    return [...this.#owners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   /** `owner`'s count for `key` as far as this replica knows (0 if it knows none). */
   get(owner: string, key: string): number {
     return this.#owners.get(owner)?.keys.get(key)?.likes ?? 0;
@@ -336,8 +341,7 @@ export class Replica {
   /** Every row, ordered by owner, then key; an owner's retired likes are a row of their own. */
   entries(): ReplicaEntry[] {
     const all: ReplicaEntry[] = [];
-    for (const owner of [...this.#owners.keys()].sort()) {
-      const state = this.#owners.get(owner)!;
+    for (const [owner, state] of this.#byOwner()) {
       for (const key of [...state.keys.keys()].sort()) {
         all.push({ key, node: owner, likes: state.keys.get(key)!.likes });
       }
@@ -355,8 +359,7 @@ export class Replica {
   rowsOf(keys: readonly string[]): ReplicaEntry[] {
     const wanted = [...new Set(keys)].sort();
     const rows: ReplicaEntry[] = [];
-    for (const owner of [...this.#owners.keys()].sort()) {
-      const state = this.#owners.get(owner)!;
+    for (const [owner, state] of this.#byOwner()) {
       for (const key of wanted) {
         const likes = key === RETIRED_KEY ? state.retired.likes : state.keys.get(key)?.likes ?? 0;
         if (likes > 0 || (key !== RETIRED_KEY && state.keys.has(key))) {
@@ -375,8 +378,7 @@ export class Replica {
   summary(): { byNode: Record<string, number>; entries: number } {
     const byNode: Record<string, number> = {};
     let entries = 0;
-    for (const owner of [...this.#owners.keys()].sort()) {
-      const state = this.#owners.get(owner)!;
+    for (const [owner, state] of this.#byOwner()) {
       let likes = state.retired.likes;
       for (const key of state.keys.values()) likes += key.likes;
       entries += state.keys.size + (state.retired.likes > 0 ? 1 : 0);
@@ -399,7 +401,7 @@ export class Replica {
   /** How old each owner's part is at `now`, in ms (by that owner's own clock). */
   staleness(now: number): Record<string, number> {
     const ages: Record<string, number> = {};
-    for (const [owner, { asOf }] of [...this.#owners].sort(([a], [b]) => a < b ? -1 : 1)) {
+    for (const [owner, { asOf }] of this.#byOwner()) {
       if (asOf > 0) ages[owner] = Math.max(0, now - asOf);
     }
     return ages;

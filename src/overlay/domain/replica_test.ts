@@ -196,6 +196,8 @@ Deno.test("property: deltas lost, repeated, delayed and reordered, then digest r
           assert.deepEqual(replica.entries(), truth.entries());
           assert.equal(replica.total(), truth.total());
           assert.deepEqual(replica.summary(), summaryOfRows(replica));
+          const { byNode } = replica.summary();
+          assert.equal(Object.values(byNode).reduce((sum, n) => sum + n, 0), replica.total());
           const asked = [...truth.entries().slice(0, 3).map((e) => e.key), RETIRED_KEY, "none"];
           const byOwnerThenKey = (a: ReplicaEntry, b: ReplicaEntry) =>
             a.node < b.node ? -1 : a.node > b.node ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;

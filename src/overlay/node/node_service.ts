@@ -202,7 +202,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
       node: id,
       likes: likes ? likes.table.total() : null,
       replica: {
-        total: replica.total(),
+        total: Object.values(byNode).reduce((sum, n) => sum + n, 0), // = replica.total()
         byNode,
         entries,
         version: replica.version,

@@ -126,21 +126,31 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     }
   }, Math.min(1000, settings.idleTimeoutMs, settings.frameDeadlineMs / 2));
 
+  /** Replaces `answer` by a failure of that query alone: logged, counted, and sent. */
+  const fail = async (conn: FrameConn, answer: AnswerMessage, why: string, message: string) => {
+    log.warn(`query ${answer.query_id} from ${conn.remote}: ${why}`);
+    shared.add("failed");
+    await conn.send({
+      type: "answer",
+      rid: answer.rid,
+      "query_id": answer.query_id,
+      success: false,
+      message,
+    });
+  };
+
   /** Sends an answer; one too large for a frame becomes an error reply to that query alone. */
   const reply = async (conn: FrameConn, answer: AnswerMessage): Promise<void> => {
     try {
       await conn.send(answer);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
-      log.warn(`query ${answer.query_id} from ${conn.remote}: the answer failed: ${error.message}`);
-      shared.add("failed");
-      await conn.send({
-        type: "answer",
-        rid: answer.rid,
-        "query_id": answer.query_id,
-        success: false,
-        message: `the answer does not fit in one frame (${error.message})`,
-      });
+      await fail(
+        conn,
+        answer,
+        `the answer failed: ${error.message}`,
+        `the answer does not fit in one frame (${error.message})`,
+      );
     }
   };
 
@@ -166,16 +176,12 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         const answer = await answerQuery(ctx, message, stream);
         if (lost === null) return await reply(conn, answer);
         // Rows that did not go out make the answer wrong: fail it (if the link still works).
-        log.warn(`query ${answer.query_id} from ${conn.remote}: streaming failed: ${lost}`);
-        shared.add("failed");
-        await conn.send({
-          type: "answer",
-          rid: answer.rid,
-          "query_id": answer.query_id,
-          success: false,
-          message: `streaming the rows failed (${lost})`,
-        });
-        return;
+        return await fail(
+          conn,
+          answer,
+          `streaming failed: ${lost}`,
+          `streaming the rows failed (${lost})`,
+        );
       }
       case "digest":
       case "delta":
