@@ -10,7 +10,6 @@
 
 import { delay } from "../delay.ts";
 import { PeerLink } from "../overlay/wire/frame_conn.ts";
-import type { ClusterSecret } from "../overlay/wire/link_auth.ts";
 import { askNode, nodeStats } from "../overlay/client/query_client.ts";
 import type { NodeStats } from "../overlay/domain/messages.ts";
 import {
@@ -119,12 +118,12 @@ async function sendLike(port: number, key: string): Promise<void> {
 }
 
 /** Gets every row through A; the time taken, the rows and frames, and whether it was complete. */
-async function getAll(cluster: OverlayCluster, secret: ClusterSecret, keys: number) {
+async function getAll(cluster: OverlayCluster, keys: number) {
   let rows = 0;
   let frames = 0;
   const started = performance.now();
   const reply = await askNode({
-    secret,
+    secret: cluster.secret,
     hostname: "127.0.0.1",
     port: cluster.port("A"),
     verb: "get_all",
@@ -206,7 +205,7 @@ export async function benchOverlay(
   let note: string | null = null;
   for (let run = 0; run < getAllRuns; run++) {
     progress(`overlay ${keys} keys: get_all through A (${run + 1}/${getAllRuns})`);
-    const got = await getAll(cluster, cluster.secret, keys);
+    const got = await getAll(cluster, keys);
     getAllMs.push(got.ms);
     frames = got.frames;
     note ??= got.problem;
