@@ -37,6 +37,12 @@ Deno.test("query flags: verb and parameters are positional; --server is HOST:POR
   assert.deepEqual(config.server, { host: "10.0.0.1", port: 50051 });
   assert.equal(config.json, true);
   assert.equal(config.consistency, "gather");
+  assert.equal(config.maxAgeMs, null, "the node's TTL unless asked");
+  const fresh = parseQueryFlags(["get_all", "--max-age", "0.25"]);
+  assert.equal(fresh !== "help" && fresh.maxAgeMs, 250);
+  const none = parseQueryFlags(["get_all", "--max-age=0"]);
+  assert.equal(none !== "help" && none.maxAgeMs, 0);
+  assert.throws(() => parseQueryFlags(["get_all", "--max-age", "-1"]), /--max-age must be/);
   assert.throws(() => parseQueryFlags([]), /a verb is required/);
   assert.throws(
     () => parseQueryFlags(["total", "--server", "nohost"]),

@@ -31,6 +31,8 @@ export interface QueryRunConfig {
   readonly timing: boolean;
   readonly consistency: Consistency;
   readonly deadlineMs: number;
+  /** The oldest cached answer the query takes, in ms (0: none), or null for the node's TTL. */
+  readonly maxAgeMs: number | null;
 }
 
 const FLAGS: Flag[] = [
@@ -68,6 +70,12 @@ const FLAGS: Flag[] = [
     value: "SECONDS",
     default: "2",
     help: "the query's deadline across the overlay",
+  },
+  {
+    name: "max-age",
+    type: "string",
+    value: "SECONDS",
+    help: "take a cached answer only this fresh; 0 = none (default: the node's TTL)",
   },
 ];
 
@@ -121,5 +129,8 @@ export function parseQueryFlags(args: readonly string[]): QueryRunConfig | "help
     timing: booleans.timing ?? false,
     consistency: parseChoice("consistency", strings.consistency!, CONSISTENCIES),
     deadlineMs: parseSeconds("deadline", strings.deadline!, { min: 0.001, max: 60 }),
+    maxAgeMs: strings["max-age"] === undefined
+      ? null
+      : parseSeconds("max-age", strings["max-age"], { min: 0, max: 86_400 }),
   });
 }

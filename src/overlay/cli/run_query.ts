@@ -63,6 +63,7 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
       params: run.params,
       consistency: run.consistency,
       deadlineMs: run.deadlineMs,
+      ...(run.maxAgeMs === null ? {} : { maxAgeMs: run.maxAgeMs }),
       onRows: (rows) => printer.rows(rows),
       keepRows: false,
     });

@@ -37,7 +37,9 @@ export interface QueryReply {
   readonly missing: readonly string[];
   /** Why each missing node is missing. */
   readonly problems: Readonly<Record<string, string>>;
+  /** Whether the answer, or a part of it, came from a node's cache. */
   readonly cached: boolean;
+  /** How old the oldest cached part is, in ms (with `cached`). */
   readonly "cache_age_ms"?: number;
   readonly consistency?: Consistency;
   /** For `local`: how old each node's part of the replica is, in ms. */
@@ -60,6 +62,11 @@ export interface AskOptions {
   readonly consistency?: Consistency;
   /** The query's deadline across the overlay, in ms. @default {2000} */
   readonly deadlineMs?: number;
+  /**
+   * The oldest cached answer (or part of one) the query takes, in ms; 0 takes nothing from a
+   * cache. @default {any within the TTL of the node that holds it}
+   */
+  readonly maxAgeMs?: number;
   /**
    * Takes the rows of a long answer as they come (they are in the reply's `results` too, unless
    * `keepRows` is false); while a promise it returns is pending, no more rows are read (within
@@ -102,6 +109,7 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
           params: options.params ?? [],
           consistency: options.consistency ?? "gather",
           deadline_ms: deadlineMs,
+          ...(options.maxAgeMs === undefined ? {} : { max_age_ms: options.maxAgeMs }),
           traceparent: call.traceparent,
         },
         deadlineMs + 1000,

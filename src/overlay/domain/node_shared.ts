@@ -1,8 +1,7 @@
 /**
  * What one node's threads share, in `SharedArrayBuffer`s: the answer cache, the set of query ids
  * already answered (so a query reaching the node twice, on any of its query Workers, is answered
- * once), the version of the node's replica (a cache entry from an older version is stale), and the
- * query counters its `stats` reports.
+ * once), and the query counters its `stats` reports.
  *
  * @module
  */
@@ -33,12 +32,11 @@ export interface NodeBuffers {
 
 /** One node's shared state, as seen from one thread. */
 export class NodeShared {
-  /** Answers, keyed by query, versioned by the replica. */
+  /** Answers, keyed by query, served while younger than the TTL. */
   readonly cache: SharedCache;
   /** Query ids already answered here. */
   readonly seen: SharedCache;
   readonly #counters: Int32Array;
-  readonly #version: BigInt64Array;
   readonly #buffers: NodeBuffers;
 
   private constructor(buffers: NodeBuffers) {
@@ -46,7 +44,6 @@ export class NodeShared {
     this.cache = SharedCache.attach(buffers.cache);
     this.seen = SharedCache.attach(buffers.seen);
     this.#counters = new Int32Array(buffers.counters, 0, COUNTERS.length);
-    this.#version = new BigInt64Array(buffers.counters, 8 * Math.ceil(COUNTERS.length / 2), 1);
   }
 
   /** Allocates the state of a node. */
@@ -55,7 +52,7 @@ export class NodeShared {
       cache: SharedCache.create(cache).buffer,
       seen: SharedCache.create({ ttlMs: SEEN_TTL_MS, capacityBytes: 1 << 18, maxEntries: 4096 })
         .buffer,
-      counters: new SharedArrayBuffer(8 * Math.ceil(COUNTERS.length / 2) + 8),
+      counters: new SharedArrayBuffer(4 * COUNTERS.length),
     });
   }
 
@@ -67,16 +64,6 @@ export class NodeShared {
   /** The buffers, to post to a Worker. */
   get buffers(): NodeBuffers {
     return this.#buffers;
-  }
-
-  /** The replica's version as last published. */
-  version(): number {
-    return Number(Atomics.load(this.#version, 0));
-  }
-
-  /** Publishes the replica's version (the main thread does, whenever it rises). */
-  setVersion(version: number): void {
-    Atomics.store(this.#version, 0, BigInt(version));
   }
 
   /** Adds `delta` to a counter. */

@@ -35,6 +35,8 @@ import { roundMs, type Stage, type TimingTree } from "./timing.ts";
 export const DEFAULT_DEADLINE_MS = 2000;
 /** The longest deadline a query may ask for, in ms. */
 export const MAX_DEADLINE_MS = 60_000;
+/** The largest `max_age_ms` a query may carry (a day; past any TTL anyway). */
+export const MAX_AGE_LIMIT_MS = 86_400_000;
 
 /**
  * What asking a neighbour needs of the link to it: a node's `PeerLink` (wire/frame_conn.ts), or
@@ -60,6 +62,8 @@ export interface QueryContext {
   readonly shared: NodeShared;
   /** Deadline of a query that carries none, in ms. */
   readonly deadlineMs: number;
+  /** The wall clock the cache's ages are measured by, in ms. @default {Date.now} */
+  readonly now?: () => number;
   readonly log: Logger;
   /** This node's own rows (none for the portal). */
   ownRows(): Row[];
@@ -95,7 +99,15 @@ interface Gathered {
   readonly answered: Set<string>;
   readonly problems: Map<string, string>;
   readonly stages: Stage[];
-  readonly cached: { ageMs: number } | null;
+  /** How old the oldest cached part of the answer is (its own cache or a neighbour's), or null. */
+  cached: { ageMs: number } | null;
+  /** True when the whole answer came from this node's cache (no neighbour was asked). */
+  readonly hit: boolean;
+}
+
+/** Records that part of an answer came from a cache, `ageMs` old. */
+function addCachedPart(into: Gathered, ageMs: number): void {
+  into.cached = { ageMs: Math.max(ageMs, into.cached?.ageMs ?? 0) };
 }
 
 function errorText(error: unknown): string {
@@ -112,6 +124,7 @@ async function callNeighbour(
     budgetMs: number;
     started: number;
     traceparent: string | undefined;
+    maxAgeMs: number | undefined;
   },
   into: Gathered,
 ): Promise<void> {
@@ -141,6 +154,7 @@ async function callNeighbour(
           params: request.query.params,
           consistency: "gather",
           "deadline_ms": childBudget,
+          ...(request.maxAgeMs === undefined ? {} : { "max_age_ms": request.maxAgeMs }),
           ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
         },
         Math.max(1, Math.floor(left - 5)),
@@ -150,6 +164,7 @@ async function callNeighbour(
     if (!reply.success) throw new Error(reply.message ?? "failed");
     if (reply.sections) into.sections.addAll(reply.sections, next);
     for (const node of reply.answered ?? []) into.answered.add(node);
+    if (reply.cached) addCachedPart(into, reply.cache_age_ms ?? 0);
     for (const [node, why] of Object.entries(reply.problems ?? {})) {
       if (!into.problems.has(node)) into.problems.set(node, why);
     }
@@ -175,27 +190,35 @@ async function callNeighbour(
 }
 
 /**
- * The cache, own rows, then every neighbour in parallel; a complete answer is cached (unless
- * it was streamed: too large to keep).
+ * The cache (an entry younger than the TTL and than `maxAgeMs`), own rows, then every
+ * neighbour in parallel; a complete answer is cached (unless it was streamed: too large to
+ * keep), as old as its oldest part.
  */
 async function gather(
   ctx: QueryContext,
   query: Query,
-  queryId: string,
-  budgetMs: number,
-  started: number,
-  traceparent: string | undefined,
+  request: {
+    queryId: string;
+    budgetMs: number;
+    started: number;
+    traceparent: string | undefined;
+    maxAgeMs: number | undefined;
+  },
   streaming: SectionsOptions,
 ): Promise<Gathered> {
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
-  const version = ctx.shared.version();
   let at = performance.now();
-  const hit = ctx.shared.cache.get(key, version);
+  const now = ctx.now ?? Date.now;
+  const hit = request.maxAgeMs === 0 ? null : ctx.shared.cache.get(key, now(), request.maxAgeMs);
   stages.push({
     name: "cache lookup",
     ms: roundMs(performance.now() - at),
-    note: hit ? `hit, ${hit.ageMs} ms old` : "miss",
+    note: request.maxAgeMs === 0
+      ? "skipped: max_age_ms 0"
+      : hit
+      ? `hit, ${hit.ageMs} ms old`
+      : "miss",
   });
   if (hit) {
     const stored = JSON.parse(hit.value) as { sections: Record<string, Row[]>; answered: string[] };
@@ -207,6 +230,7 @@ async function gather(
       problems: new Map(),
       stages,
       cached: { ageMs: hit.ageMs },
+      hit: true,
     };
   }
   const into: Gathered = {
@@ -215,16 +239,16 @@ async function gather(
     problems: new Map(),
     stages,
     cached: null,
+    hit: false,
   };
   if (ctx.config.nodes.get(ctx.id)!.likesPort !== null) {
     at = performance.now();
     into.sections.add(ctx.id, selectRows(ctx.ownRows(), query));
     stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
   }
-  const request = { query, queryId, budgetMs, started, traceparent };
   await Promise.all(
     ctx.config.nodes.get(ctx.id)!.connections.map((next) =>
-      callNeighbour(ctx, next, request, into)
+      callNeighbour(ctx, next, { query, ...request }, into)
     ),
   );
   if (
@@ -233,8 +257,9 @@ async function gather(
   ) {
     ctx.shared.cache.set(
       key,
-      version,
       JSON.stringify({ sections: into.sections, answered: [...into.answered].sort() }),
+      now(),
+      into.cached?.ageMs ?? 0,
     );
   }
   return into;
@@ -303,6 +328,7 @@ async function answer(
   let query: Query;
   let consistency: Consistency;
   let budgetMs: number;
+  let maxAgeMs: number | undefined;
   try {
     query = parseQuery(message.verb, message.params ?? []);
     const asked = message.consistency ?? "gather";
@@ -317,6 +343,17 @@ async function answer(
       throw new QueryError(`deadline_ms must be from 1 to ${MAX_DEADLINE_MS}`);
     }
     budgetMs = deadline;
+    const maxAge = message.max_age_ms;
+    if (
+      maxAge !== undefined &&
+      (!Number.isSafeInteger(maxAge) || (maxAge as number) < 0 ||
+        (maxAge as number) > MAX_AGE_LIMIT_MS)
+    ) {
+      throw new QueryError(
+        `max_age_ms must be a whole number from 0 (no cache) to ${MAX_AGE_LIMIT_MS}`,
+      );
+    }
+    maxAgeMs = maxAge as number | undefined;
   } catch (error) {
     ctx.shared.add("failed");
     ctx.log.warn(`query ${queryId} refused: ${errorText(error)}`);
@@ -408,10 +445,7 @@ async function answer(
   const gathered = await gather(
     ctx,
     query,
-    queryId,
-    budgetMs,
-    started,
-    visit.traceparent,
+    { queryId, budgetMs, started, traceparent: visit.traceparent, maxAgeMs },
     streaming,
   );
   ctx.shared.add("answered");
@@ -448,7 +482,11 @@ async function answer(
         missing.map((node) => `${node} (${problems[node]})`).join(", ")
       }`
       : `Combined results from ${answered.length} nodes (${count} rows)${
-        cached ? `, from the cache (${gathered.cached!.ageMs} ms old)` : ""
+        gathered.hit
+          ? `, from the cache (${gathered.cached!.ageMs} ms old)`
+          : cached
+          ? `, cached parts up to ${gathered.cached!.ageMs} ms old`
+          : ""
       }`,
     results,
     ...streamed,

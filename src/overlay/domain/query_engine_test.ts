@@ -40,6 +40,8 @@ interface LinkFaults {
 
 /** Five engines joined by in-memory links. */
 function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
+  /** The wall clock of every engine's cache: a test moves it. */
+  const clock = { ms: 1_000_000 };
   const contexts = new Map<string, QueryContext>();
   /** Every call along an edge, as `"B→D"`. */
   const calls: string[] = [];
@@ -83,6 +85,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
       config: CONFIG,
       shared: NodeShared.create({ ttlMs: 10_000, capacityBytes: 1 << 20 }),
       deadlineMs: 2000,
+      now: () => clock.ms,
       log: getLogger(["likes", "test"]),
       ownRows: () => own[id] ?? [],
       replica: (keys) => {
@@ -96,6 +99,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
   }
   return {
     contexts,
+    clock,
     calls,
     emitted,
     replicaReads,
@@ -156,18 +160,57 @@ Deno.test("a silent edge runs out of time within the deadline, and the rest stil
   assert.deepEqual(reply.answered, ["A", "B", "D", "E"], "E through D");
 });
 
-Deno.test("a complete answer is cached at every hop until the replica's version moves", async () => {
-  const cluster = memoryCluster(SMALL);
-  await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
+Deno.test("a complete answer serves within the TTL while counts change; max_age_ms asks for fresher", async () => {
+  const own = structuredClone(SMALL);
+  const cluster = memoryCluster(own);
+  const ask = (extra: Record<string, unknown> = {}) =>
+    cluster.ask("A", { verb: "get_by_prefix", params: ["KB"], ...extra });
+  const first = await ask();
+  assert.equal(first.cached, false);
   const calls = cluster.calls.length;
-  const again = await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
-  assert.equal(again.cached, true);
-  assert.equal(cluster.calls.length, calls, "no neighbour asked");
-  assert.deepEqual((again.results as Row[]).map((r) => r.key), ["KB-0", "KB-1"]);
-  cluster.contexts.get("A")!.shared.setVersion(1);
-  const changed = await cluster.ask("A", { verb: "get_by_prefix", params: ["KB"] });
-  assert.equal(changed.cached, false);
-  assert.equal(cluster.calls.length, calls + 1, "A asks B again (B's own cache still holds)");
+  own.B[0] = { ...own.B[0]!, likes: own.B[0]!.likes + 10 }; // a like on B: A's answer is behind
+  cluster.clock.ms += 4000;
+  const again = await ask();
+  assert.equal(again.cached, true, "within A's TTL (10 s) the entry serves, counts or not");
+  assert.equal(again.cache_age_ms, 4000);
+  assert.match(String(again.message), /from the cache \(4000 ms old\)/);
+  assert.equal(cluster.calls.length, calls, "a hit asks no neighbour");
+  assert.equal(again.total, first.total, "bounded staleness: the like is not in it yet");
+
+  // Fresher than 3 s: every entry on the way is 4 s old, so every node reads its rows again.
+  const fresher = await ask({ "max_age_ms": 3000 });
+  assert.equal(fresher.cached, false);
+  assert.equal(fresher.total, (first.total as number) + 10);
+  assert.equal(cluster.calls.length, 2 * calls, "the max age travels with the query");
+  assert.equal(cluster.contexts.get("A")!.shared.cacheStats().tooOld, 1);
+  // 0: nothing from any cache, though every entry is fresh now.
+  const none = await ask({ "max_age_ms": 0 });
+  assert.equal(none.cached, false);
+  assert.equal(cluster.calls.length, 3 * calls);
+
+  // Past the TTL the entry expires.
+  cluster.clock.ms += 10_001;
+  own.B[0] = { ...own.B[0]!, likes: own.B[0]!.likes + 1 };
+  const later = await ask();
+  assert.equal(later.cached, false);
+  assert.equal(later.total, (first.total as number) + 11);
+  assert.ok(cluster.contexts.get("A")!.shared.cacheStats().expired >= 1);
+});
+
+Deno.test("an answer built from a neighbour's cached part is as old as that part", async () => {
+  const cluster = memoryCluster(SMALL);
+  await cluster.ask("B", { verb: "get_all" }); // B (and C, D, E) cache their answers
+  cluster.clock.ms += 3000;
+  const atA = await cluster.ask("A", { verb: "get_all" });
+  assert.equal(atA.cached, true, "B's part came from its cache");
+  assert.equal(atA.cache_age_ms, 3000);
+  assert.match(String(atA.message), /cached parts up to 3000 ms old/);
+  // A cached it 3 s old: with A's TTL of 10 s it serves 7 s more, not 10.
+  cluster.clock.ms += 6999;
+  assert.equal((await cluster.ask("A", { verb: "get_all" })).cache_age_ms, 9999);
+  cluster.clock.ms += 2;
+  const expired = await cluster.ask("A", { verb: "get_all" });
+  assert.equal(expired.cached, false, "expired at A, and at B (stored 10 001 ms ago)");
 });
 
 Deno.test("local get_by_key reads only its keys from the replica, and asks no neighbour", async () => {

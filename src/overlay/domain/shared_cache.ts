@@ -6,10 +6,12 @@
  *   written after the last one, and the oldest entries in its way are evicted (first in, first
  *   out). An entry larger than the whole arena is not cached (counted as `tooLarge`).
  * - **TTL that expires.** An entry older than the TTL is a miss (counted as `expired`), and its
- *   room is reclaimed.
- * - **Versioned.** Each entry records the version of the node's counts it was computed from; a
- *   lookup with a newer version is a miss (counted as `invalidated`). Nothing has to be cleared
- *   when counts change: stale entries simply stop matching.
+ *   room is reclaimed. Within the TTL an entry serves, however the counts changed since: bounded
+ *   staleness, as the seed's design (and HTTP caches) have it, not "never older than the counts".
+ * - **The asker's say.** A lookup may ask for an entry no older than `maxAgeMs` (HTTP's
+ *   `Cache-Control: max-age`); an entry older than that is a miss for it (counted as `tooOld`)
+ *   and stays for others. An entry stored with an age (built from parts already that old) is
+ *   that old from the start.
  *
  * Every operation takes a short spin-then-wait lock (`Atomics`), so threads never see half an
  * entry. Times are milliseconds from `Date.now()` (the same clock in every thread).
@@ -39,7 +41,8 @@ export interface CacheStats {
   readonly misses: number;
   readonly evictions: number;
   readonly expired: number;
-  readonly invalidated: number;
+  /** Lookups that found an entry within the TTL but older than the asker's `maxAgeMs`. */
+  readonly tooOld: number;
   readonly tooLarge: number;
   readonly entries: number;
   readonly bytes: number;
@@ -50,11 +53,11 @@ export interface CacheStats {
 // Int32 header: lock, next write offset, next slot sequence.
 const LOCK = 0, HEAD = 1, SEQ = 2, INT_HEADER = 4;
 // Float64 header: the counters, then the settings.
-const HITS = 0, MISSES = 1, EVICTIONS = 2, EXPIRED = 3, INVALIDATED = 4, TOO_LARGE = 5;
+const HITS = 0, MISSES = 1, EVICTIONS = 2, EXPIRED = 3, TOO_OLD = 4, TOO_LARGE = 5;
 const TTL = 6, CAPACITY = 7, MAX_ENTRIES = 8, FLOAT_HEADER = 9;
-// Slot fields (Float64): live, hash, offset, key bytes, value bytes, stored at, version.
-const LIVE = 0, HASH = 1, OFFSET = 2, KEY_BYTES = 3, VALUE_BYTES = 4, STORED_AT = 5, VERSION = 6;
-const SLOT = 7;
+// Slot fields (Float64): live, hash, offset, key bytes, value bytes, the time its data is from.
+const LIVE = 0, HASH = 1, OFFSET = 2, KEY_BYTES = 3, VALUE_BYTES = 4, STORED_AT = 5;
+const SLOT = 6;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -74,10 +77,10 @@ function hashOf(bytes: Uint8Array): number {
  * import { SharedCache } from "./shared_cache.ts";
  * import assert from "node:assert/strict";
  * const cache = SharedCache.create({ ttlMs: 5000 });
- * cache.set("get_all", 7, '{"rows":[]}', 1000);
- * assert.deepEqual(cache.get("get_all", 7, 1200), { value: '{"rows":[]}', ageMs: 200 });
- * assert.equal(cache.get("get_all", 8, 1200), null); // the counts changed: a miss
- * assert.equal(cache.get("get_all", 7, 6001), null); // past the TTL: a miss
+ * cache.set("get_all", '{"rows":[]}', 1000);
+ * assert.deepEqual(cache.get("get_all", 1200), { value: '{"rows":[]}', ageMs: 200 });
+ * assert.equal(cache.get("get_all", 1200, 100), null); // the asker wants it fresher: a miss
+ * assert.equal(cache.get("get_all", 6001), null); // past the TTL: a miss
  * ```
  */
 export class SharedCache {
@@ -139,8 +142,11 @@ export class SharedCache {
     return this.#buffer;
   }
 
-  /** The entry for `key` computed at `version`, if it is still within the TTL at `now`. */
-  get(key: string, version: number, now = Date.now()): CacheHit | null {
+  /**
+   * The entry for `key`, if at `now` it is within the TTL and no older than `maxAgeMs` (0: the
+   * asker takes nothing from the cache; counted as a miss).
+   */
+  get(key: string, now = Date.now(), maxAgeMs = Infinity): CacheHit | null {
     const keyBytes = encoder.encode(key);
     const hash = hashOf(keyBytes);
     this.#lock();
@@ -158,9 +164,8 @@ export class SharedCache {
         this.#floats[MISSES]!++;
         return null;
       }
-      if (this.#slots[at + VERSION] !== version) {
-        this.#slots[at + LIVE] = 0;
-        this.#floats[INVALIDATED]!++;
+      if (age > maxAgeMs) {
+        this.#floats[TOO_OLD]!++;
         this.#floats[MISSES]!++;
         return null;
       }
@@ -175,12 +180,15 @@ export class SharedCache {
     }
   }
 
-  /** Stores `value` for `key` as computed at `version`; false if it is larger than the cache. */
-  set(key: string, version: number, value: string, now = Date.now()): boolean {
+  /**
+   * Stores `value` for `key` at `now`, already `ageMs` old (its oldest part was read that long
+   * ago); false if it is larger than the cache.
+   */
+  set(key: string, value: string, now = Date.now(), ageMs = 0): boolean {
     const keyBytes = encoder.encode(key);
     this.#lock();
     try {
-      return this.#store(keyBytes, hashOf(keyBytes), encoder.encode(value), version, now);
+      return this.#store(keyBytes, hashOf(keyBytes), encoder.encode(value), now - ageMs, now);
     } finally {
       this.#unlock();
     }
@@ -200,7 +208,7 @@ export class SharedCache {
       if (slot >= 0 && now - this.#slots[slot * SLOT + STORED_AT]! <= this.#floats[TTL]!) {
         return false;
       }
-      return this.#store(keyBytes, hash, new Uint8Array(0), 0, now);
+      return this.#store(keyBytes, hash, new Uint8Array(0), now, now);
     } finally {
       this.#unlock();
     }
@@ -223,7 +231,7 @@ export class SharedCache {
         misses: f[MISSES]!,
         evictions: f[EVICTIONS]!,
         expired: f[EXPIRED]!,
-        invalidated: f[INVALIDATED]!,
+        tooOld: f[TOO_OLD]!,
         tooLarge: f[TOO_LARGE]!,
         entries,
         bytes,
@@ -235,12 +243,12 @@ export class SharedCache {
     }
   }
 
-  /** Writes an entry; the lock is held. */
+  /** Writes an entry whose data is from `storedAt`; the lock is held. */
   #store(
     keyBytes: Uint8Array,
     hash: number,
     valueBytes: Uint8Array,
-    version: number,
+    storedAt: number,
     now: number,
   ): boolean {
     const length = keyBytes.length + valueBytes.length;
@@ -269,8 +277,7 @@ export class SharedCache {
     this.#slots[at + OFFSET] = head;
     this.#slots[at + KEY_BYTES] = keyBytes.length;
     this.#slots[at + VALUE_BYTES] = valueBytes.length;
-    this.#slots[at + STORED_AT] = now;
-    this.#slots[at + VERSION] = version;
+    this.#slots[at + STORED_AT] = storedAt;
     this.#slots[at + LIVE] = 1;
     this.#ints[HEAD] = head + length;
     return true;

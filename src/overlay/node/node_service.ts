@@ -2,8 +2,7 @@
  * `startNode()`: one overlay node as a library call. Its query Workers listen on the node's port
  * and answer framed queries (see `query_engine.ts`); they share the answer cache, the query ids
  * already answered and the counters in shared memory (`node_shared.ts`). The main thread keeps
- * the replica (gossip with every neighbour, both directions of each edge), publishes its version
- * for the cache, and answers what the Workers ask of it (the replica, `stats`). A node whose config
+ * the replica (gossip with every neighbour, both directions of each edge) and answers what the Workers ask of it (the replica, `stats`). A node whose config
  * names a `likes_port` is also a PrimaryLikesServer (`serveLikes()`) for its own LikesServers.
  * The message shapes are in PROTOCOL.md ("The node protocol"). With `OTEL_DENO=true` the main
  * thread exports the cache's and the gossip's metrics, and each query visit is a span
@@ -190,7 +189,6 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         gossip.touchOwn();
       }
     }
-    shared.setVersion(replica.version);
   };
   readOwnCounts();
   const ownTimer = setInterval(readOwnCounts, Math.min(50, gossipIntervalMs));
@@ -237,7 +235,6 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
       const overclaims = gossip.stats().overclaims;
       try {
         gossip.receive(message.message, Date.now(), message.bytes);
-        shared.setVersion(replica.version);
       } catch (error) {
         const rule = error instanceof GossipRefusal ? error.rule : "error";
         const notLogged = gossipLog.admit(`${peer}/${rule}`, performance.now());
