@@ -349,6 +349,8 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
           port: portal.port,
           secret,
           verb: "total",
+          // the run watches the cluster: a fresh answer each time, not the portal's cache
+          maxAgeMs: 0,
         });
         queries.push({
           t: Number(t),
