@@ -50,4 +50,6 @@ export interface RunSnapshot {
    * server figures then stand for all owners together. @default {none}
    */
   readonly replicas?: Readonly<Record<string, number | null>>;
+  /** For an overlay run: how each node's heartbeats see its neighbours, as text. @default {none} */
+  readonly neighbours?: Readonly<Record<string, string>>;
 }

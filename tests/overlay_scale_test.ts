@@ -122,8 +122,12 @@ Deno.test("a million keys: every replica converges, and get_all through A stream
       "--deadline=30",
       "--json",
     ], 60_000);
-    assert.equal(query.code, 0, query.stderr);
     const document = JSON.parse(query.stdout);
+    assert.equal(
+      query.code,
+      0,
+      `${query.stderr}${document.message}: ${JSON.stringify(document.problems)}`,
+    );
     assert.equal(document.success, true);
     assert.equal(document.streamed, KEYS);
     assert.equal(document.results.length, KEYS);

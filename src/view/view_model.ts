@@ -41,6 +41,8 @@ export interface ViewReplica {
   readonly node: string;
   /** `null`: the node did not answer. */
   readonly total: number | null;
+  /** Its neighbours' health as its heartbeats see it ("" when unknown). */
+  readonly neighbours: string;
 }
 
 /** Everything the page shows. */
@@ -109,7 +111,11 @@ export class ViewModel {
     const generated = rows.reduce((n, r) => n + r.generated, 0);
     const acknowledged = rows.reduce((n, r) => n + r.acknowledged, 0);
     const replicas = Object.entries(snapshot.replicas ?? {}).sort(([a], [b]) => a < b ? -1 : 1)
-      .map(([node, total]): ViewReplica => ({ node, total }));
+      .map(([node, total]): ViewReplica => ({
+        node,
+        total,
+        neighbours: snapshot.neighbours?.[node] ?? "",
+      }));
     // In an overlay run the server figures are every owner's together.
     const counted = snapshot.serverTotal === null
       ? null

@@ -134,9 +134,15 @@ Deno.test("ViewModel, overlay run: the owners' count, each node's replica, conve
   const model = new ViewModel({ maxPoints: 2 });
   const overlay = (at: number, total: number | null, replicas: Record<string, number | null>) =>
     snapshot(at, [], null, { serverUp: true, serverTotal: total, replicas });
-  model.update(overlay(2000, 10, { A: 7, B: 10 }));
+  model.update({
+    ...overlay(2000, 10, { A: 7, B: 10 }),
+    neighbours: { A: "B up (heard 0.1 s ago)" },
+  });
   let state = model.state()!;
-  assert.deepEqual(state.replicas, [{ node: "A", total: 7 }, { node: "B", total: 10 }]);
+  assert.deepEqual(state.replicas, [
+    { node: "A", total: 7, neighbours: "B up (heard 0.1 s ago)" },
+    { node: "B", total: 10, neighbours: "" },
+  ]);
   assert.equal(state.counted, 10, "the owners' total, not a sum over LikesServer rows");
   assert.equal(state.convergedNow, false);
   model.update(overlay(3000, 12, { B: 12, A: null })); // A down

@@ -16,6 +16,7 @@ import {
 } from "../../cli.ts";
 
 import { DEFAULT_CLIENT_TTL_MS } from "../../server/likes_service.ts";
+import { DEFAULT_DOWN_AFTER_MS, DEFAULT_HEARTBEAT_MS } from "../domain/peer_health.ts";
 import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../../store/embedded/likes_table.ts";
 
 /** The config file the overlay commands read when `--config` is not given. */
@@ -39,6 +40,8 @@ export interface NodeRunConfig {
   readonly cacheTtlMs: number | null;
   readonly cacheBytes: number;
   readonly deadlineMs: number;
+  readonly heartbeatMs: number;
+  readonly downAfterMs: number;
 }
 
 const FLAGS: Flag[] = [
@@ -123,6 +126,20 @@ const FLAGS: Flag[] = [
     default: "2",
     help: "deadline of a query that does not carry one",
   },
+  {
+    name: "heartbeat",
+    type: "string",
+    value: "SECONDS",
+    default: String(DEFAULT_HEARTBEAT_MS / 1000),
+    help: "time between heartbeats (ping, answered pong) to each neighbour",
+  },
+  {
+    name: "down-after",
+    type: "string",
+    value: "SECONDS",
+    default: String(DEFAULT_DOWN_AFTER_MS / 1000),
+    help: "a neighbour silent this long is marked down: not asked, not gossiped to, probed",
+  },
 ];
 
 /** The `--help` text. */
@@ -149,6 +166,15 @@ export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" 
   if (id === undefined) throw new UsageError("--id is required (one of the config's process ids)");
   if (!/^[A-Z]$/.test(id)) {
     throw new UsageError(`--id must be one letter A-Z: current value is ${JSON.stringify(id)}`);
+  }
+  const heartbeatMs = parseSeconds("heartbeat", strings.heartbeat!, { min: 0.01, max: 60 });
+  const downAfterMs = parseSeconds("down-after", strings["down-after"]!, { min: 0.02, max: 600 });
+  if (downAfterMs <= heartbeatMs) {
+    throw new UsageError(
+      `--down-after must be longer than --heartbeat (${heartbeatMs / 1000} s): current value is ${
+        downAfterMs / 1000
+      }`,
+    );
   }
   return Object.freeze({
     id,
@@ -180,5 +206,7 @@ export function parseNodeFlags(args: readonly string[]): NodeRunConfig | "help" 
       max: 1 << 30,
     }),
     deadlineMs: parseSeconds("deadline", strings.deadline!, { min: 0.001, max: 60 }),
+    heartbeatMs,
+    downAfterMs,
   });
 }

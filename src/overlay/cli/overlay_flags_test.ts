@@ -19,6 +19,8 @@ Deno.test("node flags: --id is required and one letter; defaults follow the id",
     cacheTtlMs: null,
     cacheBytes: 1048576,
     deadlineMs: 2000,
+    heartbeatMs: 500,
+    downAfterMs: 2000,
   });
   assert.equal(parseNodeFlags(["--help"]), "help");
   assert.throws(() => parseNodeFlags([]), /--id is required/);
@@ -26,6 +28,12 @@ Deno.test("node flags: --id is required and one letter; defaults follow the id",
   assert.throws(() => parseNodeFlags(["--id", "B", "--cache-ttl", "-1"]), UsageError);
   const c = parseNodeFlags(["--id=C", "--cache-ttl=0.5"]);
   assert.equal(c !== "help" && c.cacheTtlMs, 500);
+  const quick = parseNodeFlags(["--id=C", "--heartbeat=0.1", "--down-after=0.4"]);
+  assert.equal(quick !== "help" && quick.downAfterMs, 400);
+  assert.throws(
+    () => parseNodeFlags(["--id=C", "--heartbeat=1", "--down-after=1"]),
+    /--down-after must be longer than --heartbeat \(1 s\): current value is 1/,
+  );
 });
 
 Deno.test("query flags: verb and parameters are positional; --server is HOST:PORT", () => {

@@ -30,6 +30,7 @@ import {
 } from "./cluster_report.ts";
 import { nodeArgs, shellQuote } from "./node_command.ts";
 import type { NodeStats } from "../domain/messages.ts";
+import { describeNeighbours } from "../domain/peer_health.ts";
 import { askNode, nodeStats } from "../client/query_client.ts";
 import type { ClusterSecret } from "../wire/link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
@@ -147,8 +148,11 @@ class Watch {
     const owners = [...this.config.nodes.values()].filter((n) => n.likesPort !== null);
     const counts = owners.map((n) => this.latest.get(n.id)?.likes ?? null);
     const replicas: Record<string, number | null> = {};
+    const neighbours: Record<string, string> = {};
     for (const id of this.config.nodes.keys()) {
-      replicas[id] = this.latest.get(id)?.replica.total ?? null;
+      const stats = this.latest.get(id) ?? null;
+      replicas[id] = stats?.replica.total ?? null;
+      neighbours[id] = stats ? describeNeighbours(stats.peers, Date.now()) : "";
     }
     return {
       runId: `cluster ${startedAt}`,
@@ -163,6 +167,7 @@ class Watch {
       verdict: end?.verdict ?? null,
       converged: end?.converged ?? null,
       replicas,
+      neighbours,
     };
   }
 

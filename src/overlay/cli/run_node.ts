@@ -107,6 +107,8 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       ...(run.cacheTtlMs === null ? {} : { cacheTtlMs: run.cacheTtlMs }),
       cacheBytes: run.cacheBytes,
       deadlineMs: run.deadlineMs,
+      heartbeatMs: run.heartbeatMs,
+      downAfterMs: run.downAfterMs,
       onFatal: (error) => {
         fatal = error;
         died.resolve();

@@ -298,6 +298,11 @@ export interface GossipOptions {
   readonly owners?: ReadonlySet<string>;
   /** This node's epoch (when it started, in ms). @default {Date.now()} */
   readonly epoch?: number;
+  /**
+   * Whether a neighbour answers (its heartbeats): nothing is sent to one that does not, until
+   * {@linkcode Gossip.peerUp} says it is back. @default {every neighbour is up}
+   */
+  readonly isUp?: (id: string) => boolean;
 }
 
 /** What the gossip has done so far. */
@@ -496,6 +501,16 @@ export class Gossip implements Disposable {
     return this.replica.staleness(now);
   }
 
+  /**
+   * A neighbour that was down answers again: it is sent this node's digest now (its answer, a
+   * digest, brings what it lacks; the deltas sent on its old connection are sent again).
+   */
+  peerUp(id: string): void {
+    if (this.#stopped || !this.#options.peers.has(id)) return;
+    this.#digestSoon.add(id);
+    this.#push(id);
+  }
+
   /** Asks for a push to every neighbour soon (changes arriving together go in one push). */
   changed(): void {
     if (this.#stopped || this.#soon !== undefined) return;
@@ -571,6 +586,7 @@ export class Gossip implements Disposable {
    * pushes once more after it.
    */
   async #push(id: string): Promise<void> {
+    if (this.#options.isUp?.(id) === false) return; // down: nothing queues for it
     if (this.#busy.has(id)) {
       this.#again.add(id);
       return;
@@ -614,7 +630,7 @@ export class Gossip implements Disposable {
           if (failed) break;
         }
         if (failed) break;
-      } while (this.#again.has(id) && !this.#stopped);
+      } while (this.#again.has(id) && !this.#stopped && this.#options.isUp?.(id) !== false);
     } finally {
       this.#busy.delete(id);
     }

@@ -9,6 +9,7 @@
  */
 
 import type { CacheStats } from "./shared_cache.ts";
+import type { PeerStatus } from "./peer_health.ts";
 import type { GossipStats } from "./gossip.ts";
 import type { Row } from "./query.ts";
 import { checkTree, type TimingTree } from "./timing.ts";
@@ -89,6 +90,11 @@ export interface NodeStats {
     readonly unauthenticated: number;
   };
   readonly queryWorkers: number;
+  /**
+   * Each neighbour's health, from the heartbeats: `up` or `down`, since when (ms since the
+   * epoch), when it last answered (null: never) and how many times it went down.
+   */
+  readonly peers: Readonly<Record<string, PeerStatus>>;
   /** The node process's resident memory now and at its peak so far, in bytes. */
   readonly memory: { readonly rss: number; readonly peakRss: number };
 }
@@ -247,6 +253,7 @@ export function readStats(value: Record<string, unknown>): NodeStats {
   numbers("replica", ["total", "entries", "version"]);
   numbers("gossip", ["bytesSent", "bytesReceived", "sent", "received"]);
   numbers("memory", ["rss", "peakRss"]);
+  if (!isRecord(value.peers)) throw new MessageError("stats: peers must be an object");
   const { type: _type, rid: _rid, ...stats } = value;
   return stats as unknown as NodeStats;
 }

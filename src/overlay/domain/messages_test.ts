@@ -82,11 +82,13 @@ Deno.test("readStats: the fields the suite reads must be there", () => {
     replica: { total: 3, entries: 2, version: 5, byNode: {}, staleMs: {} },
     gossip: { bytesSent: 10, bytesReceived: 20, sent: 1, received: 2 },
     memory: { rss: 100, peakRss: 200 },
+    peers: { C: { state: "up", since: 1, lastHeard: 2, downs: 0 } },
   };
   const read = readStats(stats);
   assert.equal(read.replica.entries, 2);
   assert.equal(read.memory.peakRss, 200);
   assert.ok(!("rid" in read) && !("type" in read));
   assert.throws(() => readStats({ ...stats, memory: { rss: 1 } }), /memory must hold/);
+  assert.throws(() => readStats({ ...stats, peers: [] }), /peers must be an object/);
   assert.throws(() => readStats({ ...stats, type: "answer" }), MessageError);
 });

@@ -1,11 +1,13 @@
 /**
  * What one node's threads share, in `SharedArrayBuffer`s: the answer cache, the set of query ids
  * already answered (so a query reaching the node twice, on any of its query Workers, is answered
- * once), and the query counters its `stats` reports.
+ * once), the health of its neighbours (written by the main thread's heartbeats, read by the
+ * Workers' queries), and the query counters its `stats` reports.
  *
  * @module
  */
 
+import { PeerTable } from "./peer_table.ts";
 import { type CacheStats, SharedCache } from "./shared_cache.ts";
 
 /** How long a query id is remembered, in ms: past any query's deadline. */
@@ -28,6 +30,9 @@ export interface NodeBuffers {
   readonly cache: SharedArrayBuffer;
   readonly seen: SharedArrayBuffer;
   readonly counters: SharedArrayBuffer;
+  readonly peers: SharedArrayBuffer;
+  /** The config's node ids, in the order of the peer table's slots. */
+  readonly peerIds: readonly string[];
 }
 
 /** One node's shared state, as seen from one thread. */
@@ -36,6 +41,8 @@ export class NodeShared {
   readonly cache: SharedCache;
   /** Query ids already answered here. */
   readonly seen: SharedCache;
+  /** Each neighbour's health. */
+  readonly peers: PeerTable;
   readonly #counters: Int32Array;
   readonly #buffers: NodeBuffers;
 
@@ -43,16 +50,22 @@ export class NodeShared {
     this.#buffers = buffers;
     this.cache = SharedCache.attach(buffers.cache);
     this.seen = SharedCache.attach(buffers.seen);
+    this.peers = PeerTable.attach(buffers.peers, buffers.peerIds);
     this.#counters = new Int32Array(buffers.counters, 0, COUNTERS.length);
   }
 
-  /** Allocates the state of a node. */
-  static create(cache: { readonly ttlMs: number; readonly capacityBytes: number }): NodeShared {
+  /** Allocates the state of a node of a config with the nodes `peerIds`. */
+  static create(
+    cache: { readonly ttlMs: number; readonly capacityBytes: number },
+    peerIds: readonly string[],
+  ): NodeShared {
     return new NodeShared({
       cache: SharedCache.create(cache).buffer,
       seen: SharedCache.create({ ttlMs: SEEN_TTL_MS, capacityBytes: 1 << 18, maxEntries: 4096 })
         .buffer,
       counters: new SharedArrayBuffer(4 * COUNTERS.length),
+      peers: PeerTable.create(peerIds).buffer,
+      peerIds: [...peerIds],
     });
   }
 

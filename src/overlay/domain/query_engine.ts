@@ -14,6 +14,7 @@ import type { Attributes } from "@opentelemetry/api";
 import { QueryVisit } from "../../telemetry/overlay_telemetry.ts";
 import type { ClusterConfig } from "./cluster_config.ts";
 import type { NodeShared } from "./node_shared.ts";
+import { describeDown, type PeerStatus } from "./peer_health.ts";
 import {
   CONSISTENCIES,
   type Consistency,
@@ -46,12 +47,13 @@ export interface QueryLink {
   /**
    * Sends `message` and resolves to the reply, or rejects after `timeoutMs`. `rows` frames that
    * come before the reply go to `onRows`, in order; while a promise it returns is pending, no
-   * more are read.
+   * more are read. Aborting `signal` rejects at once with its reason.
    */
   request(
     message: Record<string, unknown>,
     timeoutMs: number,
     onRows?: (frame: Record<string, unknown>) => void | Promise<void>,
+    signal?: AbortSignal,
   ): Promise<Record<string, unknown>>;
 }
 
@@ -62,11 +64,11 @@ export interface QueryContext {
   readonly shared: NodeShared;
   /** Deadline of a query that carries none, in ms. */
   readonly deadlineMs: number;
-  /** The wall clock the cache's ages are measured by, in ms. @default {Date.now} */
+  /** The wall clock (the cache's ages, when a neighbour went down), in ms. @default {Date.now} */
   readonly now?: () => number;
   readonly log: Logger;
   /** This node's own rows (none for the portal). */
-  ownRows(): Row[];
+  ownRows(): Row[] | Promise<Row[]>;
   /**
    * This node's replica (only the rows of `keys`, when given: a lookup, not a scan) and how
    * stale each node's part of it is.
@@ -76,7 +78,15 @@ export interface QueryContext {
   ): Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>;
   /** The link to an out-neighbour. */
   link(id: string): QueryLink;
+  /**
+   * An out-neighbour's health as the node's heartbeats see it: one that is down is not asked,
+   * and a call in flight to one marked down fails at once. Without it, every neighbour is asked.
+   */
+  peerStatus?(id: string): PeerStatus | null;
 }
+
+/** How often a call in flight looks whether its neighbour was marked down meanwhile, in ms. */
+const DOWN_POLL_MS = 50;
 
 /** The nodes reachable from `id` along the directed edges, `id` included, sorted. */
 export function reachable(config: ClusterConfig, id: string): string[] {
@@ -114,6 +124,30 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A signal aborted, with an error naming the neighbour down, once `next` is marked down more
+ * than `downs` times (the heartbeats run in another thread, so this polls); `stop` ends the watch.
+ */
+function whenMarkedDown(
+  ctx: QueryContext,
+  next: string,
+  downs: number,
+): { readonly signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    const status = ctx.peerStatus?.(next);
+    if (status && status.state === "down" && status.downs > downs) {
+      clearInterval(timer);
+      controller.abort(new Error(describeDown(status, now(ctx))));
+    }
+  }, DOWN_POLL_MS);
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
+}
+
+function now(ctx: QueryContext): number {
+  return (ctx.now ?? Date.now)();
+}
+
 /** Asks one out-neighbour with what is left of the budget; records what happened. */
 async function callNeighbour(
   ctx: QueryContext,
@@ -137,6 +171,14 @@ async function callNeighbour(
     into.stages.push({ name: `call ${next}`, ms: 0, note: "skipped: deadline spent" });
     return;
   }
+  const health = ctx.peerStatus?.(next) ?? null;
+  if (health?.state === "down") {
+    const why = describeDown(health, now(ctx));
+    into.problems.set(next, why);
+    into.stages.push({ name: `call ${next}`, ms: 0, note: `skipped: ${why}` });
+    return;
+  }
+  const watch = health && ctx.peerStatus ? whenMarkedDown(ctx, next, health.downs) : null;
   try {
     const onRows = (frame: Record<string, unknown>) => {
       const rows = rowsOf(frame);
@@ -144,23 +186,23 @@ async function callNeighbour(
       into.sections.add(frame.owner as string, rows, next);
       return into.sections.drained(); // read no more from `next` till these rows are passed on
     };
-    const reply = readAnswer(
-      await ctx.link(next).request(
-        {
-          type: "query",
-          hop: true,
-          "query_id": request.queryId,
-          verb: request.query.verb,
-          params: request.query.params,
-          consistency: "gather",
-          "deadline_ms": childBudget,
-          ...(request.maxAgeMs === undefined ? {} : { "max_age_ms": request.maxAgeMs }),
-          ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
-        },
-        Math.max(1, Math.floor(left - 5)),
-        onRows,
-      ),
+    const asked = ctx.link(next).request(
+      {
+        type: "query",
+        hop: true,
+        "query_id": request.queryId,
+        verb: request.query.verb,
+        params: request.query.params,
+        consistency: "gather",
+        "deadline_ms": childBudget,
+        ...(request.maxAgeMs === undefined ? {} : { "max_age_ms": request.maxAgeMs }),
+        ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
+      },
+      Math.max(1, Math.floor(left - 5)),
+      onRows,
+      watch?.signal,
     );
+    const reply = readAnswer(await asked);
     if (!reply.success) throw new Error(reply.message ?? "failed");
     if (reply.sections) into.sections.addAll(reply.sections, next);
     for (const node of reply.answered ?? []) into.answered.add(node);
@@ -186,6 +228,8 @@ async function callNeighbour(
       ms: roundMs(performance.now() - callStart),
       note: `failed: ${errorText(error)}`,
     });
+  } finally {
+    watch?.stop();
   }
 }
 
@@ -209,8 +253,7 @@ async function gather(
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
   let at = performance.now();
-  const now = ctx.now ?? Date.now;
-  const hit = request.maxAgeMs === 0 ? null : ctx.shared.cache.get(key, now(), request.maxAgeMs);
+  const hit = request.maxAgeMs === 0 ? null : ctx.shared.cache.get(key, now(ctx), request.maxAgeMs);
   stages.push({
     name: "cache lookup",
     ms: roundMs(performance.now() - at),
@@ -243,7 +286,7 @@ async function gather(
   };
   if (ctx.config.nodes.get(ctx.id)!.likesPort !== null) {
     at = performance.now();
-    into.sections.add(ctx.id, selectRows(ctx.ownRows(), query));
+    into.sections.add(ctx.id, selectRows(await ctx.ownRows(), query));
     stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
   }
   await Promise.all(
@@ -258,7 +301,7 @@ async function gather(
     ctx.shared.cache.set(
       key,
       JSON.stringify({ sections: into.sections, answered: [...into.answered].sort() }),
-      now(),
+      now(ctx),
       into.cached?.ageMs ?? 0,
     );
   }

@@ -11,8 +11,11 @@ import { NodeShared } from "./node_shared.ts";
 import { type Row, ROWS_PER_FRAME } from "./query.ts";
 import { answerQuery, type QueryContext, type QueryLink } from "./query_engine.ts";
 import type { ReplicaEntry } from "./replica.ts";
+import type { PeerStatus } from "./peer_health.ts";
 
 const EDGES: Record<string, string[]> = { A: ["B"], B: ["C", "D"], C: ["E"], D: ["E"], E: [] };
+
+const EDGES_IDS = Object.keys(EDGES);
 
 const CONFIG = parseClusterConfig(JSON.stringify({
   processes: Object.fromEntries(
@@ -36,6 +39,8 @@ function rowsOf(node: string, count: number, likes = 1): Row[] {
 interface LinkFaults {
   readonly refused?: ReadonlySet<string>;
   readonly silent?: ReadonlySet<string>;
+  /** What each node's heartbeats say of a neighbour, by edge (`"B→D"`); a test may change it. */
+  readonly health?: ReadonlyMap<string, PeerStatus>;
 }
 
 /** Five engines joined by in-memory links. */
@@ -51,7 +56,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
   const replicaReads: (readonly string[] | undefined)[] = [];
   let rid = 1;
   const link = (from: string, to: string): QueryLink => ({
-    request(message, timeoutMs, onRows) {
+    request(message, timeoutMs, onRows, signal) {
       const edge = `${from}→${to}`;
       calls.push(edge);
       if (faults.refused?.has(edge)) {
@@ -63,6 +68,10 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
           () => reject(new Error(`no reply from ${to} within ${timeoutMs} ms`)),
           timeoutMs,
         );
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
       });
       if (faults.silent?.has(edge)) return late;
       // As over a socket: the caller reads the next frame only once it has taken the last.
@@ -83,7 +92,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
     contexts.set(id, {
       id,
       config: CONFIG,
-      shared: NodeShared.create({ ttlMs: 10_000, capacityBytes: 1 << 20 }),
+      shared: NodeShared.create({ ttlMs: 10_000, capacityBytes: 1 << 20 }, [...EDGES_IDS]),
       deadlineMs: 2000,
       now: () => clock.ms,
       log: getLogger(["likes", "test"]),
@@ -95,6 +104,9 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
         return Promise.resolve({ entries, staleMs: {} });
       },
       link: (next) => link(id, next),
+      ...(faults.health
+        ? { peerStatus: (next: string) => faults.health!.get(`${id}→${next}`) ?? null }
+        : {}),
     });
   }
   return {
@@ -158,6 +170,36 @@ Deno.test("a silent edge runs out of time within the deadline, and the rest stil
   assert.deepEqual(reply.missing, ["C"]);
   assert.match((reply.problems as Record<string, string>).C!, /^no reply from C within/);
   assert.deepEqual(reply.answered, ["A", "B", "D", "E"], "E through D");
+});
+
+Deno.test("a neighbour the heartbeats marked down is not asked: named missing at once, with since when", async () => {
+  const health = new Map<string, PeerStatus>();
+  const cluster = memoryCluster(SMALL, { silent: new Set(["B→D"]), health });
+  const since = cluster.clock.ms - 500;
+  health.set("B→D", { state: "down", since, lastHeard: since - 1500, downs: 1 });
+  const reply = await cluster.ask("A", { verb: "get_all", "deadline_ms": 5000 });
+  assert.deepEqual(reply.missing, ["D"]);
+  assert.equal(
+    (reply.problems as Record<string, string>).D,
+    `down since ${new Date(since).toISOString()} (last heard 2.0 s ago)`,
+  );
+  assert.ok(!cluster.calls.includes("B→D"), "the silent D was not waited for");
+  assert.deepEqual(reply.answered, ["A", "B", "C", "E"], "E through C");
+});
+
+Deno.test("a call in flight to a neighbour marked down meanwhile fails then, not at the deadline", async () => {
+  const up: PeerStatus = { state: "up", since: 0, lastHeard: 999_900, downs: 0 };
+  const health = new Map<string, PeerStatus>([["B→D", up]]);
+  const cluster = memoryCluster(SMALL, { silent: new Set(["B→D"]), health });
+  const asked = cluster.ask("A", { verb: "get_all", "deadline_ms": 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  health.set("B→D", { ...up, state: "down", since: cluster.clock.ms, downs: 1 });
+  const reply = await asked;
+  assert.deepEqual(reply.missing, ["D"]);
+  assert.match(
+    (reply.problems as Record<string, string>).D!,
+    /^down since .* \(last heard 0\.1 s ago\)$/,
+  );
 });
 
 Deno.test("a complete answer serves within the TTL while counts change; max_age_ms asks for fresher", async () => {

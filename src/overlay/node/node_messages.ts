@@ -5,6 +5,7 @@
  */
 
 import type { NodeBuffers } from "../domain/node_shared.ts";
+import type { PackedRows } from "../domain/packed_rows.ts";
 
 /** What a query Worker needs to start. */
 export interface QueryWorkerSettings {
@@ -34,6 +35,12 @@ export interface QueryWorkerSettings {
   readonly shared: NodeBuffers;
   /** The node's likes table, for its own rows (null for the portal). */
   readonly table: SharedArrayBuffer | null;
+}
+
+/** The main thread's answer to a Worker's `replica` ask: its rows, and how stale each owner is. */
+export interface PackedReplica {
+  readonly rows: PackedRows;
+  readonly staleMs: Record<string, number>;
 }
 
 /** Main thread → Worker. */

@@ -2,8 +2,11 @@
  * `startNode()`: one overlay node as a library call. Its query Workers listen on the node's port
  * and answer framed queries (see `query_engine.ts`); they share the answer cache, the query ids
  * already answered and the counters in shared memory (`node_shared.ts`). The main thread keeps
- * the replica (gossip with every neighbour, both directions of each edge) and answers what the Workers ask of it (the replica, `stats`). A node whose config
- * names a `likes_port` is also a PrimaryLikesServer (`serveLikes()`) for its own LikesServers.
+ * the replica (gossip with every neighbour, both directions of each edge), answers what the
+ * Workers ask of it (the replica, `stats`) and watches each neighbour's heartbeats
+ * (`peer_monitor.ts`): a neighbour marked down is not asked or gossiped to until it answers a
+ * probe. A node whose config names a `likes_port` is also a PrimaryLikesServer (`serveLikes()`)
+ * for its own LikesServers.
  * The message shapes are in PROTOCOL.md ("The node protocol"). With `OTEL_DENO=true` the main
  * thread exports the cache's and the gossip's metrics, and each query visit is a span
  * (`src/telemetry/overlay_telemetry.ts`).
@@ -19,8 +22,16 @@ import { type ClusterConfig, formatClusterConfig, gossipPeers } from "../domain/
 import { PeerLink } from "../wire/frame_conn.ts";
 import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/link_auth.ts";
 import { Gossip, GossipRefusal } from "../domain/gossip.ts";
+import {
+  DEFAULT_DOWN_AFTER_MS,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_PROBE_MS,
+  PeerHealth,
+} from "../domain/peer_health.ts";
+import { PeerMonitor } from "./peer_monitor.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
-import type { FromQueryWorker, ToQueryWorker } from "./node_messages.ts";
+import type { FromQueryWorker, PackedReplica, ToQueryWorker } from "./node_messages.ts";
+import { packRows, transferablesOf } from "../domain/packed_rows.ts";
 import type { NodeStats } from "../domain/messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
 export type { NodeStats };
@@ -84,6 +95,12 @@ export interface StartNodeOptions {
   readonly frameDeadlineMs?: number;
   /** Requests one connection may have in flight; past it they get an error. @default {64} */
   readonly maxInFlight?: number;
+  /** Time between heartbeats to each neighbour, in ms. @default {500} */
+  readonly heartbeatMs?: number;
+  /** A neighbour silent this long is marked down, in ms. @default {2000} */
+  readonly downAfterMs?: number;
+  /** Longest wait between probes of a neighbour that is down, in ms. @default {1000} */
+  readonly maxProbeMs?: number;
   /** Address to listen on instead of the config's host (e.g. `0.0.0.0`). @default {config host} */
   readonly listenHost?: string;
   /** Called once if the PrimaryLikesServer or a query Worker fails after start-up. */
@@ -134,7 +151,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     ttlMs: options.cacheTtlMs ??
       (me.likesPort === null ? DEFAULT_CACHE_TTL_MS.portal : DEFAULT_CACHE_TTL_MS.data),
     capacityBytes: options.cacheBytes ?? 1 << 20,
-  });
+  }, [...config.nodes.keys()]);
 
   const likes = me.likesPort === null ? null : await serveLikes({
     ...(options.workerLogs ? { logFile: `${logDir}/PrimaryLikesLog` } : {}),
@@ -152,13 +169,36 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     const node = config.nodes.get(peer)!;
     links.set(peer, new PeerLink({ hostname: node.host, port: node.port, secret: options.secret }));
   }
+  const health = new PeerHealth({
+    peers: [...links.keys()],
+    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    downAfterMs: options.downAfterMs ?? DEFAULT_DOWN_AFTER_MS,
+    maxProbeMs: options.maxProbeMs ?? DEFAULT_MAX_PROBE_MS,
+    now: Date.now(),
+  });
   const gossip = new Gossip({
     self: id,
     peers: links,
     intervalMs: gossipIntervalMs,
+    isUp: (peer) => health.status(peer).state === "up",
     owners: new Set(
       [...config.nodes.values()].filter((n) => n.likesPort !== null).map((n) => n.id),
     ),
+  });
+  // Heartbeats go on connections of their own: on the gossip's, they would wait behind a
+  // million-key delta and a busy but healthy neighbour would look dead.
+  const heartbeatLinks = new Map(
+    [...links.keys()].map((peer) => {
+      const node = config.nodes.get(peer)!;
+      return [peer, new PeerLink({ hostname: node.host, port: node.port, secret: options.secret })];
+    }),
+  );
+  const monitor = new PeerMonitor({
+    links: heartbeatLinks,
+    health,
+    table: shared.peers,
+    onDown: (peer, reason) => links.get(peer)!.drop(reason),
+    onUp: (peer) => gossip.peerUp(peer),
   });
   const gossipLog = new LogLimiter(60_000);
   const replica = gossip.replica;
@@ -219,6 +259,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         unauthenticated: shared.count("unauthenticated"),
       },
       queryWorkers,
+      peers: Object.fromEntries(monitor.statuses()),
       // maxRSS is in KiB (getrusage), for the whole process
       memory: { rss, peakRss: process.resourceUsage().maxRSS * 1024 },
     };
@@ -255,12 +296,15 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         );
       }
     } else if (message.kind === "ask") {
-      const value = message.what === "stats" ? stats() : {
-        entries: message.keys ? replica.rowsOf(message.keys) : replica.entries(),
-        staleMs: gossip.staleness(),
-      };
+      if (message.what === "stats") {
+        const answer: ToQueryWorker = { kind: "answer", ask: message.ask, value: stats() };
+        worker.postMessage(answer);
+        return;
+      }
+      const rows = packRows(message.keys ? replica.rowsOf(message.keys) : replica.entries());
+      const value: PackedReplica = { rows, staleMs: gossip.staleness() };
       const answer: ToQueryWorker = { kind: "answer", ask: message.ask, value };
-      worker.postMessage(answer);
+      worker.postMessage(answer, transferablesOf(rows));
     }
   };
 
@@ -313,6 +357,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     throw error;
   }
   gossip.start();
+  monitor.start();
   const metrics = exportNodeMetrics({
     cacheStats: () => shared.cacheStats(),
     lagMs: () => gossip.staleness(),
@@ -327,6 +372,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const stop = () =>
     stopping ??= (async () => {
       gossip[Symbol.dispose]();
+      monitor[Symbol.dispose]();
       clearInterval(ownTimer);
       metrics.stop();
       await stopWorkers();

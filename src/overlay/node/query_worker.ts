@@ -3,7 +3,8 @@
  * A node's query Worker: listens on the node's port (with `reusePort` beside its sibling
  * Workers), reads framed messages, answers `query` with the query engine (cache, seen query ids
  * and counters shared with the other threads), hands `gossip` to the main thread, which owns the
- * replica, and answers `stats` with what the main thread reports. Silent connections are closed.
+ * replica, answers `stats` with what the main thread reports and a neighbour's heartbeat `ping`
+ * with `pong`. Silent connections are closed.
  *
  * @module
  */
@@ -16,7 +17,13 @@ import { FrameError } from "../wire/frame.ts";
 import { FrameConn, PeerLink } from "../wire/frame_conn.ts";
 import { ClusterSecret } from "../wire/link_auth.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
-import type { FromQueryWorker, QueryWorkerSettings, ToQueryWorker } from "./node_messages.ts";
+import type {
+  FromQueryWorker,
+  PackedReplica,
+  QueryWorkerSettings,
+  ToQueryWorker,
+} from "./node_messages.ts";
+import { unpackRows } from "../domain/packed_rows.ts";
 import { NodeShared } from "../domain/node_shared.ts";
 import type { AnswerMessage } from "../domain/messages.ts";
 import { answerQuery, type QueryContext } from "../domain/query_engine.ts";
@@ -29,6 +36,8 @@ const handshaking = new Set<FrameConn>();
 /** Refused peers are logged once a minute per host, however many connections they open. */
 const refusals = new LogLimiter(60_000);
 const links = new Map<string, PeerLink>();
+/** How many times each neighbour had been marked down when this Worker last used its link. */
+const linkDowns = new Map<string, number>();
 const asked = new Map<number, (value: unknown) => void>();
 let nextAsk = 1;
 let listener: Deno.TcpListener | undefined;
@@ -50,14 +59,24 @@ function ask(what: "replica" | "stats", keys?: readonly string[]): Promise<unkno
 }
 
 /**
+ * Slots of the likes table read between two turns of the event loop: a Worker reading a table
+ * of a million clients in one go misses its heartbeats (`ping`) for over a second.
+ */
+const SLOTS_PER_TURN = 32_768;
+
+/**
  * A node's own rows from its table: one per client, and one for the likes of the clients it
  * forgot (`--client-ttl`), so that its rows add up to its total, as its replica's do.
  */
-function ownRows(
-  id: string,
-  { total, clients }: { total: number; clients: Record<string, number> },
-): ReplicaEntry[] {
-  const rows = Object.entries(clients).map(([key, likes]) => ({ key, node: id, likes }));
+async function ownRows(id: string, table: LikesTable): Promise<ReplicaEntry[]> {
+  const total = table.total();
+  const rows: ReplicaEntry[] = [];
+  for (let from = 0; from < table.slots; from += SLOTS_PER_TURN) {
+    if (from > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const [key, likes] of table.clients(from, from + SLOTS_PER_TURN)) {
+      rows.push({ key, node: id, likes });
+    }
+  }
   const retired = total - rows.reduce((sum, row) => sum + row.likes, 0);
   if (retired > 0) rows.push({ key: RETIRED_KEY, node: id, likes: retired });
   return rows;
@@ -100,10 +119,23 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
     shared,
     deadlineMs: settings.deadlineMs,
     log,
-    ownRows: () => (table ? ownRows(settings.id, table.snapshot()) : []),
-    replica: (keys) =>
-      ask("replica", keys) as Promise<{ entries: ReplicaEntry[]; staleMs: Record<string, number> }>,
-    link: (id) => links.get(id)!,
+    ownRows: () => (table ? ownRows(settings.id, table) : []),
+    replica: async (keys) => {
+      const { rows, staleMs } = await ask("replica", keys) as PackedReplica;
+      return { entries: unpackRows(rows), staleMs };
+    },
+    link: (id) => {
+      const link = links.get(id)!;
+      // A neighbour marked down since this Worker last asked it may have left this Worker's
+      // connection to it half-open: start afresh.
+      const downs = shared.peers.read(id)?.downs ?? 0;
+      if (downs !== (linkDowns.get(id) ?? 0)) {
+        linkDowns.set(id, downs);
+        link.drop("the neighbour was marked down");
+      }
+      return link;
+    },
+    peerStatus: (id) => shared.peers.read(id),
   };
   listener = Deno.listen({
     hostname: settings.hostname,
@@ -190,13 +222,16 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
       case "stats":
         await conn.send({ type: "stats", rid: message.rid, ...(await ask("stats") as object) });
         return;
+      case "ping":
+        await conn.send({ type: "pong", rid: message.rid });
+        return;
       default:
         await conn.send({
           type: "error",
           rid: message.rid,
           message: `unknown message type ${
             JSON.stringify(message.type)
-          }: a node takes query, stats, digest and delta`,
+          }: a node takes query, stats, ping, digest and delta`,
         });
     }
   };

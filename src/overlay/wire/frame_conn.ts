@@ -431,7 +431,8 @@ export class PeerLink implements Disposable {
   /**
    * Sends `message` (with a `rid` added) and resolves with the reply; `rows` frames with its
    * `rid` that come before the reply (a long answer, streamed) go to `onRows`, in order (see
-   * {@linkcode RowsHandler} for how it can slow the sender down).
+   * {@linkcode RowsHandler} for how it can slow the sender down). Aborting `signal` gives up
+   * the wait at once (a late reply is then dropped), rejecting with the signal's reason.
    *
    * @throws {PeerError} If no reply came within `timeoutMs` or the connection failed.
    */
@@ -439,10 +440,12 @@ export class PeerLink implements Disposable {
     message: Record<string, unknown>,
     timeoutMs: number,
     onRows?: RowsHandler,
+    signal?: AbortSignal,
   ): Promise<Record<string, unknown>> {
     const rid = this.#nextRid++;
     const started = performance.now();
     const conn = await this.#connected(timeoutMs);
+    signal?.throwIfAborted();
     const left = Math.max(0, timeoutMs - (performance.now() - started));
     const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -452,6 +455,14 @@ export class PeerLink implements Disposable {
       const deadline = performance.now() + left;
       this.#waiting.set(rid, { resolve, reject, timer, conn, onRows, deadline });
     });
+    const giveUp = () => {
+      const waiting = this.#waiting.get(rid);
+      this.#waiting.delete(rid);
+      clearTimeout(waiting?.timer);
+      waiting?.reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", giveUp, { once: true });
+    reply.catch(() => {}).finally(() => signal?.removeEventListener("abort", giveUp));
     conn.send({ ...message, rid }).catch((error) => {
       if (!(error instanceof FrameError)) return this.#fail(conn, error);
       const waiting = this.#waiting.get(rid); // too large to send: this request fails alone
@@ -562,6 +573,15 @@ export class PeerLink implements Disposable {
       this.#waiting.delete(rid);
       waiting.reject(reason);
     }
+  }
+
+  /**
+   * Drops the current connection (say, one found half-open): requests waiting on it fail with
+   * `reason`, and the next request opens a new one. The link stays usable.
+   */
+  drop(reason: string): void {
+    const conn = this.#current;
+    if (conn) this.#fail(conn, new PeerError(`${this.address}: ${reason}`));
   }
 
   /** Closes the link; waiting requests fail. */

@@ -458,11 +458,7 @@ export class LikesTable implements ServerCounters {
    * however many clients there are.
    */
   topClients(limit: number): Record<string, number> {
-    const all: [string, number][] = [];
-    for (let slot = 0; slot < this.#capacity; slot++) {
-      if (Atomics.load(this.#states, slot) !== READY) continue;
-      all.push([this.#readName(slot), Number(Atomics.load(this.#counts, slot))]);
-    }
+    const all = this.clients();
     if (all.length > limit) {
       all.sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
       all.length = limit;
@@ -483,14 +479,29 @@ export class LikesTable implements ServerCounters {
     return counts;
   }
 
+  /** How many slots the table has: what {@linkcode LikesTable.clients} walks. */
+  get slots(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Each client in slots `from` to `to` (by default all) and the likes counted for it, in slot
+   * order, read without stopping the writers. A list, not an object: an object of a million
+   * names takes seconds to build. Walk a large table a range at a time to keep a thread
+   * responsive.
+   */
+  clients(from = 0, to = this.#capacity): [name: string, likes: number][] {
+    const all: [string, number][] = [];
+    for (let slot = Math.max(0, from); slot < Math.min(to, this.#capacity); slot++) {
+      if (Atomics.load(this.#states, slot) !== READY) continue;
+      all.push([this.#readName(slot), Number(Atomics.load(this.#counts, slot))]);
+    }
+    return all;
+  }
+
   /** The total and the likes counted per client, read without stopping the writers. */
   snapshot(): { total: number; clients: Record<string, number> } {
-    const clients: Record<string, number> = {};
-    for (let slot = 0; slot < this.#capacity; slot++) {
-      if (Atomics.load(this.#states, slot) !== READY) continue;
-      clients[this.#readName(slot)] = Number(Atomics.load(this.#counts, slot));
-    }
-    return { total: this.total(), clients };
+    return { total: this.total(), clients: Object.fromEntries(this.clients()) };
   }
 
   /**

@@ -146,7 +146,13 @@ function render(state) {
     $("replicas").querySelector("tbody").replaceChildren(...state.replicas.map((r) => {
       const tr = document.createElement("tr");
       const behind = r.total === null || state.counted === null ? null : state.counted - r.total;
-      for (const cell of [r.node, r.total === null ? "down" : number(r.total), number(behind)]) {
+      const cells = [
+        r.node,
+        r.total === null ? "down" : number(r.total),
+        number(behind),
+        r.neighbours,
+      ];
+      for (const cell of cells) {
         const td = document.createElement("td");
         td.textContent = String(cell);
         tr.append(td);
