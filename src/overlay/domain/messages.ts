@@ -56,8 +56,6 @@ export interface AnswerMessage {
   readonly problems?: Readonly<Record<string, string>>;
   readonly cached?: boolean;
   readonly "cache_age_ms"?: number;
-  /** True when the node had answered this query by another path already. */
-  readonly duplicate?: boolean;
   readonly consistency?: AnswerConsistency;
   readonly "stale_ms"?: Readonly<Record<string, number>>;
   readonly timing?: TimingTree;
@@ -222,7 +220,6 @@ export function readAnswer(value: Record<string, unknown>): AnswerMessage {
       : {}),
     ...flag("cached"),
     ...number("cache_age_ms"),
-    ...flag("duplicate"),
     ...(value.consistency === "gather" || value.consistency === "local"
       ? { consistency: value.consistency }
       : {}),

@@ -118,13 +118,17 @@ export interface SectionsOptions {
 /**
  * Rows gathered so far, by owning node. A node's section is taken from the first source (path)
  * that brings it, in as many parts as that source sends; a copy from another source (the
- * diamond B→C→E, B→D→E) is dropped, so each row appears once. Past `holdRows` rows the answer is
+ * diamond B→C→E, B→D→E) is refused, so each row appears once. A source that fails can be
+ * {@linkcode Sections.abandon}ed: the sections it brought are let go, for another source to
+ * bring, unless rows of theirs were already spilled. Past `holdRows` rows the answer is
  * **streamed**: everything held, and every row after, goes to `spill` as it comes, so memory per
  * hop stays bounded however large the answer.
  */
 export class Sections {
   readonly #byNode = new Map<string, Row[]>();
   readonly #source = new Map<string, string>();
+  /** Nodes some of whose rows were spilled: they cannot be taken back. */
+  readonly #spilled = new Set<string>();
   readonly #holdRows: number;
   readonly #spill: SectionsOptions["spill"];
   #held = 0;
@@ -167,7 +171,38 @@ export class Sections {
     return true;
   }
 
+  /**
+   * Lets go of every section `source` brought (its path failed): the rows held are dropped, so
+   * another source may bring those nodes. Says which nodes were let go (`released`) and which
+   * could not be, because rows of theirs were already spilled (`cut`: those stay `source`'s).
+   */
+  abandon(source: string): { released: string[]; cut: string[] } {
+    const released: string[] = [], cut: string[] = [];
+    for (const [node, from] of this.#source) {
+      if (from !== source) continue;
+      if (this.#spilled.has(node)) {
+        cut.push(node);
+        continue;
+      }
+      for (const row of this.#byNode.get(node) ?? []) {
+        this.#count--;
+        this.#likes -= row.likes;
+        this.#held--;
+      }
+      this.#byNode.delete(node);
+      this.#source.delete(node);
+      released.push(node);
+    }
+    return { released, cut };
+  }
+
+  /** The source that brought `node`'s section, if any did. */
+  sourceOf(node: string): string | undefined {
+    return this.#source.get(node);
+  }
+
   #spillRows(node: string, rows: readonly Row[]): void {
+    if (rows.length > 0) this.#spilled.add(node);
     for (let at = 0; at < rows.length; at += ROWS_PER_FRAME) {
       const gone = this.#spill!(node, rows.slice(at, at + ROWS_PER_FRAME));
       if (gone) this.#drained = gone.then(() => {}, () => {});
@@ -182,9 +217,16 @@ export class Sections {
     return this.#drained;
   }
 
-  /** Adds every section of `other` (as sent between nodes: node → rows), all from `source`. */
-  addAll(other: Readonly<Record<string, readonly Row[]>>, source?: string): void {
-    for (const [node, rows] of Object.entries(other)) this.add(node, rows, source ?? node);
+  /**
+   * Adds every section of `other` (as sent between nodes: node → rows), all from `source`;
+   * returns the nodes refused (brought first by another source).
+   */
+  addAll(other: Readonly<Record<string, readonly Row[]>>, source?: string): string[] {
+    const refused: string[] = [];
+    for (const [node, rows] of Object.entries(other)) {
+      if (!this.add(node, rows, source ?? node)) refused.push(node);
+    }
+    return refused;
   }
 
   /** True once the rows are streamed (then only rows added since the last spill are held). */

@@ -1,10 +1,12 @@
 /**
  * How a node answers one query message (the node protocol's `query`; see PROTOCOL.md): checked,
- * logged, marked by its query id so a repeat (the diamond, or a cycle) adds nothing, then answered
- * from the replica at once (`local`) or gathered (`gather`): the cache, the node's own rows, and
- * every neighbour asked in parallel with what is left of the deadline. A neighbour that fails or
- * runs out of time is named in the answer, never skipped silently. Runs in a node's query
- * Workers; everything it needs comes through a {@linkcode QueryContext}.
+ * logged, then answered from the replica at once (`local`) or gathered (`gather`): the cache, the
+ * node's own rows, and every neighbour not already on the query's `path` asked in parallel with
+ * what is left of the deadline. Every path carries rows (the diamond is redundancy: E's rows come
+ * back while any path to E works; each node's rows are kept once); the path and a hop limit keep
+ * a query from looping. A neighbour that fails or runs out of time is named in the answer, never
+ * skipped silently. Runs in a node's query Workers; everything it needs comes through a
+ * {@linkcode QueryContext}.
  *
  * @module
  */
@@ -38,6 +40,8 @@ export const DEFAULT_DEADLINE_MS = 2000;
 export const MAX_DEADLINE_MS = 60_000;
 /** The largest `max_age_ms` a query may carry (a day; past any TTL anyway). */
 export const MAX_AGE_LIMIT_MS = 86_400_000;
+/** The longest `path` a query may have travelled: the hop limit. */
+export const MAX_HOPS = 16;
 
 /**
  * What asking a neighbour needs of the link to it: a node's `PeerLink` (wire/frame_conn.ts), or
@@ -113,6 +117,65 @@ interface Gathered {
   cached: { ageMs: number } | null;
   /** True when the whole answer came from this node's cache (no neighbour was asked). */
   readonly hit: boolean;
+  /** Sections a second path brought whole (refused then), kept in case the first path fails. */
+  readonly alternates: Map<string, { source: string; rows: readonly Row[] }>;
+  /** Nodes whose streamed rows from a second path were refused, so could not be kept. */
+  readonly refused: Set<string>;
+  /** Nodes whose rows the path `by` that brought them could not finish, and why. */
+  readonly broken: Map<string, { by: string; why: string }>;
+}
+
+/** An empty gathering of an answer. */
+function gathering(sections: Sections, stages: Stage[], answered: Iterable<string>): Gathered {
+  return {
+    sections,
+    answered: new Set(answered),
+    problems: new Map(),
+    stages,
+    cached: null,
+    hit: false,
+    alternates: new Map(),
+    refused: new Set(),
+    broken: new Map(),
+  };
+}
+
+/**
+ * A path failed: lets go of the sections it brought, takes another path's copy where one was
+ * kept, and notes the nodes whose rows cannot be made whole (part of them already passed on, or
+ * the other copy not kept).
+ */
+function abandonPath(into: Gathered, next: string, why: string): void {
+  const { released, cut } = into.sections.abandon(next);
+  for (const node of cut) {
+    into.broken.set(node, {
+      by: next,
+      why: `its rows came by way of ${next}, which failed partway (${why})`,
+    });
+  }
+  for (const node of released) {
+    const alternate = into.alternates.get(node);
+    if (alternate) into.sections.add(node, alternate.rows, alternate.source);
+    else if (into.refused.has(node)) {
+      into.broken.set(node, {
+        by: next,
+        why: `its rows came by way of ${next}, which failed (${why})`,
+      });
+    }
+  }
+}
+
+/**
+ * Once every path is done: a node whose rows a failed path left incomplete is missing (with
+ * why), unless a later path brought them whole.
+ */
+function settleBroken(into: Gathered): void {
+  for (const [node, { by, why }] of into.broken) {
+    const source = into.sections.sourceOf(node);
+    if (source !== undefined && source !== by) continue;
+    into.answered.delete(node);
+    into.problems.set(node, why);
+  }
 }
 
 /** Records that part of an answer came from a cache, `ageMs` old. */
@@ -159,6 +222,7 @@ async function callNeighbour(
     started: number;
     traceparent: string | undefined;
     maxAgeMs: number | undefined;
+    path: readonly string[];
   },
   into: Gathered,
 ): Promise<void> {
@@ -183,7 +247,9 @@ async function callNeighbour(
     const onRows = (frame: Record<string, unknown>) => {
       const rows = rowsOf(frame);
       if (rows === null) return;
-      into.sections.add(frame.owner as string, rows, next);
+      if (!into.sections.add(frame.owner as string, rows, next)) {
+        into.refused.add(frame.owner as string);
+      }
       return into.sections.drained(); // read no more from `next` till these rows are passed on
     };
     const asked = ctx.link(next).request(
@@ -195,6 +261,7 @@ async function callNeighbour(
         params: request.query.params,
         consistency: "gather",
         "deadline_ms": childBudget,
+        path: [...request.path, ctx.id],
         ...(request.maxAgeMs === undefined ? {} : { "max_age_ms": request.maxAgeMs }),
         ...(request.traceparent === undefined ? {} : { traceparent: request.traceparent }),
       },
@@ -204,7 +271,11 @@ async function callNeighbour(
     );
     const reply = readAnswer(await asked);
     if (!reply.success) throw new Error(reply.message ?? "failed");
-    if (reply.sections) into.sections.addAll(reply.sections, next);
+    for (const node of reply.sections ? into.sections.addAll(reply.sections, next) : []) {
+      if (!into.alternates.has(node)) {
+        into.alternates.set(node, { source: next, rows: reply.sections![node]! });
+      }
+    }
     for (const node of reply.answered ?? []) into.answered.add(node);
     if (reply.cached) addCachedPart(into, reply.cache_age_ms ?? 0);
     for (const [node, why] of Object.entries(reply.problems ?? {})) {
@@ -214,15 +285,12 @@ async function callNeighbour(
     into.stages.push({
       name: `call ${next}`,
       ms: roundMs(performance.now() - callStart),
-      ...(reply.duplicate
-        ? { note: "already answered by another path" }
-        : reply.cached
-        ? { note: `cached, ${reply.cache_age_ms} ms old` }
-        : {}),
+      ...(reply.cached ? { note: `cached, ${reply.cache_age_ms} ms old` } : {}),
       ...(tree ? { tree } : {}),
     });
   } catch (error) {
     into.problems.set(next, errorText(error));
+    abandonPath(into, next, errorText(error));
     into.stages.push({
       name: `call ${next}`,
       ms: roundMs(performance.now() - callStart),
@@ -247,18 +315,26 @@ async function gather(
     started: number;
     traceparent: string | undefined;
     maxAgeMs: number | undefined;
+    path: readonly string[];
+    repeat: boolean;
   },
   streaming: SectionsOptions,
 ): Promise<Gathered> {
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
   let at = performance.now();
-  const hit = request.maxAgeMs === 0 ? null : ctx.shared.cache.get(key, now(ctx), request.maxAgeMs);
+  // A repeat by the diamond's second path is answered afresh: its first answer, just cached
+  // here, would only make the caller's answer look cached.
+  const hit = request.maxAgeMs === 0 || request.repeat
+    ? null
+    : ctx.shared.cache.get(key, now(ctx), request.maxAgeMs);
   stages.push({
     name: "cache lookup",
     ms: roundMs(performance.now() - at),
     note: request.maxAgeMs === 0
       ? "skipped: max_age_ms 0"
+      : request.repeat
+      ? "skipped: a repeat by another path"
       : hit
       ? `hit, ${hit.ageMs} ms old`
       : "miss",
@@ -268,32 +344,25 @@ async function gather(
     const sections = new Sections(streaming);
     sections.addAll(stored.sections);
     return {
-      sections,
-      answered: new Set(stored.answered),
-      problems: new Map(),
-      stages,
+      ...gathering(sections, stages, stored.answered),
       cached: { ageMs: hit.ageMs },
       hit: true,
     };
   }
-  const into: Gathered = {
-    sections: new Sections(streaming),
-    answered: new Set([ctx.id]),
-    problems: new Map(),
-    stages,
-    cached: null,
-    hit: false,
-  };
+  const into = gathering(new Sections(streaming), stages, [ctx.id]);
   if (ctx.config.nodes.get(ctx.id)!.likesPort !== null) {
     at = performance.now();
     into.sections.add(ctx.id, selectRows(await ctx.ownRows(), query));
     stages.push({ name: "local scan", ms: roundMs(performance.now() - at) });
   }
+  // Not back along the path the query came by: that, and the hop limit, keep it from looping.
+  const onPath = new Set(request.path);
   await Promise.all(
-    ctx.config.nodes.get(ctx.id)!.connections.map((next) =>
+    ctx.config.nodes.get(ctx.id)!.connections.filter((next) => !onPath.has(next)).map((next) =>
       callNeighbour(ctx, next, { query, ...request }, into)
     ),
   );
+  settleBroken(into);
   if (
     !into.sections.streamed &&
     reachable(ctx.config, ctx.id).every((node) => into.answered.has(node))
@@ -306,6 +375,26 @@ async function gather(
     );
   }
   return into;
+}
+
+/**
+ * The nodes a query passed through on its way here (`path`), checked: at most
+ * {@linkcode MAX_HOPS} node ids, none of them this node (that would be a loop).
+ */
+function readPath(value: unknown, self: string): readonly string[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((id) => typeof id === "string" && id.length > 0 && id.length <= 64)
+  ) {
+    throw new QueryError("path must be a list of node ids");
+  }
+  if (value.length > MAX_HOPS) {
+    throw new QueryError(`path is longer than the hop limit (${MAX_HOPS}): a loop?`);
+  }
+  if (value.includes(self)) {
+    throw new QueryError(`path ${value.join("→")} already passed through ${self}: a loop`);
+  }
+  return value;
 }
 
 function sum(rows: readonly Row[]): number {
@@ -344,7 +433,6 @@ function visitAttributes(reply: AnswerMessage): Attributes {
   return {
     rows,
     cached: reply.cached === true,
-    ...(reply.duplicate === true ? { duplicate: true } : {}),
     ...(reply.partial === true ? { partial: true } : {}),
     ...(Array.isArray(reply.missing) && reply.missing.length > 0
       ? { missing: reply.missing.join(",") }
@@ -372,6 +460,7 @@ async function answer(
   let consistency: Consistency;
   let budgetMs: number;
   let maxAgeMs: number | undefined;
+  let path: readonly string[];
   try {
     query = parseQuery(message.verb, message.params ?? []);
     const asked = message.consistency ?? "gather";
@@ -397,12 +486,25 @@ async function answer(
       );
     }
     maxAgeMs = maxAge as number | undefined;
+    path = readPath(message.path ?? [], ctx.id);
   } catch (error) {
     ctx.shared.add("failed");
     ctx.log.warn(`query ${queryId} refused: ${errorText(error)}`);
     return { ...base, success: false, message: errorText(error) };
   }
-  visit.asked(query.verb, { hop, consistency, "query_id": queryId });
+  // The diamond: another path brought this query here before. It is answered again, so that E's
+  // rows come back by either path; the caller keeps each node's rows once.
+  const repeat = !ctx.shared.seen.claim(queryId) && hop;
+  if (repeat) {
+    ctx.shared.add("repeats");
+    ctx.log.info(`query ${queryId} came again, by way of ${path.join("→")}: answered again`);
+  }
+  visit.asked(query.verb, {
+    hop,
+    consistency,
+    "query_id": queryId,
+    ...(repeat ? { repeat: true } : {}),
+  });
   ctx.log.info(
     `query ${queryId} ${query.verb}${
       query.params.length ? ` ${JSON.stringify(query.params)}` : ""
@@ -443,19 +545,6 @@ async function answer(
     };
   };
 
-  if (!ctx.shared.seen.claim(queryId) && hop) {
-    ctx.shared.add("repeats");
-    ctx.log.info(`query ${queryId} already answered here; this path adds nothing`);
-    return {
-      ...base,
-      success: true,
-      duplicate: true,
-      sections: {},
-      answered: [],
-      timing: timing([]),
-    };
-  }
-
   if (consistency === "local") {
     const at = performance.now();
     const { entries, staleMs } = await ctx.replica(
@@ -488,7 +577,7 @@ async function answer(
   const gathered = await gather(
     ctx,
     query,
-    { queryId, budgetMs, started, traceparent: visit.traceparent, maxAgeMs },
+    { queryId, budgetMs, started, traceparent: visit.traceparent, maxAgeMs, path, repeat },
     streaming,
   );
   ctx.shared.add("answered");

@@ -39,6 +39,8 @@ function rowsOf(node: string, count: number, likes = 1): Row[] {
 interface LinkFaults {
   readonly refused?: ReadonlySet<string>;
   readonly silent?: ReadonlySet<string>;
+  /** Edges whose callee answers in full, but whose reply is lost on the way back. */
+  readonly lostReply?: ReadonlySet<string>;
   /** What each node's heartbeats say of a neighbour, by edge (`"B→D"`); a test may change it. */
   readonly health?: ReadonlyMap<string, PeerStatus>;
 }
@@ -83,6 +85,7 @@ function memoryCluster(own: Record<string, Row[]>, faults: LinkFaults = {}) {
       // The reply comes after the frames sent before it, as on a socket.
       const replied = answer.then(async (reply) => {
         await delivered;
+        if (faults.lostReply?.has(edge)) throw new Error(`the link to ${to} was reset`);
         return JSON.parse(JSON.stringify(reply)); // as it would arrive
       });
       return Promise.race([replied, late]).finally(() => clearTimeout(timer));
@@ -131,7 +134,7 @@ const SMALL = {
   E: rowsOf("E", 3),
 };
 
-Deno.test("the diamond: E is asked by C and by D, answers one, and every row comes once", async () => {
+Deno.test("the diamond: E is asked by C and by D, answers both, and every row comes once", async () => {
   const cluster = memoryCluster(SMALL);
   const reply = await cluster.ask("A", { verb: "get_all" });
   assert.equal(reply.success, true);
@@ -143,11 +146,60 @@ Deno.test("the diamond: E is asked by C and by D, answers one, and every row com
   assert.equal(new Set(results.map((r) => `${r.node}/${r.key}`)).size, 8);
   assert.equal(reply.total, 2 * 3 + 2 * 5 + 7 + 3);
   assert.deepEqual(cluster.calls.sort(), ["A→B", "B→C", "B→D", "C→E", "D→E"]);
-  assert.equal(
-    cluster.contexts.get("E")!.shared.count("repeats"),
-    1,
-    "the second path adds nothing",
+  assert.equal(cluster.contexts.get("E")!.shared.count("repeats"), 1, "the second path counted");
+});
+
+Deno.test("the diamond is redundancy: the first path to E fails after E answered it, and E's rows come by the other", async () => {
+  const cluster = memoryCluster(SMALL, { lostReply: new Set(["B→C"]) });
+  const reply = await cluster.ask("A", { verb: "get_all" });
+  assert.ok(cluster.calls.indexOf("C→E") < cluster.calls.indexOf("D→E"), "C reached E first");
+  assert.deepEqual(reply.missing, ["C"]);
+  assert.match((reply.problems as Record<string, string>).C!, /reset/);
+  assert.deepEqual(reply.answered, ["A", "B", "D", "E"], "E through D");
+  assert.deepEqual(
+    (reply.results as Row[]).filter((row) => row.node === "E"),
+    SMALL.E,
+    "E's rows, once",
   );
+  assert.equal(reply.total, 2 * 3 + 7 + 3);
+});
+
+Deno.test("the diamond, streamed: E's rows cut off on the first path are not passed as whole", async () => {
+  const big = { ...SMALL, E: rowsOf("E", ROWS_PER_FRAME * 2) };
+  const cluster = memoryCluster(big, { lostReply: new Set(["B→C"]) });
+  const reply = await cluster.ask("A", { verb: "get_all" });
+  assert.deepEqual(reply.missing, ["C", "E"]);
+  assert.match(
+    (reply.problems as Record<string, string>).E!,
+    /^its rows came by way of C, which failed partway/,
+  );
+});
+
+Deno.test("a query does not go back along its path, and a path through the node itself is refused", async () => {
+  const cluster = memoryCluster(SMALL);
+  const reply = await answerQuery(cluster.contexts.get("B")!, {
+    type: "query",
+    hop: true,
+    verb: "get_all",
+    path: ["A", "C"],
+  });
+  assert.equal(reply.success, true);
+  assert.deepEqual(cluster.calls.sort(), ["B→D", "D→E"], "C is on the path: not asked");
+  const loop = await answerQuery(cluster.contexts.get("B")!, {
+    type: "query",
+    hop: true,
+    verb: "get_all",
+    path: ["A", "B"],
+  });
+  assert.equal(loop.success, false);
+  assert.match(String(loop.message), /already passed through B: a loop/);
+  const long = await answerQuery(cluster.contexts.get("B")!, {
+    type: "query",
+    hop: true,
+    verb: "get_all",
+    path: Array.from({ length: 17 }, (_, i) => `N${i}`),
+  });
+  assert.match(String(long.message), /hop limit \(16\)/);
 });
 
 Deno.test("a refused edge names its node missing with the reason; E still answers through C", async () => {

@@ -97,3 +97,21 @@ Deno.test("queryKey() tells verbs, parameters and consistency apart", () => {
   ]);
   assert.equal(keys.size, 4);
 });
+
+Deno.test("Sections.abandon lets a failed path's held sections go, but not rows already spilled", () => {
+  const held = new Sections();
+  held.add("E", [{ key: "e", node: "E", likes: 4 }], "C");
+  assert.equal(held.add("E", [{ key: "e", node: "E", likes: 4 }], "D"), false, "C's first");
+  assert.deepEqual(held.abandon("C"), { released: ["E"], cut: [] });
+  assert.equal(held.count, 0);
+  assert.equal(held.likes, 0);
+  assert.equal(held.add("E", [{ key: "e", node: "E", likes: 4 }], "D"), true, "now D's");
+  assert.equal(held.sourceOf("E"), "D");
+
+  const spilled: string[] = [];
+  const streamed = new Sections({ holdRows: 1, spill: (node) => void spilled.push(node) });
+  streamed.add("E", [{ key: "a", node: "E", likes: 1 }, { key: "b", node: "E", likes: 1 }], "C");
+  assert.deepEqual(spilled, ["E"]);
+  assert.deepEqual(streamed.abandon("C"), { released: [], cut: ["E"] });
+  assert.equal(streamed.sourceOf("E"), "C", "spilled rows stay C's: another copy is refused");
+});
