@@ -1,14 +1,13 @@
 /**
  * The overlay across machines: A and B in one network namespace, C, D and E in another, joined
- * by a veth pair with addresses this test chooses in namespaces it makes itself. Nodes run with
- * the grants `nodeArgs()` computes for those addresses (the lines `--print-commands` prints);
+ * by a bridge, with addresses this test chooses in namespaces it makes itself (`_netns.ts`).
+ * Nodes run with the grants `nodeArgs()` computes for those addresses (the lines `--print-commands` prints);
  * LikesServers send to B–E inside their namespaces; queries at A gather across the link, and
  * every replica converges to what was acknowledged. Needs root and `ip` (iproute2): elsewhere it
  * is skipped with the reason printed.
  */
 
 import assert from "node:assert/strict";
-import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
 import { writeCluster } from "./_overlay.ts";
 import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
@@ -16,78 +15,13 @@ import { nodeArgs } from "../src/overlay/cli/node_command.ts";
 import type { QueryReply } from "../src/overlay/client/query_client.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
+import { addressOf, denoIn, makeSites, whyNoNamespaces } from "./_netns.ts";
 
-const tag = `${Deno.pid % 10000}`;
-const NS = { left: `likes-l${tag}`, right: `likes-r${tag}` };
-const VETH = { left: `lk-l${tag}`, right: `lk-r${tag}` };
-const SUBNET = `10.${200 + (Deno.pid % 50)}.${Deno.pid % 250}`;
-const ADDRESS = { left: `${SUBNET}.1`, right: `${SUBNET}.2` };
+const ADDRESS = { left: addressOf(1), right: addressOf(2) };
 
-async function ip(...args: string[]): Promise<{ ok: boolean; stderr: string }> {
-  try {
-    const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
-    return { ok: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
-  } catch (error) {
-    return { ok: false, stderr: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** Why the test cannot run here, or null when it can (a namespace could be made). */
-async function whyNot(): Promise<string | null> {
-  const probe = `likes-probe${tag}`;
-  const added = await ip("netns", "add", probe);
-  if (!added.ok) return `cannot create a network namespace (needs root and ip): ${added.stderr}`;
-  await ip("netns", "del", probe);
-  return null;
-}
-
-const reason = await whyNot();
+const reason = await whyNoNamespaces();
 if (reason) {
   Deno.stderr.writeSync(new TextEncoder().encode(`overlay_netns_test skipped: ${reason}\n`));
-}
-
-async function must(...args: string[]): Promise<void> {
-  const result = await ip(...args);
-  if (!result.ok) throw new Error(`ip ${args.join(" ")} failed: ${result.stderr}`);
-}
-
-async function makeNetwork(): Promise<AsyncDisposable> {
-  const teardown = async () => {
-    await ip("netns", "del", NS.left);
-    await ip("netns", "del", NS.right); // the veth pair goes with its namespaces
-  };
-  try {
-    await must("netns", "add", NS.left);
-    await must("netns", "add", NS.right);
-    await must("link", "add", VETH.left, "type", "veth", "peer", "name", VETH.right);
-    for (const side of ["left", "right"] as const) {
-      await must("link", "set", VETH[side], "netns", NS[side]);
-      await must("-n", NS[side], "addr", "add", `${ADDRESS[side]}/24`, "dev", VETH[side]);
-      await must("-n", NS[side], "link", "set", VETH[side], "up");
-      await must("-n", NS[side], "link", "set", "lo", "up");
-    }
-  } catch (error) {
-    await teardown();
-    throw error;
-  }
-  return { [Symbol.asyncDispose]: teardown };
-}
-
-/** Runs `deno args` inside namespace `ns` to the end (at most 30 s). */
-async function denoIn(ns: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  const child = spawnDeno(args, { via: ["ip", "netns", "exec", ns] });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  let stdout = "", stderr = "";
-  const [status] = await Promise.all([
-    child.status,
-    forEachText(child.stdout, (t) => (stdout += t)),
-    forEachText(child.stderr, (t) => (stderr += t)),
-  ]);
-  clearTimeout(timer);
-  if (status.code !== 0 && status.code !== 3) {
-    throw new Error(`deno ${args.join(" ")} in ${ns} exited ${status.code}: ${stderr}`);
-  }
-  return { code: status.code, stdout };
 }
 
 Deno.test({
@@ -95,7 +29,8 @@ Deno.test({
   ignore: reason !== null,
   async fn() {
     await using dir = await tempDir("likes-netns-");
-    await using _network = await makeNetwork();
+    await using sites = await makeSites(ADDRESS);
+    const NS = sites.namespace;
     const side = (id: string) => (id === "A" || id === "B" ? "left" : "right");
     const configText = JSON.stringify({
       processes: Object.fromEntries(
