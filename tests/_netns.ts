@@ -10,6 +10,14 @@
 
 import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { PROJECT } from "../src/launch/processes.ts";
+import {
+  type ClusterConfig,
+  type NodeConfig,
+  parseClusterConfig,
+} from "../src/overlay/domain/cluster_config.ts";
+import type { NodePaths } from "../src/overlay/cli/node_command.ts";
+import { parseEdgeReport } from "../src/protocol/edge_report.ts";
+import { writeCluster } from "./_overlay.ts";
 
 const tag = `${Deno.pid % 10000}`;
 
@@ -221,4 +229,69 @@ export function startProbe(ns: string, hosts: readonly string[], secretFile: str
       await reading;
     },
   };
+}
+
+/**
+ * The five-node overlay (A→B, B→C, B→D, C→E, D→E) with node `id` on `hostOf(id)` at fixed ports
+ * (4351–4355; likes on 4302–4305: each namespace has its own), written under `dir` with the tests'
+ * secret beside it; and the paths a node's command line needs.
+ */
+export async function writeSpreadCluster(
+  dir: string,
+  hostOf: (id: string) => string,
+): Promise<{ config: ClusterConfig; secretFile: string; paths: NodePaths }> {
+  const edges: [string, string[]][] = [
+    ["A", ["B"]],
+    ["B", ["C", "D"]],
+    ["C", ["E"]],
+    ["D", ["E"]],
+    ["E", []],
+  ];
+  const configText = JSON.stringify({
+    processes: Object.fromEntries(edges.map(([id, connections], i) => [id, {
+      host: hostOf(id),
+      port: 4351 + i,
+      connections,
+      data_subset: id === "A" ? "none" : `likes of ${id}`,
+      ...(id === "A" ? {} : { likes_port: 4301 + i }),
+    }])),
+    overlay: ["AB", "BC", "BD", "CE", "DE"],
+    "secret_file": "cluster.key",
+  });
+  const configFile = await writeCluster(dir, configText);
+  const secretFile = `${dir}/cluster.key`;
+  return {
+    config: parseClusterConfig(configText),
+    secretFile,
+    paths: {
+      denoConfig: PROJECT.config,
+      entry: PROJECT.node,
+      src: PROJECT.src,
+      configFile,
+      secretFile,
+    },
+  };
+}
+
+/**
+ * Runs one LikesServer for `node` inside namespace `ns` for half a second (a like every 20–50 ms,
+ * logs under `logDir`); resolves to how many of its likes were acknowledged.
+ */
+export async function likesServerIn(ns: string, node: NodeConfig, logDir: string): Promise<number> {
+  const run = await denoIn(ns, [
+    "run",
+    "--no-prompt",
+    `--allow-net=${node.host}:${node.likesPort}`,
+    `--allow-write=${logDir}`,
+    PROJECT.likesServer,
+    `--host=${node.host}`,
+    `--port=${node.likesPort}`,
+    `--log-dir=${logDir}`,
+    "--duration=0.5",
+    "--min-interval=0.02",
+    "--max-interval=0.05",
+    "--report-json",
+    "--quiet",
+  ]);
+  return parseEdgeReport(run.stdout.trim().split("\n").at(-1)!)!.acknowledged;
 }

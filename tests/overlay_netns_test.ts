@@ -8,14 +8,18 @@
  */
 
 import assert from "node:assert/strict";
-import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
-import { writeCluster } from "./_overlay.ts";
-import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { type ListeningProcess, startListening } from "../src/launch/processes.ts";
 import { nodeArgs } from "../src/overlay/cli/node_command.ts";
 import type { QueryReply } from "../src/overlay/client/query_client.ts";
-import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
-import { addressOf, denoIn, makeSites, whyNoNamespaces } from "./_netns.ts";
+import {
+  addressOf,
+  denoIn,
+  likesServerIn,
+  makeSites,
+  whyNoNamespaces,
+  writeSpreadCluster,
+} from "./_netns.ts";
 
 const ADDRESS = { left: addressOf(1), right: addressOf(2) };
 
@@ -32,32 +36,10 @@ Deno.test({
     await using sites = await makeSites(ADDRESS);
     const NS = sites.namespace;
     const side = (id: string) => (id === "A" || id === "B" ? "left" : "right");
-    const configText = JSON.stringify({
-      processes: Object.fromEntries(
-        [["A", ["B"]], ["B", ["C", "D"]], ["C", ["E"]], ["D", ["E"]], ["E", []]].map((
-          [id, connections],
-          i,
-        ) => [id, {
-          host: ADDRESS[side(id as string)],
-          port: 4351 + i,
-          connections,
-          data_subset: id === "A" ? "none" : `likes of ${id}`,
-          ...(id === "A" ? {} : { likes_port: 4301 + i }),
-        }]),
-      ),
-      overlay: ["AB", "BC", "BD", "CE", "DE"],
-      "secret_file": "cluster.key",
-    });
-    const configFile = await writeCluster(dir.path, configText);
-    const secretFile = `${dir.path}/cluster.key`;
-    const config = parseClusterConfig(configText);
-    const paths = {
-      denoConfig: PROJECT.config,
-      entry: PROJECT.node,
-      src: PROJECT.src,
-      configFile,
-      secretFile,
-    };
+    const { config, secretFile, paths } = await writeSpreadCluster(
+      dir.path,
+      (id) => ADDRESS[side(id)],
+    );
     const nodes: ListeningProcess[] = [];
     try {
       for (const id of config.nodes.keys()) {
@@ -73,27 +55,11 @@ Deno.test({
         );
       }
       // One LikesServer per data node, inside that node's namespace.
-      const acknowledged = await Promise.all(["B", "C", "D", "E"].map(async (id) => {
-        const node = config.nodes.get(id)!;
-        const logDir = `${dir.path}/${id}`;
-        const run = await denoIn(NS[side(id)], [
-          "run",
-          "--no-prompt",
-          `--allow-net=${node.host}:${node.likesPort}`,
-          `--allow-write=${logDir}`,
-          PROJECT.likesServer,
-          `--host=${node.host}`,
-          `--port=${node.likesPort}`,
-          `--log-dir=${logDir}`,
-          "--duration=0.5",
-          "--min-interval=0.02",
-          "--max-interval=0.05",
-          "--report-json",
-          "--quiet",
-        ]);
-        const last = run.stdout.trim().split("\n").at(-1)!;
-        return parseEdgeReport(last)!.acknowledged;
-      }));
+      const acknowledged = await Promise.all(
+        ["B", "C", "D", "E"].map((id) =>
+          likesServerIn(NS[side(id)], config.nodes.get(id)!, `${dir.path}/${id}`)
+        ),
+      );
       const expected = acknowledged.reduce((a, b) => a + b, 0);
       assert.ok(expected > 0);
 

@@ -16,22 +16,20 @@
  */
 
 import assert from "node:assert/strict";
-import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
-import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
+import { type ListeningProcess, startListening } from "../src/launch/processes.ts";
 import { nodeArgs } from "../src/overlay/cli/node_command.ts";
 import type { NodeStats } from "../src/overlay/domain/messages.ts";
 import type { QueryReply } from "../src/overlay/client/query_client.ts";
-import { parseEdgeReport } from "../src/protocol/edge_report.ts";
-import { writeCluster } from "./_overlay.ts";
 import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
 import {
   addressOf,
-  denoIn,
+  likesServerIn,
   makeSites,
   nft,
   type Probe,
   startProbe,
   whyNoNamespaces,
+  writeSpreadCluster,
 } from "./_netns.ts";
 
 const reason = await whyNoNamespaces({ nft: true });
@@ -47,10 +45,6 @@ const ADDRESS: Record<Site, string> = {
   D: addressOf(3),
   E: addressOf(4),
 };
-const EDGES: [string, string[]][] = [["A", ["B"]], ["B", ["C", "D"]], ["C", ["E"]], [
-  "D",
-  ["E"],
-], ["E", []]];
 const OWNERS = ["B", "C", "D", "E"];
 const TABLE = "likes_fault";
 
@@ -82,28 +76,11 @@ Deno.test({
     await using dir = await tempDir("likes-partition-");
     await using sites = await makeSites(ADDRESS);
     const ns = (id: string) => sites.namespace[SITE_OF[id]!];
-    const configText = JSON.stringify({
-      processes: Object.fromEntries(EDGES.map(([id, connections], i) => [id, {
-        host: ADDRESS[SITE_OF[id]!],
-        port: 4351 + i,
-        connections,
-        data_subset: id === "A" ? "none" : `likes of ${id}`,
-        ...(id === "A" ? {} : { likes_port: 4301 + i }),
-      }])),
-      overlay: ["AB", "BC", "BD", "CE", "DE"],
-      "secret_file": "cluster.key",
-    });
-    const configFile = await writeCluster(dir.path, configText);
-    const secretFile = `${dir.path}/cluster.key`;
-    const config = parseClusterConfig(configText);
+    const { config, secretFile, paths } = await writeSpreadCluster(
+      dir.path,
+      (id) => ADDRESS[SITE_OF[id]!],
+    );
     const node = (id: string) => config.nodes.get(id)!;
-    const paths = {
-      denoConfig: PROJECT.config,
-      entry: PROJECT.node,
-      src: PROJECT.src,
-      configFile,
-      secretFile,
-    };
     const processes = new Map<string, ListeningProcess>();
     const hosts = Object.values(ADDRESS);
     await using left = startProbe(sites.namespace.L, hosts, secretFile);
@@ -140,25 +117,7 @@ Deno.test({
       };
       /** Likes from one LikesServer per owner in `owners`, each in its node's namespace. */
       const sendLikes = (owners: readonly string[]) =>
-        Promise.all(owners.map(async (id) => {
-          const logDir = `${dir.path}/${id}`;
-          const run = await denoIn(ns(id), [
-            "run",
-            "--no-prompt",
-            `--allow-net=${node(id).host}:${node(id).likesPort}`,
-            `--allow-write=${logDir}`,
-            PROJECT.likesServer,
-            `--host=${node(id).host}`,
-            `--port=${node(id).likesPort}`,
-            `--log-dir=${logDir}`,
-            "--duration=0.5",
-            "--min-interval=0.02",
-            "--max-interval=0.05",
-            "--report-json",
-            "--quiet",
-          ]);
-          return parseEdgeReport(run.stdout.trim().split("\n").at(-1)!)!.acknowledged;
-        }));
+        Promise.all(owners.map((id) => likesServerIn(ns(id), node(id), `${dir.path}/${id}`)));
       /** True when every replica holds each owner's own count. */
       const converged = async () => {
         const all = await Promise.all([...config.nodes.keys()].map((id) => stats(id)));
