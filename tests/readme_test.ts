@@ -102,7 +102,7 @@ Deno.test("the overlay's two commands (README, The overlay) work as written", as
     assert.match(query.stdout, /^key +node +likes$/m);
     assert.match(query.stdout, /rows, \d+ likes · answered A B C D E · missing none/);
     assert.match(query.stdout, /^└─ call B {2}[\d.]+ ms$/m);
-    assert.match(query.stdout, /call E {2}[\d.]+ ms {2}already answered by another path/);
+    assert.match(query.stdout, /cache lookup {2}[\d.]+ ms {2}skipped: a repeat by another path/);
     assert.match(query.stdout, /^client total [\d.]+ ms, network overhead [\d.]+ ms/m);
     const stats = await runDeno(["task", `--config=${PROJECT.config}`, "query", "stats"], 30_000);
     assert.equal(stats.code, 0, stats.stderr);

@@ -210,8 +210,8 @@ Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E,
   const byNode = Map.groupBy(spans, (s) => String(s.attributes.node));
   assert.deepEqual([...byNode.keys()].sort(), ["A", "B", "C", "D", "E"], "a span per node");
   const one = (id: string): SpanRecord => {
-    const list = byNode.get(id)!.filter((s) => s.attributes.duplicate !== true);
-    assert.equal(list.length, 1, `one answering visit of ${id}`);
+    const list = byNode.get(id)!.filter((s) => s.attributes.repeat !== true);
+    assert.equal(list.length, 1, `one first visit of ${id}`);
     return list[0]!;
   };
   const [a, b, c, d, e] = ["A", "B", "C", "D", "E"].map(one) as SpanRecord[];
@@ -225,10 +225,16 @@ Deno.test("OTEL_DENO=true overlay: one query is one trace A → B → C/D → E,
   assert.equal(c!.parentSpanId, b!.spanId, "B asked C");
   assert.equal(d!.parentSpanId, b!.spanId, "B asked D");
   assert.ok([c!.spanId, d!.spanId].includes(e!.parentSpanId), "C or D asked E");
-  // E is reached on both sides of the diamond: the second visit is marked and adds no rows.
-  for (const span of byNode.get("E")!) {
-    if (span.attributes.duplicate === true) assert.equal(span.attributes.rows, 0);
-  }
+  // E is reached on both sides of the diamond, and answers both (redundancy): the second visit
+  // is marked a repeat, a child of the other side's span, with the same rows.
+  const repeats = byNode.get("E")!.filter((span) => span.attributes.repeat === true);
+  assert.equal(repeats.length, 1, "E's second visit is a repeat");
+  assert.equal(repeats[0]!.attributes.rows, 1);
+  assert.deepEqual(
+    [e!.parentSpanId, repeats[0]!.parentSpanId].sort(),
+    [c!.spanId, d!.spanId].sort(),
+    "one visit from C, one from D",
+  );
   assert.equal(a!.attributes.rows, 2);
   assert.equal(a!.attributes.cached, false);
   assert.equal(e!.attributes.rows, 1);
