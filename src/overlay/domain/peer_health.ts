@@ -16,6 +16,8 @@ export const DEFAULT_HEARTBEAT_MS = 500;
 export const DEFAULT_DOWN_AFTER_MS = 2000;
 /** Longest wait between two probes of a neighbour that is down when not given, in ms. */
 export const DEFAULT_MAX_PROBE_MS = 1000;
+/** How often the health is looked at ({@linkcode PeerHealth.tick}) when not given, in ms. */
+export const DEFAULT_TICK_MS = 50;
 
 /** Whether a neighbour answers. */
 export type PeerState = "up" | "down";
@@ -40,6 +42,8 @@ export interface PeerHealthOptions {
   readonly downAfterMs?: number;
   /** @default {1000} */
   readonly maxProbeMs?: number;
+  /** How often {@linkcode PeerHealth.tick} is called. @default {50} */
+  readonly tickMs?: number;
   /** When watching starts: a neighbour gets `downAfterMs` from then to answer first. */
   readonly now: number;
 }
@@ -86,6 +90,8 @@ export class PeerHealth {
   readonly #heartbeatMs: number;
   readonly #downAfterMs: number;
   readonly #maxProbeMs: number;
+  /** A gap between ticks longer than this is a stall of this node's own. */
+  readonly #stallMs: number;
   #lastTick: number;
 
   /** Starts watching `peers`, every one up. */
@@ -93,6 +99,7 @@ export class PeerHealth {
     this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#downAfterMs = options.downAfterMs ?? DEFAULT_DOWN_AFTER_MS;
     this.#maxProbeMs = options.maxProbeMs ?? DEFAULT_MAX_PROBE_MS;
+    this.#stallMs = Math.max(this.#heartbeatMs, 4 * (options.tickMs ?? DEFAULT_TICK_MS));
     this.#lastTick = options.now;
     for (const peer of options.peers) {
       this.#peers.set(peer, {
@@ -115,13 +122,14 @@ export class PeerHealth {
 
   /**
    * Marks down every neighbour silent for longer than `downAfterMs` at `now`, and says whom to
-   * ask (each neighbour has at most one heartbeat in flight). Ticks are expected often (many per
-   * heartbeat): a gap longer than a heartbeat means this node itself stalled (a busy event loop
-   * cannot read answers), so silence is counted afresh from then, not blamed on the neighbours.
+   * ask (each neighbour has at most one heartbeat in flight). Ticks are expected every `tickMs`:
+   * a gap longer than a heartbeat (and than four ticks) means this node itself stalled (a busy
+   * event loop cannot read answers), so silence is counted afresh from then, not blamed on the
+   * neighbours.
    */
   tick(now: number): HealthTick {
     const ask: string[] = [], down: string[] = [];
-    const stalled = now - this.#lastTick > this.#heartbeatMs;
+    const stalled = now - this.#lastTick > this.#stallMs;
     this.#lastTick = now;
     for (const [peer, tracked] of this.#peers) {
       if (stalled) tracked.graceFrom = now;

@@ -138,3 +138,15 @@ Deno.test("PeerTable: what the main thread writes, a Worker reads whole", async 
   });
   assert.throws(() => table.read("Z"), /not a node of the config/);
 });
+
+Deno.test("PeerHealth: with heartbeats as frequent as the ticks, a late tick is not a stall", () => {
+  // Heartbeats every 50 ms, ticks every 50–60 ms: only a gap past four ticks is the node's own.
+  const health = new PeerHealth({ peers: ["B"], heartbeatMs: 50, downAfterMs: 300, now: 0 });
+  health.tick(0);
+  health.answered("B", 5);
+  let down: string[] = [];
+  let now = 0;
+  while (down.length === 0 && now < 2000) down = health.tick(now += 55).down;
+  assert.deepEqual(down, ["B"]);
+  assert.equal(now, 330, "silent for more than 300 ms");
+});

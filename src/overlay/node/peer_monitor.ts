@@ -10,7 +10,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { PeerLink } from "../wire/frame_conn.ts";
-import { describeDown, type PeerHealth, type PeerStatus } from "../domain/peer_health.ts";
+import {
+  DEFAULT_TICK_MS,
+  describeDown,
+  type PeerHealth,
+  type PeerStatus,
+} from "../domain/peer_health.ts";
 import type { PeerTable } from "../domain/peer_table.ts";
 
 /** Options for {@linkcode PeerMonitor}. */
@@ -20,7 +25,7 @@ export interface PeerMonitorOptions {
   readonly health: PeerHealth;
   /** Where the statuses are published for the node's other threads. */
   readonly table: PeerTable;
-  /** How often the health is looked at, in ms. @default {50} */
+  /** How often the health is looked at, in ms (the `tickMs` `health` was made with). @default {50} */
   readonly tickMs?: number;
   /** Called when a neighbour is marked down (the node drops its other connections to it). */
   readonly onDown?: (id: string, reason: string) => void;
@@ -45,7 +50,7 @@ export class PeerMonitor implements Disposable {
   /** Heartbeats from now on. */
   start(): void {
     this.#tick();
-    this.#timer = setInterval(() => this.#tick(), this.#options.tickMs ?? 50);
+    this.#timer = setInterval(() => this.#tick(), this.#options.tickMs ?? DEFAULT_TICK_MS);
   }
 
   /** Every neighbour's status. */
