@@ -353,6 +353,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     clearInterval(ownTimer);
     await stopWorkers();
     for (const link of links.values()) link.close();
+    monitor[Symbol.dispose](); // its links, never opened yet
     await likes?.stop();
     throw error;
   }
