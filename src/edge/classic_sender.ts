@@ -13,6 +13,7 @@
  */
 
 import { classicReplyText, judgeClassicReply } from "../protocol/classic_reply.ts";
+import { isOutcomeUnknown } from "../protocol/grammar.ts";
 import {
   connectFirst,
   describeError,
@@ -151,7 +152,12 @@ export class ClassicSender implements Sender {
       case "rejected":
         return { kind: "rejected", reply };
       case "unknown":
-        return { kind: "unanswered", why: `"${reply}" is not an acknowledgement (--ack ${ack})` };
+        return {
+          kind: "unanswered",
+          why: isOutcomeUnknown(reply)
+            ? `"${reply}": the server cannot tell whether it counted it`
+            : `"${reply}" is not an acknowledgement (--ack ${ack})`,
+        };
     }
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseReply, ProtocolError } from "../protocol/grammar.ts";
+import { isOutcomeUnknown, parseReply, ProtocolError } from "../protocol/grammar.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import {
   connectFirst,
@@ -45,7 +45,13 @@ export class KeyedSender implements Sender {
       if (this.#options.connection === "per-message") client.close();
       try {
         const parsed = parseReply(reply);
-        if (!parsed.ok) return { kind: "rejected", reply };
+        if (!parsed.ok) {
+          // `ERR store unknown`: maybe counted; sent again, it is counted once (by its seq).
+          return isOutcomeUnknown(reply) ? { kind: "unanswered", why: `"${reply}"` } : {
+            kind: "rejected",
+            reply,
+          };
+        }
         if (parsed.ack === null || parsed.ack.seq === seq) return { kind: "acknowledged", reply };
         return { kind: "unanswered", why: `"${reply}" acknowledges another seq` };
       } catch (error) {

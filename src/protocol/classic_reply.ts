@@ -8,6 +8,8 @@
  * @module
  */
 
+import { isOutcomeUnknown } from "./grammar.ts";
+
 /**
  * What acknowledges a message from a classic server: a reply starting with `ACK` (`prefix`), any
  * reply but `ERR…` (`any`), or, for servers that never answer, delivery itself (`none`: the
@@ -60,9 +62,11 @@ export type ReplyVerdict =
  * assert.equal(judgeClassicReply("1", "any"), "acknowledged");
  * assert.equal(judgeClassicReply(null, "none"), "acknowledged");
  * assert.equal(judgeClassicReply("ERR likes above max", "any"), "rejected");
+ * assert.equal(judgeClassicReply("ERR store unknown: it may have been counted", "any"), "unknown");
  * ```
  */
 export function judgeClassicReply(reply: string | null, mode: AckMode): ReplyVerdict {
+  if (reply !== null && isOutcomeUnknown(reply)) return "unknown"; // maybe counted
   if (reply?.startsWith("ERR")) return "rejected";
   switch (mode) {
     case "prefix":

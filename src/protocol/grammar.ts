@@ -268,6 +268,28 @@ export function formatKeyedAck(ack: KeyedAck): string {
   return `ACK seq=${ack.seq} client=${ack.client} total=${ack.total}${ack.duplicate ? " dup" : ""}`;
 }
 
+/**
+ * The reason of the one `ERR` reply that does not mean "nothing was counted": the store (Redis)
+ * was asked, but its answer was lost, so the message may have been counted (an indefinite error).
+ * A keyed message may be sent again (counted once); a classic one should not be.
+ */
+export const OUTCOME_UNKNOWN = "store unknown";
+
+/**
+ * True for a reply that says the message may have been counted (`ERR store unknown…`).
+ *
+ * @example
+ * ```ts
+ * import { isOutcomeUnknown } from "./grammar.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isOutcomeUnknown("ERR store unknown: the answer was lost"), true);
+ * assert.equal(isOutcomeUnknown("ERR store unavailable"), false);
+ * ```
+ */
+export function isOutcomeUnknown(reply: string): boolean {
+  return reply.startsWith(`ERR ${OUTCOME_UNKNOWN}`);
+}
+
 /** Formats an error reply: `ERR <reason>` on one line. */
 export function formatError(reason: string): string {
   return `ERR ${reason.replace(/[\r\n\0]+/g, " ")}`;

@@ -29,6 +29,8 @@ export interface Stats {
     readonly accepted: number;
     readonly duplicates: number;
     readonly rejected: number;
+    /** Maybe counted: the store's answer was lost (`ERR store unknown`, Redis only). */
+    readonly unknown: number;
   };
   /**
    * Connections open now, accepted since the server started, and refused because

@@ -18,6 +18,7 @@ import {
   formatError,
   formatKeyedAck,
   type KeyedRequest,
+  OUTCOME_UNKNOWN,
   parseRequest,
   ProtocolError,
 } from "../protocol/grammar.ts";
@@ -28,6 +29,7 @@ import {
   type LikesStore,
   NO_RECEIPT,
   type Receipt,
+  StoreOutcomeUnknownError,
 } from "../store/likes_store.ts";
 import {
   messageCounter,
@@ -138,8 +140,19 @@ export function createResponder(
    */
   const keep = (frame: Frame): Frame => ({ ...frame, bytes: frame.bytes.slice() });
 
-  /** The store could not be reached: no ACK, so the client sends the like again. */
+  /**
+   * The store failed: no ACK. Unreachable (`ERR store unavailable`): nothing was counted, the
+   * client sends the like again. Its answer lost (`ERR store unknown`): maybe counted, so only a
+   * keyed message may be sent again.
+   */
   function storeDown(error: unknown, input: string, peer: string, protocol: Protocol): Reply {
+    if (error instanceof StoreOutcomeUnknownError) {
+      counters.count(messageCounter("unknown", protocol));
+      invalidLog.warn(`store outcome unknown for ${input} from ${peer}: ${error.message}`);
+      return now(
+        formatError(`${OUTCOME_UNKNOWN}: it may have been counted (resend only a keyed message)`),
+      );
+    }
     counters.count(messageCounter("unavailable", protocol));
     invalidLog.warn(
       `store unavailable for ${input} from ${peer}: ${

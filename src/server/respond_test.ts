@@ -106,7 +106,7 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
     total: 5,
     clients: { LikesServer2: 5 },
     clientCount: 1,
-    messages: { accepted: 1, duplicates: 0, rejected: 1 },
+    messages: { accepted: 1, duplicates: 0, rejected: 1, unknown: 0 },
     connections: { open: 1, accepted: 1, refused: 0 },
     workers: 3,
     uptimeSeconds: 2.5,

@@ -108,7 +108,11 @@ export async function runServer(config: ServerConfig): Promise<number> {
     : `total ${total} likes from ${Object.keys(clients).length} client(s)`;
   const messages = messageTotals(service.table);
   log.info(
-    `stopped: ${counts}, ${messages.accepted} accepted, ${messages.duplicates} duplicate, ${messages.rejected} rejected message(s)`,
+    `stopped: ${counts}, ${messages.accepted} accepted, ${messages.duplicates} duplicate, ${messages.rejected} rejected message(s)${
+      messages.unknown > 0
+        ? `, ${messages.unknown} of unknown outcome (the store's answer lost)`
+        : ""
+    }`,
   );
   const journal = service.journalStats();
   if (journal) {

@@ -17,6 +17,8 @@ export type Counter =
   | "invalidKeyed"
   | "unavailableClassic"
   | "unavailableKeyed"
+  | "unknownClassic"
+  | "unknownKeyed"
   | "likesCounted"
   | "connectionsAccepted"
   | "connectionsOpen"
@@ -35,7 +37,7 @@ export interface ServerCounters {
 export type Protocol = "classic" | "keyed";
 
 /** What became of a message: the `result` of the `likes.messages` metric. */
-export type MessageResult = "counted" | "duplicate" | "invalid" | "unavailable";
+export type MessageResult = "counted" | "duplicate" | "invalid" | "unavailable" | "unknown";
 
 /** The counter for messages of `protocol` with `result` (keyed only for `duplicate`). */
 export function messageCounter(result: MessageResult, protocol: Protocol): Counter {
@@ -48,6 +50,8 @@ export function messageCounter(result: MessageResult, protocol: Protocol): Count
       return protocol === "classic" ? "invalidClassic" : "invalidKeyed";
     case "unavailable":
       return protocol === "classic" ? "unavailableClassic" : "unavailableKeyed";
+    case "unknown":
+      return protocol === "classic" ? "unknownClassic" : "unknownKeyed";
   }
 }
 
@@ -60,17 +64,23 @@ export const MESSAGE_OUTCOMES: readonly { result: MessageResult; protocol: Proto
   { result: "invalid", protocol: "keyed" },
   { result: "unavailable", protocol: "classic" },
   { result: "unavailable", protocol: "keyed" },
+  { result: "unknown", protocol: "classic" },
+  { result: "unknown", protocol: "keyed" },
 ];
 
-/** Messages in `STATS`' three classes: accepted (counted), duplicate, rejected (not counted). */
+/**
+ * Messages in `STATS`' classes: accepted (counted), duplicate, rejected (not counted), and
+ * unknown (the store's answer was lost: maybe counted; Redis only).
+ */
 export interface MessageTotals {
   readonly accepted: number;
   readonly duplicates: number;
   readonly rejected: number;
+  readonly unknown: number;
 }
 
 /**
- * Sums the counters into `STATS`' three classes.
+ * Sums the counters into `STATS`' classes.
  *
  * @example
  * ```ts
@@ -78,7 +88,7 @@ export interface MessageTotals {
  * import assert from "node:assert/strict";
  * const values: Partial<Record<Counter, number>> = { countedClassic: 2, countedKeyed: 3, invalidKeyed: 1, unavailableClassic: 1 };
  * const counters = { count() {}, counter: (c: Counter) => values[c] ?? 0 };
- * assert.deepEqual(messageTotals(counters), { accepted: 5, duplicates: 0, rejected: 2 });
+ * assert.deepEqual(messageTotals(counters), { accepted: 5, duplicates: 0, rejected: 2, unknown: 0 });
  * ```
  */
 export function messageTotals(counters: ServerCounters): MessageTotals {
@@ -88,5 +98,6 @@ export function messageTotals(counters: ServerCounters): MessageTotals {
     duplicates: c("duplicates"),
     rejected: c("invalidClassic") + c("invalidKeyed") + c("unavailableClassic") +
       c("unavailableKeyed"),
+    unknown: c("unknownClassic") + c("unknownKeyed"),
   };
 }

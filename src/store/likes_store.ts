@@ -52,9 +52,27 @@ export type ApplyResult =
 export type Eventually<T> = T | Promise<T>;
 
 /**
+ * A store across the network could not be asked (not connected, or it refused before running
+ * anything): nothing was counted, so sending the message again is safe. A **definite** error.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
+
+/**
+ * A store across the network was asked but its answer was lost (the connection closed, or no
+ * answer came in time): the message may or may not have been counted. An **indefinite** error:
+ * only a keyed message may be sent again (its seq is counted once).
+ */
+export class StoreOutcomeUnknownError extends Error {
+  override readonly name = "StoreOutcomeUnknownError";
+}
+
+/**
  * Where the counts live, as seen from the thread that answers messages. A store in memory
- * answers at once; a store across the network (Redis) answers with promises, which reject when
- * it cannot be reached: then nothing was acknowledged, and the client retries.
+ * answers at once; a store across the network (Redis) answers with promises, which reject with
+ * {@linkcode StoreUnavailableError} when it cannot be asked (nothing counted, the client
+ * retries) or {@linkcode StoreOutcomeUnknownError} when its answer was lost (maybe counted).
  */
 export interface LikesStore {
   /** Counts a classic message (`LikesServer<N> <likes>`); every delivery counts. */

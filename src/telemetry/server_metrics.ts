@@ -30,7 +30,8 @@ export function exportServerCounters(counters: ServerCounters): CarryOver {
   if (!telemetryEnabled()) return { stop() {} };
   const meter = likesMeter();
   const messages = meter.createCounter("likes.messages", {
-    description: "Messages answered, by result (counted, duplicate, invalid, unavailable) and " +
+    description:
+      "Messages answered, by result (counted, duplicate, invalid, unavailable, unknown) and " +
       "protocol (classic, keyed)",
     unit: "{message}",
   });

@@ -66,6 +66,8 @@ const COUNTERS: Record<Counter, number> = {
   unavailableClassic: 13,
   unavailableKeyed: 14,
   likesCounted: 15,
+  unknownClassic: 16,
+  unknownKeyed: 17,
 };
 /** Header slot: how many clients the table holds. */
 const CLIENTS = 8;

@@ -21,9 +21,15 @@
  */
 
 import { createHash } from "node:crypto";
-import { createClient, createCluster } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  createClient,
+  createCluster,
+  ErrorReply,
+} from "redis";
 import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
-import { NO_RECEIPT } from "../likes_store.ts";
+import { NO_RECEIPT, StoreOutcomeUnknownError, StoreUnavailableError } from "../likes_store.ts";
 
 /** How long a server waits for Redis when it starts, in ms. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -81,6 +87,24 @@ local total = redis.call('INCRBY', KEYS[2], likes)
 redis.call('ZADD', KEYS[3], count, ARGV[1])
 return {0, count, total}
 `;
+
+/**
+ * What a failed script call means for the like. **Definite** (nothing ran): the client was not
+ * connected (it queues nothing while offline, so the call was never sent), or Redis answered an
+ * error, which it does before a script's first write (`READONLY` on a replica, `LOADING`, `OOM`,
+ * `NOSCRIPT`). **Indefinite** otherwise: the call was sent (or queued to be) and its answer lost
+ * to a closed socket or a timeout, so the script may have run.
+ */
+export function classifyFailure(error: unknown): StoreUnavailableError | StoreOutcomeUnknownError {
+  const why = error instanceof Error ? error.message : String(error);
+  if (
+    error instanceof ClientOfflineError || error instanceof ClientClosedError ||
+    error instanceof ErrorReply
+  ) {
+    return new StoreUnavailableError(why, { cause: error });
+  }
+  return new StoreOutcomeUnknownError(`the answer was lost (${why})`, { cause: error });
+}
 
 /** Where Redis is. */
 export interface RedisLikesOptions {
@@ -206,11 +230,15 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
    */
   async #run(which: "classic" | "keyed", keys: string[], args: string[]): Promise<number[]> {
     try {
-      return await this.#client.evalSha(SHA[which], { keys, arguments: args }) as number[];
+      try {
+        return await this.#client.evalSha(SHA[which], { keys, arguments: args }) as number[];
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+        const source = which === "classic" ? CLASSIC : KEYED;
+        return await this.#client.eval(source, { keys, arguments: args }) as number[];
+      }
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      const source = which === "classic" ? CLASSIC : KEYED;
-      return await this.#client.eval(source, { keys, arguments: args }) as number[];
+      throw classifyFailure(error);
     }
   }
 

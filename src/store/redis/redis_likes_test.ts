@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { redisMissing, startRedis, startRedisCluster } from "../../launch/redis_process.ts";
 import { nameIfSkipped } from "../../../tests/_helpers.ts";
 import { storeContract } from "../store_contract.ts";
-import { bucketOf, BUCKETS, RedisLikes } from "./redis_likes.ts";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+} from "redis";
+import { StoreOutcomeUnknownError, StoreUnavailableError } from "../likes_store.ts";
+import { bucketOf, BUCKETS, classifyFailure, RedisLikes } from "./redis_likes.ts";
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
@@ -11,6 +18,19 @@ Deno.test("bucketOf() is stable and spreads names over every bucket", () => {
   assert.equal(bucketOf("LikesServer1"), bucketOf("LikesServer1"));
   const used = new Set(Array.from({ length: 400 }, (_, i) => bucketOf(`client-${i}`)));
   assert.equal(used.size, BUCKETS);
+});
+
+Deno.test("classifyFailure(): not sent or refused by Redis is definite; an answer lost is indefinite", () => {
+  for (
+    const error of [new ClientOfflineError(), new ClientClosedError(), new ErrorReply("READONLY")]
+  ) {
+    assert.ok(classifyFailure(error) instanceof StoreUnavailableError, error.message);
+  }
+  for (const error of [new SocketClosedUnexpectedlyError(), new Error("timeout"), "?"]) {
+    const classified = classifyFailure(error);
+    assert.ok(classified instanceof StoreOutcomeUnknownError, String(error));
+    assert.match(classified.message, /^the answer was lost \(/);
+  }
 });
 
 Deno.test({
