@@ -8,12 +8,22 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnDeno } from "../src/child_process.ts";
 import { parentArgs, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { redisMissing, startRedis, startRedisCluster } from "../src/launch/redis_process.ts";
 import { nameIfSkipped, runDeno, stats, tempDir } from "./_helpers.ts";
+import { twoPrimaries, type TwoPrimariesRun } from "./_two_primaries.ts";
+
+/** Half the LikesServers lose their primary mid-run: `a` is killed; they move to `b`. */
+const killingA = (store: string, logDir: string): TwoPrimariesRun => ({
+  store,
+  logDir,
+  children: 6,
+  seconds: 2,
+  faultAtMs: 900,
+  fault: async (a) => void await a.stop("SIGKILL"),
+});
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
@@ -95,46 +105,6 @@ Deno.test({
   },
 });
 
-/** Two primaries over `store`; one is killed mid-run; every child converges through the other. */
-async function twoPrimaries(store: string, logDir: string): Promise<void> {
-  const primary = () =>
-    startServer({
-      logDir,
-      workers: 1,
-      grants: ["--allow-env=REDIS_DEBUG_MAINTENANCE"],
-      args: [`--store=${store}`],
-    });
-  await using a = await primary();
-  await using b = await primary();
-  const both = `127.0.0.1:${a.port},127.0.0.1:${b.port}`;
-  // The parent asks either primary for STATS, so it may reach both.
-  const args = parentArgs({
-    port: a.port,
-    logDir,
-    args: [
-      `--servers=${both}`,
-      "--children=6",
-      "--stagger=0.02",
-      "--duration=2",
-      "--min-interval=0.05",
-      "--max-interval=0.15",
-      "--json",
-    ],
-  }).map((arg) => arg.startsWith("--allow-net=") ? `--allow-net=${both}` : arg);
-  const parent = spawnDeno(args);
-  const stdout = new Response(parent.stdout).text();
-  const stderr = new Response(parent.stderr).text();
-  await new Promise((r) => setTimeout(r, 900));
-  await a.stop("SIGKILL"); // half the LikesServers lose their primary mid-run
-  const status = await parent.status;
-  assert.equal(status.code, 0, await stderr);
-  const report: RunReport = JSON.parse(await stdout);
-  assert.equal(report.converged, true, report.verdict);
-  assert.equal(report.children.length, 6);
-  assert.ok(report.children.every((c) => c.counted === c.generated && c.generated > 0));
-  assert.equal((await stats(b.port)).total, report.totals.generated, "counted in Redis");
-}
-
 Deno.test({
   name: nameIfSkipped(
     "two primaries over one Redis: one is killed mid-run, its LikesServers move to the other, all converge",
@@ -144,7 +114,7 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     await using redis = await startRedis({ appendfsync: "always" });
-    await twoPrimaries(`redis://127.0.0.1:${redis.port}`, dir.path);
+    await twoPrimaries(killingA(`redis://127.0.0.1:${redis.port}`, dir.path));
   },
 });
 
@@ -157,6 +127,6 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     await using cluster = await startRedisCluster();
-    await twoPrimaries(`redis-cluster://127.0.0.1:${cluster.port}`, dir.path);
+    await twoPrimaries(killingA(`redis-cluster://127.0.0.1:${cluster.port}`, dir.path));
   },
 });

@@ -27,6 +27,8 @@ export interface RedisProcess extends AsyncDisposable {
   readonly dir: string;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<void>;
+  /** Sends `signal` (say SIGSTOP, SIGCONT) and returns at once. */
+  signal(signal: Deno.Signal): void;
 }
 
 /** Starts redis-server (in `dir`, or a fresh temp directory) and waits until it answers. */
@@ -66,6 +68,12 @@ export async function startRedis(
     stderr: "null",
     stdin: "null",
   }).spawn();
+  await untilPong(port, child);
+  return processHandle(child, port, dir, options.dir === undefined);
+}
+
+/** Waits until the redis-server (or Sentinel) on `port` answers PING; kills `child` if it never does. */
+async function untilPong(port: number, child: Deno.ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (true) {
     try {
@@ -74,7 +82,7 @@ export async function startRedis(
       const buffer = new Uint8Array(16);
       const n = await conn.read(buffer);
       conn.close();
-      if (n && new TextDecoder().decode(buffer.subarray(0, n)).startsWith("+PONG")) break;
+      if (n && new TextDecoder().decode(buffer.subarray(0, n)).startsWith("+PONG")) return;
     } catch {
       // Not up yet.
     }
@@ -85,6 +93,15 @@ export async function startRedis(
     }
     await new Promise((r) => setTimeout(r, 30));
   }
+}
+
+/** Stopping a child by its PID, once, whatever the signal; and removing `dir` if it is ours. */
+function processHandle(
+  child: Deno.ChildProcess,
+  port: number,
+  dir: string,
+  ownDir: boolean,
+): RedisProcess {
   let stopped: Promise<void> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM") =>
     stopped ??= (async () => {
@@ -100,9 +117,15 @@ export async function startRedis(
     pid: child.pid,
     dir,
     stop,
+    signal: (signal) => child.kill(signal),
     async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGCONT"); // a stopped process cannot end
+      } catch {
+        // Exited already.
+      }
       await stop();
-      if (options.dir === undefined) await Deno.remove(dir, { recursive: true });
+      if (ownDir) await Deno.remove(dir, { recursive: true });
     },
   };
 }
@@ -171,4 +194,106 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     },
     [Symbol.asyncDispose]: stopAll,
   };
+}
+
+/** A master, two replicas and three Sentinels watching them, all on free loopback ports. */
+export interface RedisSentinelGroup extends AsyncDisposable {
+  /** The name the Sentinels know the master by. */
+  readonly master: string;
+  /** The first master (a failover promotes a replica; the other then follows the new master). */
+  readonly primary: RedisProcess;
+  readonly replicas: readonly RedisProcess[];
+  readonly sentinels: readonly RedisProcess[];
+  /** The address a client asks where the master is: `127.0.0.1:P,127.0.0.1:P,…`. */
+  readonly sentinelAddresses: string;
+}
+
+/**
+ * Starts a master, two replicas of it (all `appendfsync always`) and three Sentinels (quorum 2)
+ * that mark the master down after `downAfterMs` of silence and fail over to a replica; waits
+ * until the Sentinels know both replicas and both are in sync. Two, so that after a failover
+ * the new master still has a replica to confirm `WAIT 1`.
+ */
+export async function startRedisSentinelGroup(
+  options: { readonly downAfterMs?: number } = {},
+): Promise<RedisSentinelGroup> {
+  const master = "likes";
+  const started: RedisProcess[] = [];
+  const stopAll = async () => {
+    for (const process of started.reverse()) await process[Symbol.asyncDispose]();
+  };
+  try {
+    const primary = await startRedis({ appendfsync: "always" });
+    started.push(primary);
+    const replicas: RedisProcess[] = [];
+    for (let i = 0; i < 2; i++) {
+      const replica = await startRedis({
+        appendfsync: "always",
+        args: ["--replicaof", "127.0.0.1", String(primary.port)],
+      });
+      started.push(replica);
+      replicas.push(replica);
+    }
+    const sentinels: RedisProcess[] = [];
+    for (let i = 0; i < 3; i++) {
+      const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-sentinel-" });
+      const port = freePort();
+      await Deno.writeTextFile(
+        `${dir}/sentinel.conf`,
+        [
+          `port ${port}`,
+          "bind 127.0.0.1",
+          `dir ${dir}`,
+          `sentinel monitor ${master} 127.0.0.1 ${primary.port} 2`,
+          `sentinel down-after-milliseconds ${master} ${options.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${master} 5000`,
+          `sentinel parallel-syncs ${master} 1`,
+          "",
+        ].join("\n"),
+      );
+      const child = new Deno.Command("redis-server", {
+        args: [`${dir}/sentinel.conf`, "--sentinel"],
+        stdout: "null",
+        stderr: "null",
+        stdin: "null",
+      }).spawn();
+      await untilPong(port, child);
+      const sentinel = processHandle(child, port, dir, true);
+      started.push(sentinel);
+      sentinels.push(sentinel);
+    }
+    const deadline = Date.now() + 15_000;
+    const cli = async (port: number, ...args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command("redis-cli", {
+          args: ["-p", String(port), ...args],
+          stdout: "piped",
+        })
+          .output()).stdout,
+      );
+    while (true) {
+      const known = await Promise.all(
+        sentinels.map((s) => cli(s.port, "sentinel", "replicas", master)),
+      );
+      const synced = (await Promise.all(replicas.map((r) => cli(r.port, "info", "replication"))))
+        .every((text) => text.includes("master_link_status:up"));
+      const learnt = known.every((text) => replicas.every((r) => text.includes(String(r.port))));
+      if (synced && learnt) break;
+      if (Date.now() > deadline) {
+        throw new Error("the Sentinels did not learn of both replicas within 15 s");
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      master,
+      primary,
+      replicas,
+      sentinels,
+      sentinelAddresses: sentinels.map((s) => `127.0.0.1:${s.port}`).join(","),
+      [Symbol.asyncDispose]: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 }

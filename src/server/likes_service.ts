@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
+
 import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
@@ -89,7 +91,7 @@ export interface ServeLikesOptions {
    * Count in this Redis instead of the embedded journal: the server then keeps nothing a restart
    * would need (`dataDir` is ignored). Every Worker connects to it. @default {none}
    */
-  readonly redis?: { readonly hostname: string; readonly port: number; readonly cluster?: boolean };
+  readonly redis?: RedisLikesOptions;
   /**
    * The connection Worker module, for tests that need one to fail on purpose (it must speak the
    * same messages). @default {connection_worker.ts}
@@ -184,7 +186,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-      redis: options.redis ? { cluster: false, ...options.redis } : null,
+      redis: options.redis ?? null,
     }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
     await host.close().catch(() => {});

@@ -12,6 +12,7 @@ import { DataDirError } from "../store/embedded/data_dir.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
 import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
+import { describeRedis } from "../store/redis/redis_likes.ts";
 
 /** Where the server writes, given its log directory. */
 export function serverLogFile(logDir: string): string {
@@ -104,7 +105,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
   }
   const { total, clients } = service.table.snapshot();
   const counts = config.redis
-    ? `counts in Redis at ${config.redis.hostname}:${config.redis.port}`
+    ? `counts in ${describeRedis(config.redis)}`
     : `total ${total} likes from ${Object.keys(clients).length} client(s)`;
   const messages = messageTotals(service.table);
   log.info(

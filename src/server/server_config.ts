@@ -27,6 +27,7 @@ import {
   DEFAULT_WRITE_TIMEOUT_MS,
 } from "./likes_service.ts";
 import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../store/embedded/likes_table.ts";
+import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -54,9 +55,7 @@ export interface ServerConfig {
   readonly fsyncIntervalMs: number;
   readonly snapshotEvery: number;
   /** Where the counts live: the embedded journal (null), or Redis (one server, or a cluster). */
-  readonly redis:
-    | { readonly hostname: string; readonly port: number; readonly cluster: boolean }
-    | null;
+  readonly redis: RedisLikesOptions | null;
 }
 
 function flags(cpus: number): Flag[] {
@@ -64,7 +63,8 @@ function flags(cpus: number): Flag[] {
     {
       name: "store",
       type: "string",
-      value: "embedded|redis://HOST:PORT|redis-cluster://HOST:PORT",
+      value:
+        "embedded|redis://HOST:PORT|redis-cluster://HOST:PORT|redis-sentinel://HOST:PORT[,…]/MASTER",
       default: "embedded",
       help:
         "keep the counts in this server's journal, or in Redis or a Redis Cluster (stateless primaries; grant --allow-net to Redis and --allow-env=REDIS_DEBUG_MAINTENANCE)",
@@ -248,24 +248,68 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
   });
 }
 
+const STORE_FORMS =
+  "embedded, redis://HOST:PORT, redis-cluster://HOST:PORT or redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER";
+
 /**
- * Parses `--store`: `embedded`, or `redis://HOST:PORT`.
+ * Parses `--store`: `embedded`; `redis://HOST:PORT` (one Redis); `redis-cluster://HOST:PORT` (a
+ * Redis Cluster, through any node); `redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER` (the master
+ * that these Sentinels name, followed through failovers). `?wait=N` (not for a cluster)
+ * acknowledges a like only once `WAIT N` says N replicas have it, within `wait-timeout=S`
+ * seconds (default 1).
  *
  * @throws {UsageError} On anything else.
  */
-export function parseStore(text: string): ServerConfig["redis"] {
+export function parseStore(text: string): RedisLikesOptions | null {
   if (text === "embedded") return null;
-  const match = /^(redis|redis-cluster):\/\/([A-Za-z0-9.-]+):(\d+)\/?$/.exec(text);
-  if (!match) {
+  const fail = (why: string): never => {
     throw new UsageError(
-      `--store must be embedded, redis://HOST:PORT or redis-cluster://HOST:PORT: current value is ${
-        JSON.stringify(text)
-      }`,
+      `--store must be ${STORE_FORMS}${why}: current value is ${JSON.stringify(text)}`,
     );
+  };
+  const match =
+    /^(redis|redis-cluster|redis-sentinel):\/\/([^/?]+)(?:\/([A-Za-z0-9._-]*))?(?:\?(.*))?$/
+      .exec(text);
+  if (!match) return fail("");
+  const [, scheme, hostList, master, query] = match as unknown as [
+    string,
+    string,
+    string,
+    string?,
+    string?,
+  ];
+  const hosts = hostList.split(",").map((entry) => {
+    const hostPort = /^([A-Za-z0-9.-]+):(\d+)$/.exec(entry);
+    if (!hostPort) return fail(` (${JSON.stringify(entry)} is not HOST:PORT)`);
+    return {
+      hostname: hostPort[1]!,
+      port: parseInteger("store", hostPort[2]!, { min: 1, max: 65535 }),
+    };
+  });
+  if (scheme !== "redis-sentinel" && (hosts.length > 1 || (master ?? "") !== "")) {
+    return fail(" (only redis-sentinel:// takes several hosts and a master name)");
+  }
+  if (scheme === "redis-sentinel" && !master) return fail(" (the sentinel URL names no master)");
+  const params = new URLSearchParams(query ?? "");
+  for (const key of params.keys()) {
+    if (key !== "wait" && key !== "wait-timeout") return fail(` (unknown option ${key})`);
+  }
+  const wait = params.has("wait")
+    ? {
+      replicas: parseInteger("store wait", params.get("wait")!, { min: 1, max: 100 }),
+      timeoutMs: params.has("wait-timeout")
+        ? parseSeconds("store wait-timeout", params.get("wait-timeout")!, { min: 0.001, max: 60 })
+        : 1000,
+    }
+    : null;
+  if (wait === null && params.has("wait-timeout")) return fail(" (wait-timeout without wait)");
+  if (wait !== null && scheme === "redis-cluster") {
+    return fail(" (wait is not for a cluster: its writes go to many masters)");
   }
   return Object.freeze({
-    hostname: match[2]!,
-    port: parseInteger("store", match[3]!, { min: 1, max: 65535 }),
-    cluster: match[1] === "redis-cluster",
+    ...hosts[0]!,
+    cluster: scheme === "redis-cluster",
+    ...(scheme === "redis-sentinel" ? { sentinel: { master: master!, nodes: hosts } } : {}),
+    ...(wait ? { wait } : {}),
   });
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli.ts";
-import { DEFAULT_PORT, parseServerConfig, serverUsage } from "./server_config.ts";
+import { DEFAULT_PORT, parseServerConfig, parseStore, serverUsage } from "./server_config.ts";
 
 Deno.test("parseServerConfig() gives the seed defaults", () => {
   assert.deepEqual(parseServerConfig([], 2), {
@@ -83,7 +83,10 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--idle-timeout=soon"], /--idle-timeout/],
     [["--host=a b"], /--host/],
     [["--fsync=sometimes"], /--fsync must be always or interval or never/],
-    [["--store=redis://nohost"], /--store must be embedded, redis:\/\/HOST:PORT or redis-cluster/],
+    [
+      ["--store=redis://nohost"],
+      /--store must be embedded, redis:\/\/HOST:PORT, redis-cluster.*"nohost" is not HOST:PORT/,
+    ],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
     [["--log-dir=/tmp/a,/etc"], /--log-dir must be a path without commas/],
@@ -126,4 +129,43 @@ Deno.test("serverUsage() says each default once per line", () => {
     assert.ok((line.match(/\(default/g) ?? []).length <= 1, line);
   }
   assert.match(serverUsage(4), /--workers K .*CPU count \(default 4\)/);
+});
+
+Deno.test("parseStore() reads one Redis, a cluster, Sentinels with their master, and WAIT", () => {
+  assert.equal(parseStore("embedded"), null);
+  assert.deepEqual(parseStore("redis-cluster://10.0.0.5:7000"), {
+    hostname: "10.0.0.5",
+    port: 7000,
+    cluster: true,
+  });
+  assert.deepEqual(parseStore("redis-sentinel://10.0.0.1:26379,10.0.0.2:26380/likes?wait=1"), {
+    hostname: "10.0.0.1",
+    port: 26379,
+    cluster: false,
+    sentinel: {
+      master: "likes",
+      nodes: [{ hostname: "10.0.0.1", port: 26379 }, { hostname: "10.0.0.2", port: 26380 }],
+    },
+    wait: { replicas: 1, timeoutMs: 1000 },
+  });
+  assert.deepEqual(parseStore("redis://h:6379?wait=2&wait-timeout=0.25")?.wait, {
+    replicas: 2,
+    timeoutMs: 250,
+  });
+  for (
+    const [text, why] of [
+      ["redis-sentinel://h:26379", /names no master/],
+      ["redis://a:1,b:2", /only redis-sentinel:\/\/ takes several hosts/],
+      ["redis-cluster://h:7000?wait=1", /wait is not for a cluster/],
+      ["redis://h:6379?wait-timeout=1", /wait-timeout without wait/],
+      ["redis://h:6379?fsync=1", /unknown option fsync/],
+      ["redis-sentinel://h:x/likes", /"h:x" is not HOST:PORT/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseStore(text),
+      (e) => e instanceof UsageError && why.test(e.message),
+      text,
+    );
+  }
 });

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
+
 import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
 
 /** Settings a connection Worker needs; all plain data, so they survive `postMessage`. */
@@ -35,9 +37,7 @@ export interface WorkerSettings {
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
   /** Count in this Redis instead of the embedded store (whose table then holds only counters). */
-  readonly redis:
-    | { readonly hostname: string; readonly port: number; readonly cluster: boolean }
-    | null;
+  readonly redis: RedisLikesOptions | null;
 }
 
 /** Main thread → Worker. */

@@ -26,6 +26,7 @@ import {
   ClientOfflineError,
   createClient,
   createCluster,
+  createSentinel,
   ErrorReply,
 } from "redis";
 import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
@@ -33,6 +34,9 @@ import { NO_RECEIPT, StoreOutcomeUnknownError, StoreUnavailableError } from "../
 
 /** How long a server waits for Redis when it starts, in ms. */
 const CONNECT_TIMEOUT_MS = 3000;
+
+/** How long a command waits for a master through Sentinel (during a failover), in ms. */
+const SENTINEL_COMMAND_TIMEOUT_MS = 2000;
 
 /** How many partial totals the counts are spread over (each in its own hash slot). */
 export const BUCKETS = 16;
@@ -106,12 +110,57 @@ export function classifyFailure(error: unknown): StoreUnavailableError | StoreOu
   return new StoreOutcomeUnknownError(`the answer was lost (${why})`, { cause: error });
 }
 
+/**
+ * Where the counts are, in words for a log line.
+ *
+ * @example
+ * ```ts
+ * import { describeRedis } from "./redis_likes.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(describeRedis({ hostname: "h", port: 6379 }), "Redis at h:6379");
+ * assert.equal(
+ *   describeRedis({
+ *     hostname: "s",
+ *     port: 26379,
+ *     sentinel: { master: "likes", nodes: [{ hostname: "s", port: 26379 }] },
+ *     wait: { replicas: 1, timeoutMs: 1000 },
+ *   }),
+ *   "Redis master likes of the Sentinels at s:26379, each like on 1 replica(s) (WAIT, 1000 ms)",
+ * );
+ * ```
+ */
+export function describeRedis(options: RedisLikesOptions): string {
+  const where = options.sentinel
+    ? `Redis master ${options.sentinel.master} of the Sentinels at ${
+      options.sentinel.nodes.map((n) => `${n.hostname}:${n.port}`).join(",")
+    }`
+    : `Redis${options.cluster ? " Cluster" : ""} at ${options.hostname}:${options.port}`;
+  const wait = options.wait
+    ? `, each like on ${options.wait.replicas} replica(s) (WAIT, ${options.wait.timeoutMs} ms)`
+    : "";
+  return `${where}${wait}`;
+}
+
 /** Where Redis is. */
 export interface RedisLikesOptions {
   readonly hostname: string;
   readonly port: number;
   /** A Redis Cluster, reached through this node (the others are found from it). @default {false} */
   readonly cluster?: boolean;
+  /**
+   * The master these Sentinels name (`hostname` and `port` are then the first Sentinel's),
+   * followed through failovers. @default {none: Redis at hostname:port}
+   */
+  readonly sentinel?: {
+    readonly master: string;
+    readonly nodes: readonly { readonly hostname: string; readonly port: number }[];
+  };
+  /**
+   * Acknowledge a like only once `WAIT` says `replicas` replicas have it, within `timeoutMs`;
+   * fewer in time is an indefinite error (the master has it, a failover may lose it). Not with
+   * a cluster. @default {none: acknowledged once the master has it}
+   */
+  readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
@@ -130,6 +179,7 @@ interface Client {
     options: { REV: true },
   ): Promise<{ value: string; score: number }[]>;
   zCard(key: string): Promise<number>;
+  wait(replicas: number, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -150,6 +200,9 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
   /** Redis holds as many clients as its memory allows: no limit of ours. */
   readonly maxClients = Number.MAX_SAFE_INTEGER;
   readonly #client: Client;
+  readonly #wait: RedisLikesOptions["wait"] | undefined;
+  /** The `WAIT` that replies arriving in this turn share (sent after them), if one is due. */
+  #nextWait: Promise<number> | null = null;
 
   /**
    * This primary's view of each bucket's total: read at connect, raised by every script's reply
@@ -158,8 +211,40 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
    */
   readonly #bucketTotals: number[] = new Array(BUCKETS).fill(0);
 
-  private constructor(client: Client) {
+  private constructor(client: Client, wait: RedisLikesOptions["wait"]) {
     this.#client = client;
+    this.#wait = wait;
+  }
+
+  /**
+   * Resolves once `WAIT` confirms the writes answered so far reached the replicas asked for;
+   * rejects with an indefinite error if fewer confirm in time, or the `WAIT` fails (the master
+   * has the write; a failover now could lose it). Replies that arrive together share one `WAIT`,
+   * sent on the same connection after them, so it covers all of them.
+   */
+  async #replicated(): Promise<void> {
+    const wait = this.#wait;
+    if (!wait) return;
+    this.#nextWait ??= new Promise<number>((resolve, reject) =>
+      queueMicrotask(() => {
+        this.#nextWait = null;
+        this.#client.wait(wait.replicas, wait.timeoutMs).then(resolve, reject);
+      })
+    );
+    let confirmed: number;
+    try {
+      confirmed = await this.#nextWait;
+    } catch (error) {
+      throw new StoreOutcomeUnknownError(
+        `counted by the master, WAIT failed (${error instanceof Error ? error.message : error})`,
+        { cause: error },
+      );
+    }
+    if (confirmed < wait.replicas) {
+      throw new StoreOutcomeUnknownError(
+        `counted by the master, on ${confirmed} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`,
+      );
+    }
   }
 
   #seen(bucket: number, total: number): number {
@@ -180,7 +265,22 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
       port: options.port,
       reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000),
     };
-    const raw = options.cluster
+    const raw = options.sentinel
+      ? createSentinel({
+        name: options.sentinel.master,
+        sentinelRootNodes: options.sentinel.nodes.map(({ hostname, port }) => ({
+          host: hostname,
+          port,
+        })),
+        nodeClientOptions: {
+          socket: { reconnectStrategy: socket.reconnectStrategy },
+          disableOfflineQueue: true,
+        },
+        sentinelClientOptions: { socket: { reconnectStrategy: socket.reconnectStrategy } },
+        // While there is no master, a command waits for one at most this long (then: unknown).
+        commandOptions: { timeout: SENTINEL_COMMAND_TIMEOUT_MS },
+      })
+      : options.cluster
       ? createCluster({
         rootNodes: [{ socket }],
         defaults: { socket, disableOfflineQueue: true },
@@ -212,7 +312,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     } finally {
       clearTimeout(timer);
     }
-    const likes = new RedisLikes(raw as unknown as Client);
+    const likes = new RedisLikes(raw as unknown as Client, options.wait);
     try {
       await likes.total(); // learns every bucket's total
     } catch (error) {
@@ -253,6 +353,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
       name,
       String(likes),
     ]);
+    await this.#replicated();
     return {
       status: "applied",
       client: count!,
@@ -267,6 +368,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     switch (reply[0]) {
       case 0:
       case 1:
+        await this.#replicated(); // a duplicate's original may not have reached them yet
         return {
           status: reply[0] === 0 ? "applied" : "duplicate",
           client: reply[1]!,
