@@ -323,8 +323,8 @@ async function gather(
   const stages: Stage[] = [];
   const key = queryKey(query, "gather");
   let at = performance.now();
-  // A repeat by the diamond's second path is answered afresh: its first answer, just cached
-  // here, would only make the caller's answer look cached.
+  // A repeat by the diamond's second path is answered afresh (and not stored, below): its first
+  // answer, just cached here, would only make the caller's answer look cached.
   const hit = request.maxAgeMs === 0 || request.repeat
     ? null
     : ctx.shared.cache.get(key, now(ctx), request.maxAgeMs);
@@ -363,7 +363,10 @@ async function gather(
     ),
   );
   settleBroken(into);
+  // Only a first visit stores its answer: a repeat's, stored while the first visit (in another
+  // Worker) has claimed the query but not yet looked, would make the first look cached.
   if (
+    !request.repeat &&
     !into.sections.streamed &&
     reachable(ctx.config, ctx.id).every((node) => into.answered.has(node))
   ) {
