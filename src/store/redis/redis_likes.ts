@@ -13,6 +13,11 @@
  * - `likes:{bN}:total`: the bucket's total;
  * - `likes:{bN}:top`: a sorted set of the bucket's clients by count.
  *
+ * Through Redis Sentinel (`sentinel` in the options) the store follows the master across
+ * failovers; with `wait`, a like is acknowledged only once `WAIT` confirms it on that many
+ * replicas. A failed call is a {@linkcode StoreUnavailableError} when the script cannot have run
+ * and a {@linkcode StoreOutcomeUnknownError} when it may have ({@linkcode classifyFailure}).
+ *
  * The client (`npm:redis`) pipelines every command issued in one turn of the event loop. It was
  * chosen over `ioredis` by a measured A/B (BENCHMARKS.md): as fast, and it needs only
  * `--allow-env=REDIS_DEBUG_MAINTENANCE`, where ioredis reads the whole environment.
@@ -277,8 +282,11 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
           disableOfflineQueue: true,
         },
         sentinelClientOptions: { socket: { reconnectStrategy: socket.reconnectStrategy } },
-        // While there is no master, a command waits for one at most this long (then: unknown).
-        commandOptions: { timeout: SENTINEL_COMMAND_TIMEOUT_MS },
+        // While there is no master, a command waits for one at most this long (then: unknown);
+        // longer than a WAIT may take.
+        commandOptions: {
+          timeout: Math.max(SENTINEL_COMMAND_TIMEOUT_MS, (options.wait?.timeoutMs ?? 0) + 1000),
+        },
       })
       : options.cluster
       ? createCluster({
