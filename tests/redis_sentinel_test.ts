@@ -10,21 +10,13 @@
 
 import assert from "node:assert/strict";
 import { startServer } from "../src/launch/processes.ts";
-import { redisMissing, startRedisSentinelGroup } from "../src/launch/redis_process.ts";
+import { redisCli, redisMissing, startRedisSentinelGroup } from "../src/launch/redis_process.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { nameIfSkipped, stats, tempDir, until } from "./_helpers.ts";
 import { twoPrimaries } from "./_two_primaries.ts";
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-p", String(port), ...args],
-    stdout: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout);
-}
 
 /** `master` or `slave`, as Redis names its role. */
 async function role(port: number): Promise<string> {

@@ -9,6 +9,15 @@
 
 import { freePort } from "../free_port.ts";
 
+/** Runs `redis-cli -p PORT args…` against 127.0.0.1 and returns what it printed. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-p", String(port), ...args],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
 /** Why Redis tests cannot run here, or null. */
 export function redisMissing(): string | null {
   try {
@@ -169,11 +178,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     }
     const deadline = Date.now() + 10_000;
     while (true) {
-      const info = await new Deno.Command("redis-cli", {
-        args: ["-p", String(nodes[0]!.port), "cluster", "info"],
-        stdout: "piped",
-      }).output();
-      if (new TextDecoder().decode(info.stdout).includes("cluster_state:ok")) break;
+      if ((await redisCli(nodes[0]!.port, "cluster", "info")).includes("cluster_state:ok")) break;
       if (Date.now() > deadline) throw new Error("the cluster did not become ok within 10 s");
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -185,12 +190,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     port: nodes[0]!.port,
     nodes,
     async flush() {
-      for (const node of nodes) {
-        await new Deno.Command("redis-cli", {
-          args: ["-p", String(node.port), "flushall"],
-          stdout: "null",
-        }).output();
-      }
+      for (const node of nodes) await redisCli(node.port, "flushall");
     },
     [Symbol.asyncDispose]: stopAll,
   };
@@ -263,19 +263,13 @@ export async function startRedisSentinelGroup(
       sentinels.push(sentinel);
     }
     const deadline = Date.now() + 15_000;
-    const cli = async (port: number, ...args: string[]) =>
-      new TextDecoder().decode(
-        (await new Deno.Command("redis-cli", {
-          args: ["-p", String(port), ...args],
-          stdout: "piped",
-        })
-          .output()).stdout,
-      );
     while (true) {
       const known = await Promise.all(
-        sentinels.map((s) => cli(s.port, "sentinel", "replicas", master)),
+        sentinels.map((s) => redisCli(s.port, "sentinel", "replicas", master)),
       );
-      const synced = (await Promise.all(replicas.map((r) => cli(r.port, "info", "replication"))))
+      const synced = (await Promise.all(replicas.map((r) =>
+        redisCli(r.port, "info", "replication")
+      )))
         .every((text) => text.includes("master_link_status:up"));
       const learnt = known.every((text) => replicas.every((r) => text.includes(String(r.port))));
       if (synced && learnt) break;

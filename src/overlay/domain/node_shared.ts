@@ -1,7 +1,7 @@
 /**
  * What one node's threads share, in `SharedArrayBuffer`s: the answer cache, the set of query ids
- * already answered (so a query reaching the node twice, on any of its query Workers, is answered
- * once), the health of its neighbours (written by the main thread's heartbeats, read by the
+ * already seen (so a query reaching the node twice, on any of its query Workers, is known as a
+ * repeat: answered afresh, counted in `repeats`), the health of its neighbours (written by the main thread's heartbeats, read by the
  * Workers' queries), and the query counters its `stats` reports.
  *
  * @module
@@ -39,7 +39,7 @@ export interface NodeBuffers {
 export class NodeShared {
   /** Answers, keyed by query, served while younger than the TTL. */
   readonly cache: SharedCache;
-  /** Query ids already answered here. */
+  /** Query ids already seen here (a second arrival is a repeat). */
   readonly seen: SharedCache;
   /** Each neighbour's health. */
   readonly peers: PeerTable;
