@@ -50,6 +50,8 @@ export async function startRedis(
     readonly cluster?: boolean;
     /** More `redis-server` options, e.g. `["--maxclients", "20000"]`. @default {[]} */
     readonly args?: readonly string[];
+    /** Serve TLS only (on `port`), with these PEM files; clients need no certificate. */
+    readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
   } = {},
 ): Promise<RedisProcess> {
   const dir = options.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-redis-" });
@@ -57,10 +59,16 @@ export async function startRedis(
   const persistence = options.appendfsync === "always"
     ? ["--appendonly", "yes", "--appendfsync", "always"]
     : ["--appendonly", "no"];
+  const listen = options.tls
+    ? [
+      ...["--port", "0", "--tls-port", String(port), "--tls-cert-file", options.tls.cert],
+      ...["--tls-key-file", options.tls.key, "--tls-ca-cert-file", options.tls.ca],
+      ...["--tls-auth-clients", "no"],
+    ]
+    : ["--port", String(port)];
   const child = new Deno.Command("redis-server", {
     args: [
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -77,21 +85,32 @@ export async function startRedis(
     stderr: "null",
     stdin: "null",
   }).spawn();
-  await untilPong(port, child);
+  await untilPong(port, child, options.tls);
   return processHandle(child, port, dir, options.dir === undefined);
 }
 
-/** Waits until the redis-server (or Sentinel) on `port` answers PING; kills `child` if it never does. */
-async function untilPong(port: number, child: Deno.ChildProcess): Promise<void> {
+/**
+ * Waits until the redis-server (or Sentinel) on `port` answers PING (or asks for a password
+ * first); kills `child` if it never does.
+ */
+async function untilPong(
+  port: number,
+  child: Deno.ChildProcess,
+  tls?: { readonly ca: string },
+): Promise<void> {
   const deadline = Date.now() + 10_000;
+  const caCerts = tls ? [await Deno.readTextFile(tls.ca)] : [];
   while (true) {
     try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = tls
+        ? await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts })
+        : await Deno.connect({ hostname: "127.0.0.1", port });
       await conn.write(new TextEncoder().encode("PING\r\n"));
       const buffer = new Uint8Array(16);
       const n = await conn.read(buffer);
       conn.close();
-      if (n && new TextDecoder().decode(buffer.subarray(0, n)).startsWith("+PONG")) return;
+      const reply = n ? new TextDecoder().decode(buffer.subarray(0, n)) : "";
+      if (reply.startsWith("+PONG") || reply.startsWith("-NOAUTH")) return;
     } catch {
       // Not up yet.
     }

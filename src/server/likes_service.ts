@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
+import { prepareRedis, type RedisLikesOptions } from "../store/redis/redis_likes.ts";
 
 import { getLogger } from "@logtape/logtape";
 import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
@@ -122,6 +122,8 @@ export interface LikesService extends AsyncDisposable {
  *   held by another server, unrecoverable).
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  * @throws {Deno.errors.NotCapable} If the process may not listen there or write the log file.
+ * @throws {RedisSettingsRefused} If the Redis of `redis` may evict keys.
+ * @throws {RedisSecretError} If its password or CA file cannot be read.
  *
  * @example
  * ```ts ignore
@@ -157,6 +159,12 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     );
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
+  let redis: RedisLikesOptions | null = null;
+  if (options.redis) {
+    const prepared = await prepareRedis(options.redis, fsync);
+    if (prepared.warning) log.warn(prepared.warning);
+    redis = prepared.options;
+  }
   const flushObserver = journalFlushObserver();
   const host = await openEmbedded({
     // With Redis, the table only holds the server's counters: no journal, nothing to recover.
@@ -186,7 +194,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-      redis: options.redis ?? null,
+      redis,
     }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
     await host.close().catch(() => {});

@@ -12,7 +12,8 @@ import { DataDirError } from "../store/embedded/data_dir.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
 import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
-import { describeRedis } from "../store/redis/redis_likes.ts";
+import { describeRedis, RedisSettingsRefused } from "../store/redis/redis_likes.ts";
+import { RedisSecretError } from "../store/redis/redis_secrets.ts";
 
 /** Where the server writes, given its log directory. */
 export function serverLogFile(logDir: string): string {
@@ -28,7 +29,10 @@ function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): voi
 /** Explains a start-up failure in one line that says what to do. */
 export function explainStartError(error: unknown, config: ServerConfig, logFile: string): string {
   const where = `${config.host}:${config.port}`;
-  if (error instanceof DataDirError) return error.message;
+  if (
+    error instanceof DataDirError || error instanceof RedisSettingsRefused ||
+    error instanceof RedisSecretError
+  ) return error.message;
   if (error instanceof Deno.errors.NotCapable) {
     return /net access/.test(error.message)
       ? `Cannot listen on ${where}: no permission; run deno with --allow-net=${where}`

@@ -64,10 +64,10 @@ function flags(cpus: number): Flag[] {
       name: "store",
       type: "string",
       value:
-        "embedded|redis://HOST:PORT|redis-cluster://HOST:PORT|redis-sentinel://HOST:PORT[,…]/MASTER",
+        "embedded|redis[s]://[USER:PASSWORD@]HOST:PORT|redis-cluster://HOST:PORT|redis-sentinel://HOST:PORT[,…]/MASTER",
       default: "embedded",
       help:
-        "keep the counts in this server's journal, or in Redis or a Redis Cluster (stateless primaries; grant --allow-net to Redis and --allow-env=REDIS_DEBUG_MAINTENANCE)",
+        "keep the counts in this server's journal, or in Redis (rediss: over TLS), a Redis Cluster or the master of Redis Sentinels (stateless primaries; grant --allow-net to Redis and --allow-env=REDIS_DEBUG_MAINTENANCE); options ?wait=N&wait-timeout=S, ?password-env=NAME or ?password-file=PATH, ?ca-file=PATH",
     },
     {
       name: "data-dir",
@@ -249,14 +249,18 @@ export function parseServerConfig(args: readonly string[], cpus: number): Server
 }
 
 const STORE_FORMS =
-  "embedded, redis://HOST:PORT, redis-cluster://HOST:PORT or redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER";
+  "embedded, redis[s]://[USER:PASSWORD@]HOST:PORT, redis-cluster://HOST:PORT or redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER";
+
+const STORE_OPTIONS = ["wait", "wait-timeout", "password-env", "password-file", "ca-file"];
 
 /**
- * Parses `--store`: `embedded`; `redis://HOST:PORT` (one Redis); `redis-cluster://HOST:PORT` (a
- * Redis Cluster, through any node); `redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER` (the master
- * that these Sentinels name, followed through failovers). `?wait=N` (not for a cluster)
- * acknowledges a like only once `WAIT N` says N replicas have it, within `wait-timeout=S`
- * seconds (default 1).
+ * Parses `--store`: `embedded`; `redis://HOST:PORT` (one Redis; `rediss://` over TLS);
+ * `redis-cluster://HOST:PORT` (a Redis Cluster, through any node);
+ * `redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER` (the master that these Sentinels name,
+ * followed through failovers). `USER:PASSWORD@` (percent-encoded; `:PASSWORD@` for the default
+ * user) before the hosts, or `?password-env=NAME` / `?password-file=PATH`, authenticates;
+ * `?ca-file=PATH` trusts that CA for `rediss://`. `?wait=N` (not for a cluster) acknowledges a
+ * like only once `WAIT N` says N replicas have it, within `wait-timeout=S` seconds (default 1).
  *
  * @throws {UsageError} On anything else.
  */
@@ -264,19 +268,22 @@ export function parseStore(text: string): RedisLikesOptions | null {
   if (text === "embedded") return null;
   const fail = (why: string): never => {
     throw new UsageError(
-      `--store must be ${STORE_FORMS}${why}: current value is ${JSON.stringify(text)}`,
+      `--store must be ${STORE_FORMS}${why}: current value is ${
+        JSON.stringify(text.replace(/\/\/([^@/?]*:)[^@/?]*@/, "//$1***@"))
+      }`,
     );
   };
   const match =
-    /^(redis|redis-cluster|redis-sentinel):\/\/([^/?]+)(?:\/([A-Za-z0-9._-]*))?(?:\?(.*))?$/
+    /^(redis|rediss|redis-cluster|redis-sentinel):\/\/(?:([^@/?]*)@)?([^/?@]+)(?:\/([A-Za-z0-9._-]*))?(?:\?(.*))?$/
       .exec(text);
   if (!match) return fail("");
-  const [, scheme, hostList, master, query] = match as unknown as [
+  const [, scheme, userInfo, hostList, master, query] = match as unknown as [
     string,
     string,
+    string | undefined,
     string,
-    string?,
-    string?,
+    string | undefined,
+    string | undefined,
   ];
   const hosts = hostList.split(",").map((entry) => {
     const hostPort = /^([A-Za-z0-9.-]+):(\d+)$/.exec(entry);
@@ -292,7 +299,7 @@ export function parseStore(text: string): RedisLikesOptions | null {
   if (scheme === "redis-sentinel" && !master) return fail(" (the sentinel URL names no master)");
   const params = new URLSearchParams(query ?? "");
   for (const key of params.keys()) {
-    if (key !== "wait" && key !== "wait-timeout") return fail(` (unknown option ${key})`);
+    if (!STORE_OPTIONS.includes(key)) return fail(` (unknown option ${key})`);
   }
   const wait = params.has("wait")
     ? {
@@ -306,10 +313,37 @@ export function parseStore(text: string): RedisLikesOptions | null {
   if (wait !== null && scheme === "redis-cluster") {
     return fail(" (wait is not for a cluster: its writes go to many masters)");
   }
+  if (params.has("ca-file") && scheme !== "rediss") return fail(" (ca-file is for rediss://)");
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return fail(" (the user or password is not percent-encoded)");
+    }
+  };
+  const [user, ...secret] = userInfo === undefined ? [] : userInfo.split(":");
+  const inUrl = secret.length > 0 ? decode(secret.join(":")) : undefined;
+  const sources = [
+    ...(inUrl !== undefined ? [inUrl] : []),
+    ...(params.has("password-env") ? [{ env: params.get("password-env")! }] : []),
+    ...(params.has("password-file") ? [{ file: params.get("password-file")! }] : []),
+  ];
+  if (sources.length > 1) {
+    return fail(" (give the password once: in the URL, password-env or password-file)");
+  }
+  const username = user ? decode(user) : undefined;
+  if (username !== undefined && sources.length === 0) {
+    return fail(` (user ${username} has no password)`);
+  }
   return Object.freeze({
     ...hosts[0]!,
     cluster: scheme === "redis-cluster",
     ...(scheme === "redis-sentinel" ? { sentinel: { master: master!, nodes: hosts } } : {}),
     ...(wait ? { wait } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(sources.length > 0 ? { password: sources[0]! } : {}),
+    ...(scheme === "rediss"
+      ? { tls: params.has("ca-file") ? { caFile: params.get("ca-file")! } : {} }
+      : {}),
   });
 }

@@ -85,7 +85,7 @@ Deno.test("parseServerConfig() rejects bad values with the flag's name", async (
     [["--fsync=sometimes"], /--fsync must be always or interval or never/],
     [
       ["--store=redis://nohost"],
-      /--store must be embedded, redis:\/\/HOST:PORT, redis-cluster.*"nohost" is not HOST:PORT/,
+      /--store must be embedded, redis\[s\]:\/\/\[USER:PASSWORD@\]HOST:PORT, redis-cluster.*"nohost" is not HOST:PORT/,
     ],
     [["--snapshot-every=0"], /--snapshot-every/],
     [["--write-timeout=0"], /--write-timeout must be a number of seconds from 0.05/],
@@ -152,6 +152,28 @@ Deno.test("parseStore() reads one Redis, a cluster, Sentinels with their master,
     replicas: 2,
     timeoutMs: 250,
   });
+  assert.deepEqual(parseStore("redis://bob:p%40ss%3Aw@h:6379"), {
+    hostname: "h",
+    port: 6379,
+    cluster: false,
+    username: "bob",
+    password: "p@ss:w",
+  });
+  assert.deepEqual(parseStore("redis://:a:b@h:1")?.password, "a:b");
+  assert.deepEqual(parseStore("redis://h:1?password-env=LIKES_PW")?.password, { env: "LIKES_PW" });
+  assert.deepEqual(parseStore("redis-sentinel://s:2/m?password-file=/run/pw")?.password, {
+    file: "/run/pw",
+  });
+  assert.deepEqual(parseStore("rediss://h:6380?ca-file=/etc/ca.pem")?.tls, {
+    caFile: "/etc/ca.pem",
+  });
+  assert.deepEqual(parseStore("rediss://h:6380")?.tls, {});
+  assert.equal(parseStore("redis://h:6380")?.tls, undefined);
+  assert.throws(
+    () => parseStore("redis://bob:hunter2@h:1?wait=0"),
+    (e) => e instanceof UsageError && !e.message.includes("hunter2"),
+    "a usage error does not print the password",
+  );
   for (
     const [text, why] of [
       ["redis-sentinel://h:26379", /names no master/],
@@ -160,6 +182,12 @@ Deno.test("parseStore() reads one Redis, a cluster, Sentinels with their master,
       ["redis://h:6379?wait-timeout=1", /wait-timeout without wait/],
       ["redis://h:6379?fsync=1", /unknown option fsync/],
       ["redis-sentinel://h:x/likes", /"h:x" is not HOST:PORT/],
+      ["redis://h:6379?ca-file=/ca.pem", /ca-file is for rediss:\/\//],
+      ["redis://:pw@h:6379?password-env=P", /give the password once/],
+      ["redis://h:6379?password-env=P&password-file=/f", /give the password once/],
+      ["redis://bob@h:6379", /user bob has no password/],
+      ["redis://:%E0%A4%A@h:6379", /not percent-encoded/],
+      ["rediss-sentinel://h:1/m", /^--store must be/],
     ] as const
   ) {
     assert.throws(

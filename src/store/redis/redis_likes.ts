@@ -36,6 +36,19 @@ import {
 } from "redis";
 import type { ApplyResult, LikesStore, Receipt } from "../likes_store.ts";
 import { NO_RECEIPT, StoreOutcomeUnknownError, StoreUnavailableError } from "../likes_store.ts";
+import {
+  type AckDurability,
+  CHECKED_SETTINGS,
+  judgeRedisSettings,
+  type RedisSettings,
+  type SettingsVerdict,
+} from "./redis_settings.ts";
+import {
+  readRedisPassword,
+  readSecretFile,
+  type RedisPassword,
+  type RedisTls,
+} from "./redis_secrets.ts";
 
 /** How long a server waits for Redis when it starts, in ms. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -140,10 +153,55 @@ export function describeRedis(options: RedisLikesOptions): string {
       options.sentinel.nodes.map((n) => `${n.hostname}:${n.port}`).join(",")
     }`
     : `Redis${options.cluster ? " Cluster" : ""} at ${options.hostname}:${options.port}`;
+  const how = [
+    ...(options.tls ? ["over TLS"] : []),
+    ...(options.username !== undefined ? [`as user ${options.username}`] : []),
+  ].map((words) => ` ${words}`).join("");
   const wait = options.wait
     ? `, each like on ${options.wait.replicas} replica(s) (WAIT, ${options.wait.timeoutMs} ms)`
     : "";
-  return `${where}${wait}`;
+  return `${where}${how}${wait}`;
+}
+
+/** A Redis whose settings would lose or double-count likes: the message says what to change. */
+export class RedisSettingsRefused extends Error {
+  override name = "RedisSettingsRefused";
+}
+
+/**
+ * What a server does once before its Workers connect: reads the secrets (so a missing grant is
+ * one clear line), connects, and checks Redis's eviction and persistence settings against the
+ * durability asked for (`asked`, the server's `--fsync`).
+ *
+ * @returns The options with the secrets read (for the Workers), and a warning line or null.
+ * @throws {RedisSettingsRefused} If Redis may evict the likes' keys.
+ * @throws {RedisSecretError} If the password or CA cannot be read.
+ */
+export async function prepareRedis(
+  given: RedisLikesOptions,
+  asked: AckDurability,
+): Promise<{ options: RedisLikesOptions; warning: string | null }> {
+  const options = await readRedisSecrets(given);
+  await using likes = await RedisLikes.connect(options);
+  const verdict = await likes.checkSettings(describeRedis(options), asked);
+  if (verdict.refusal) throw new RedisSettingsRefused(verdict.refusal);
+  return { options, warning: verdict.warning };
+}
+
+/**
+ * The options with the password and the CA file read (from the environment or files), so that
+ * Workers are handed values, not places they may lack the grants to read.
+ *
+ * @throws {RedisSecretError} If one cannot be read; the message says what to grant.
+ */
+export async function readRedisSecrets(options: RedisLikesOptions): Promise<RedisLikesOptions> {
+  const password = options.password === undefined
+    ? {}
+    : { password: await readRedisPassword(options.password) };
+  const tls = options.tls?.caFile === undefined ? {} : {
+    tls: { ca: await readSecretFile("the Redis CA certificates", options.tls.caFile) },
+  };
+  return { ...options, ...password, ...tls };
 }
 
 /** Where Redis is. */
@@ -166,6 +224,21 @@ export interface RedisLikesOptions {
    * a cluster. @default {none: acknowledged once the master has it}
    */
   readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
+  /** The ACL user (`AUTH user password`). @default {the default user} */
+  readonly username?: string;
+  /**
+   * The password (`AUTH`) of the Redis servers (with Sentinel: of the master and replicas; the
+   * Sentinels are asked without). @default {none}
+   */
+  readonly password?: RedisPassword;
+  /** Connect over TLS (one server only). @default {none: plain TCP} */
+  readonly tls?: RedisTls;
+}
+
+/** The part of node-redis's cluster client that reaches each master. */
+interface ClusterMasters {
+  readonly masters: readonly { readonly host: string; readonly port: number }[];
+  nodeClient(master: { readonly host: string; readonly port: number }): Promise<Client>;
 }
 
 const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
@@ -185,6 +258,7 @@ interface Client {
   ): Promise<{ value: string; score: number }[]>;
   zCard(key: string): Promise<number>;
   wait(replicas: number, timeoutMs: number): Promise<number>;
+  configGet(names: string[]): Promise<Record<string, string>>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -216,9 +290,47 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
    */
   readonly #bucketTotals: number[] = new Array(BUCKETS).fill(0);
 
-  private constructor(client: Client, wait: RedisLikesOptions["wait"]) {
+  /** The cluster's masters, whose settings are each checked; null for one server. */
+  readonly #cluster: ClusterMasters | null;
+
+  private constructor(
+    client: Client,
+    wait: RedisLikesOptions["wait"],
+    cluster: ClusterMasters | null,
+  ) {
     this.#client = client;
     this.#wait = wait;
+    this.#cluster = cluster;
+  }
+
+  /**
+   * Reads the eviction and persistence settings of the Redis the likes go to (every master of a
+   * cluster; through Sentinel, the current master) and judges them against `asked`. A Redis
+   * that refuses `CONFIG GET` (renamed or not granted to the user) gives a warning.
+   */
+  async checkSettings(where: string, asked: AckDurability): Promise<SettingsVerdict> {
+    const names = [...CHECKED_SETTINGS];
+    let found: { where: string; settings: RedisSettings }[];
+    try {
+      found = this.#cluster
+        ? await Promise.all(this.#cluster.masters.map(async (master) => ({
+          where: `Redis Cluster master ${master.host}:${master.port}`,
+          settings: await (await this.#cluster!.nodeClient(master)).configGet(names),
+        })))
+        : [{ where, settings: await this.#client.configGet(names) }];
+    } catch (error) {
+      return {
+        refusal: null,
+        warning: `Cannot check the eviction and persistence settings of ${where} (CONFIG GET: ${
+          error instanceof Error ? error.message : error
+        }); make sure its maxmemory-policy is noeviction and it persists as --fsync ${asked} asks`,
+      };
+    }
+    const verdicts = found.map((node) => judgeRedisSettings(node.where, node.settings, asked));
+    return {
+      refusal: verdicts.find((v) => v.refusal)?.refusal ?? null,
+      warning: verdicts.find((v) => v.warning)?.warning ?? null,
+    };
   }
 
   /**
@@ -262,13 +374,25 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
    *
    * @throws {Error} If Redis cannot be reached within 3 s.
    */
-  static async connect(options: RedisLikesOptions): Promise<RedisLikes> {
+  static async connect(given: RedisLikesOptions): Promise<RedisLikes> {
+    const options = await readRedisSecrets(given);
+    if (options.tls && (options.cluster || options.sentinel)) {
+      throw new Error("TLS to Redis is offered for one server (rediss://HOST:PORT) only");
+    }
     // Reconnect for ever, at most a second apart; while disconnected, commands fail at once (no
     // queue that could grow without bound): the client gets `ERR store unavailable`.
+    const reconnectStrategy = (retries: number) => Math.min(50 * (retries + 1), 1000);
     const socket = {
       host: options.hostname,
       port: options.port,
-      reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000),
+      reconnectStrategy,
+    };
+    const tls = options.tls
+      ? { tls: true as const, ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }) }
+      : {};
+    const credentials = {
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(typeof options.password === "string" ? { password: options.password } : {}),
     };
     const raw = options.sentinel
       ? createSentinel({
@@ -278,10 +402,11 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
           port,
         })),
         nodeClientOptions: {
-          socket: { reconnectStrategy: socket.reconnectStrategy },
+          socket: { reconnectStrategy },
           disableOfflineQueue: true,
+          ...credentials,
         },
-        sentinelClientOptions: { socket: { reconnectStrategy: socket.reconnectStrategy } },
+        sentinelClientOptions: { socket: { reconnectStrategy } },
         // While there is no master, a command waits for one at most this long (then: unknown);
         // longer than a WAIT may take.
         commandOptions: {
@@ -291,9 +416,9 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
       : options.cluster
       ? createCluster({
         rootNodes: [{ socket }],
-        defaults: { socket, disableOfflineQueue: true },
+        defaults: { socket, disableOfflineQueue: true, ...credentials },
       })
-      : createClient({ socket, disableOfflineQueue: true });
+      : createClient({ socket: { ...socket, ...tls }, disableOfflineQueue: true, ...credentials });
     let lastError: unknown = null;
     raw.on("error", (error: unknown) => (lastError = error)); // commands report their own
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -320,7 +445,11 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
     } finally {
       clearTimeout(timer);
     }
-    const likes = new RedisLikes(raw as unknown as Client, options.wait);
+    const likes = new RedisLikes(
+      raw as unknown as Client,
+      options.wait,
+      options.cluster ? (raw as unknown as ClusterMasters) : null,
+    );
     try {
       await likes.total(); // learns every bucket's total
     } catch (error) {
