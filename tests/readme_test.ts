@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
-import { redisMissing } from "../src/launch/redis_process.ts";
+import { redisCli, redisMissing } from "../src/launch/redis_process.ts";
 import { forEachText, spawnDeno } from "../src/child_process.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { nameIfSkipped, runDeno, until } from "./_helpers.ts";
@@ -194,6 +194,100 @@ Deno.test({
       redis.kill("SIGTERM");
       await redis.status;
       if (!hadFiles) await Deno.remove("/tmp/appendonlydir", { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+const SENTINEL_BY_HAND = "By hand with Redis Sentinel";
+const SENTINEL_PORTS = [6380, 6381, 6382, 26380, 26381, 26382];
+const sentinelSkip = redisMissing() ?? portsBusy([...SENTINEL_PORTS, 4242, 4243]);
+
+Deno.test({
+  name: nameIfSkipped(
+    "the README's Sentinel setup (Past one machine) works as written: the master stops mid-run, the run converges",
+    sentinelSkip,
+  ),
+  ignore: sentinelSkip !== null,
+  async fn() {
+    const lines = await readmeBlockAfter(SENTINEL_BY_HAND);
+    const redisLines = lines.filter((line) => line.startsWith("redis-server "));
+    const [touchLine] = lines.filter((line) => line.startsWith("touch "));
+    const [primary1, primary2, parentLine] = lines.filter((line) => line.startsWith("deno "));
+    const [shutdownLine, ...rest] = lines.filter((line) => line.startsWith("redis-cli "));
+    assert.equal(redisLines.length, 6);
+    assert.equal(rest.length, 0);
+    assert.equal(lines.length, 6 + 1 + 3 + 1, "every line is one of these");
+    // The files and directories the lines make in /tmp: removed after, unless there before.
+    const made = [
+      ...touchLine!.split(" ").slice(1),
+      ...[6380, 6381, 6382].flatMap((p) => [`/tmp/likes-${p}.aof`, `/tmp/likes-${p}.rdb`]),
+    ];
+    const before = new Set<string>();
+    for (const path of made) {
+      if (await Deno.stat(path).then(() => true, () => false)) before.add(path);
+    }
+    const redis: Deno.ChildProcess[] = [];
+    const servers: ListeningProcess[] = [];
+    try {
+      // `touch`, as written: the Sentinels' config files, which they rewrite.
+      for (const path of touchLine!.split(" ").slice(1)) {
+        await Deno.writeFile(path, new Uint8Array(), { append: true });
+      }
+      for (const line of redisLines) {
+        const [command, ...args] = line.split(" ");
+        assert.equal(command, "redis-server");
+        redis.push(
+          new Deno.Command("redis-server", {
+            args,
+            stdin: "null",
+            stdout: "null",
+            stderr: "null",
+          }).spawn(),
+        );
+        const port = Number(/--port (\d+)/.exec(line)![1]);
+        await until(`Redis answers on ${port}`, async () => {
+          try {
+            using client = await LineClient.connect({ port });
+            return await client.request("PING") === "+PONG";
+          } catch {
+            return false;
+          }
+        });
+      }
+      await until("the Sentinels know both replicas", async () => {
+        const known = await redisCli(26380, "sentinel", "replicas", "likes");
+        return known.includes("6381") && known.includes("6382");
+      }, 15_000);
+      for (const line of [primary1!, primary2!]) {
+        const [deno, ...args] = line.split(" ");
+        assert.equal(deno, "deno");
+        servers.push(await startListening("primary", args));
+      }
+      // The parent as written, but 4 s of likes instead of 20; the master stops after one.
+      const [deno, ...args] = parentLine!.replace("--duration 20", "--duration 4").split(" ");
+      assert.equal(deno, "deno");
+      const parent = runDeno(args, 120_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const [, ...cliArgs] = shutdownLine!.split(" ");
+      await redisCli(Number(cliArgs[1]), ...cliArgs.slice(2));
+      const run = await parent;
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^verdict: CONVERGED: all 10 LikesServers exited 0/m);
+      const master = await redisCli(26380, "sentinel", "get-master-addr-by-name", "likes");
+      assert.match(master, /^127\.0\.0\.1\n638[12]\n$/, "a replica was promoted");
+    } finally {
+      for (const server of servers) await server.stop("SIGTERM");
+      for (const child of redis) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // The master, stopped by the README's last line.
+        }
+        await child.status;
+      }
+      for (const path of made) {
+        if (!before.has(path)) await Deno.remove(path, { recursive: true }).catch(() => {});
+      }
     }
   },
 });
