@@ -17,9 +17,26 @@ export type ServerSpec =
     readonly otel?: true;
   }
   | { readonly kind: "redis"; readonly persistence: "always" | "off" }
-  /** Our server(s) with `--store redis` over one Redis at `appendfsync always`. */
-  | { readonly kind: "likes-redis"; readonly primaries: 1 | 2 }
+  /**
+   * Our server(s) with `--store redis` over one Redis at `appendfsync always`; or, with `ha`, over
+   * a master with two replicas (all at `appendfsync always`) and three Sentinels, reached directly
+   * with `?wait=1`, or through the Sentinels without or with `wait=1`.
+   */
+  | {
+    readonly kind: "likes-redis";
+    readonly primaries: 1 | 2;
+    readonly ha?: RedisHa;
+  }
   | { readonly kind: "ideal" };
+
+/** How the likes' Redis is made highly available in a case (see {@linkcode ServerSpec}). */
+export type RedisHa = "wait-1" | "sentinel" | "sentinel-wait-1";
+
+const HA_LABEL: Readonly<Record<RedisHa, string>> = {
+  "wait-1": "likes over Redis, WAIT 1",
+  sentinel: "likes over Sentinel",
+  "sentinel-wait-1": "likes over Sentinel, WAIT 1",
+};
 
 /** One benchmark case. */
 export interface BenchCase {
@@ -48,7 +65,9 @@ export function serverLabel(server: ServerSpec): string {
     case "ideal":
       return "idealsrv (C)";
     case "likes-redis":
-      return `likes over Redis${server.primaries === 2 ? ", 2 primaries" : ""}`;
+      return `${server.ha ? HA_LABEL[server.ha] : "likes over Redis"}${
+        server.primaries === 2 ? ", 2 primaries" : ""
+      }`;
   }
 }
 
@@ -85,7 +104,7 @@ function makeCase(
     : server.kind === "redis"
     ? `redis-${server.persistence}`
     : server.kind === "likes-redis"
-    ? `likes-redis-p${server.primaries}`
+    ? `likes-redis-p${server.primaries}${server.ha ? `-${server.ha}` : ""}`
     : "ideal";
   return {
     id: `${mode}${extra.depth ? extra.depth : ""}-${clients}${
@@ -148,6 +167,13 @@ export function benchCases(options: CaseOptions): BenchCase[] {
     cases.push(makeCase("persistent", 100, { kind: "likes-redis", primaries: 1 }));
     if (!options.quick) {
       cases.push(makeCase("persistent", 100, { kind: "likes-redis", primaries: 2 }));
+    }
+    // What high availability costs, beside the plain store above (quick: the whole of it only).
+    const ha: RedisHa[] = options.quick
+      ? ["sentinel-wait-1"]
+      : ["wait-1", "sentinel", "sentinel-wait-1"];
+    for (const how of ha) {
+      cases.push(makeCase("persistent", 100, { kind: "likes-redis", primaries: 1, ha: how }));
     }
   }
   const idle = options.quick ? 1000 : 10_000;

@@ -21,6 +21,7 @@ import { generateLoad, holdIdleConnections } from "./load_generator.ts";
 import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";
 import { redisMissing } from "../launch/redis_process.ts";
 import { formatGoals } from "./goals.ts";
+import { formatRedisHaCost } from "./redis_ha_cost.ts";
 import { formatTelemetryCost } from "./telemetry_cost.ts";
 import { OtlpReceiver } from "../telemetry/otlp_receiver.ts";
 import { type CaseResult, formatResults } from "./report.ts";
@@ -118,7 +119,12 @@ async function startTarget(c: BenchCase, { dir, tools, otlp }: TargetContext): P
     case "ideal":
       return await startIdealTarget(tools!.idealsrv);
     case "likes-redis":
-      return await startLikesRedisTarget({ dir, workers, primaries: c.server.primaries });
+      return await startLikesRedisTarget({
+        dir,
+        workers,
+        primaries: c.server.primaries,
+        ...(c.server.ha ? { ha: c.server.ha } : {}),
+      });
   }
 }
 
@@ -354,6 +360,8 @@ export async function runBench(args: readonly string[]): Promise<number> {
   Deno.stdout.writeSync(encoder.encode(`\n${formatGoals(results)}`));
   const cost = formatTelemetryCost(results, otlp.received.requests);
   if (cost) Deno.stdout.writeSync(encoder.encode(`\n${cost}`));
+  const haCost = formatRedisHaCost(results);
+  if (haCost) Deno.stdout.writeSync(encoder.encode(`\n${haCost}`));
   Deno.stdout.writeSync(
     encoder.encode(`\n${machine}; ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`),
   );

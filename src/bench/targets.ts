@@ -11,7 +11,12 @@ import { delay } from "../delay.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import { fetchStats } from "../protocol/stats_client.ts";
 import { type ServerProcess, startServer } from "../launch/processes.ts";
-import { startRedis } from "../launch/redis_process.ts";
+import {
+  type RedisSentinelGroup,
+  startRedis,
+  startRedisSentinelGroup,
+} from "../launch/redis_process.ts";
+import type { RedisHa } from "./cases.ts";
 import { freePort } from "../free_port.ts";
 
 /** A running server under test. */
@@ -149,16 +154,46 @@ export async function startIdealTarget(path: string): Promise<Target> {
   };
 }
 
+/** The Redis a {@linkcode startLikesRedisTarget} counts in, and the `--store` that reaches it. */
+async function startLikesRedis(
+  dir: string,
+  ha: RedisHa | undefined,
+): Promise<{ store: string; rss(): Promise<number | null>; stop(): Promise<void> }> {
+  if (!ha) {
+    const redis = await startRedisTarget({ dir, persistence: "always" });
+    return { store: `redis://127.0.0.1:${redis.port}`, rss: redis.rss, stop: redis.stop };
+  }
+  const group: RedisSentinelGroup = await startRedisSentinelGroup();
+  const store = ha === "wait-1"
+    ? `redis://127.0.0.1:${group.primary.port}?wait=1`
+    : `redis-sentinel://${group.sentinelAddresses}/${group.master}${
+      ha === "sentinel-wait-1" ? "?wait=1" : ""
+    }`;
+  return {
+    store,
+    rss: async () => {
+      let sum = 0;
+      for (const node of [group.primary, ...group.replicas]) {
+        sum += (await redisMemory(node.port)) ?? 0;
+      }
+      return sum;
+    },
+    stop: async () => await group[Symbol.asyncDispose](),
+  };
+}
+
 /**
- * Our server(s) with `--store redis` over one Redis at `appendfsync always`: `primaries` of them,
- * each on its own port (the load is spread over them). The total is read through the first.
+ * Our server(s) with `--store redis`: `primaries` of them, each on its own port (the load is
+ * spread over them), over one Redis at `appendfsync always`, or (`ha`) over a master with two
+ * replicas and three Sentinels. The total is read through the first.
  */
 export async function startLikesRedisTarget(options: {
   readonly dir: string;
   readonly workers: number;
   readonly primaries: number;
+  readonly ha?: RedisHa;
 }): Promise<Target> {
-  const redis = await startRedisTarget({ dir: options.dir, persistence: "always" });
+  const redis = await startLikesRedis(options.dir, options.ha);
   const servers: ServerProcess[] = [];
   try {
     for (let i = 0; i < options.primaries; i++) {
@@ -167,7 +202,7 @@ export async function startLikesRedisTarget(options: {
           logDir: options.dir,
           workers: options.workers,
           grants: ["--allow-env=REDIS_DEBUG_MAINTENANCE"],
-          args: [`--store=redis://127.0.0.1:${redis.port}`, "--max-connections=12000"],
+          args: [`--store=${redis.store}`, "--max-connections=12000"],
         }),
       );
     }
@@ -178,7 +213,7 @@ export async function startLikesRedisTarget(options: {
   }
   const first = servers[0]!;
   return {
-    name: `likes over redis ×${options.primaries}`,
+    name: `likes over ${options.ha ? `redis (${options.ha})` : "redis"} ×${options.primaries}`,
     port: first.port,
     ports: servers.map((s) => s.port),
     rss: async () => {
