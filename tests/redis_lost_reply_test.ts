@@ -14,79 +14,10 @@ import { edgeLogFile } from "../src/edge/run_likes_server.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { redisMissing, startRedis } from "../src/launch/redis_process.ts";
 import { nameIfSkipped, runDeno, stats, tempDir } from "./_helpers.ts";
+import { replyLosingProxy } from "./_reply_losing_proxy.ts";
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let sent = 0; sent < bytes.length;) sent += await conn.write(bytes.subarray(sent));
-}
-
-/**
- * A TCP proxy on 127.0.0.1 to `targetPort`. Once `arm()`ed, the next script call (`EVALSHA` or
- * `EVAL`) goes on to Redis, Redis's answer is dropped, and both sides are closed 200 ms later
- * (time for Redis to run it).
- */
-function replyLosingProxy(targetPort: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  let armed = false;
-  let cuts = 0;
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, onChunk: (chunk: Uint8Array) => boolean) => {
-    const buffer = new Uint8Array(1 << 16);
-    try {
-      while (true) {
-        const n = await from.read(buffer);
-        if (n === null) break;
-        const chunk = buffer.slice(0, n);
-        if (onChunk(chunk)) await writeAll(to, chunk);
-      }
-    } catch {
-      // closed by the other direction
-    }
-  };
-  const serve = async (client: Deno.TcpConn) => {
-    const redis = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
-    open.add(client).add(redis);
-    let cut = false;
-    const closeBoth = () => {
-      for (const conn of [client, redis]) {
-        open.delete(conn);
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
-    };
-    await Promise.all([
-      pipe(client, redis, (chunk) => {
-        if (armed && /EVAL/i.test(new TextDecoder().decode(chunk))) {
-          armed = false;
-          cut = true;
-          cuts++;
-          setTimeout(closeBoth, 200);
-        }
-        return true;
-      }),
-      pipe(redis, client, () => !cut),
-    ]);
-    closeBoth();
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) serve(conn).catch(() => {});
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    arm: () => (armed = true),
-    cuts: () => cuts,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of open) conn.close();
-      await accepting.catch(() => {});
-    },
-  };
-}
 
 /** Redis, the proxy to it, and a primary (one Worker) that reaches Redis through the proxy. */
 async function primaryThroughProxy() {

@@ -14,6 +14,7 @@ import { redisCli, redisMissing, startRedisSentinelGroup } from "../src/launch/r
 import { LineClient } from "../src/protocol/line_client.ts";
 import { nameIfSkipped, stats, tempDir, until } from "./_helpers.ts";
 import { twoPrimaries } from "./_two_primaries.ts";
+import { type ReplyLosingProxy, replyLosingProxy } from "./_reply_losing_proxy.ts";
 
 const missing = redisMissing();
 if (missing) Deno.stderr.writeSync(new TextEncoder().encode(`redis tests skipped: ${missing}\n`));
@@ -135,3 +136,42 @@ Deno.test({
     assert.equal(counted, 5);
   },
 });
+
+Deno.test({
+  name: nameIfSkipped(
+    "Sentinel: a classic like whose answer is lost is ERR store unknown and counted once (the client library does not run it again)",
+    missing,
+  ),
+  ignore: missing !== null,
+  async fn() {
+    await using dir = await tempDir();
+    // The Sentinels (and so the primary) reach the master through a proxy that can lose a reply.
+    let proxy: ReplyLosingProxy | undefined;
+    await using group = await startRedisSentinelGroup({
+      masterSeenAt: (port) => (proxy = replyLosingProxy(port)).port,
+    });
+    await using _proxy = proxy!;
+    await using server = await startServer({
+      logDir: dir.path,
+      workers: 1,
+      grants: ["--allow-env=REDIS_DEBUG_MAINTENANCE"],
+      args: [`--store=redis-sentinel://${group.sentinelAddresses}/${group.master}`],
+    });
+    using client = await LineClient.connect({ port: server.port, replyTimeoutMs: 5000 });
+    assert.match(await client.request("LikesServer1 5"), /^ACK/);
+    proxy!.arm();
+    const reply = await client.request("LikesServer2 7");
+    assert.equal(proxy!.cuts(), 1);
+    const counted = await redisCli(group.primary.port, "eval", COUNT_OF, "0", "LikesServer2");
+    assert.equal(counted.trim(), "7", `counted once (the reply was ${JSON.stringify(reply)})`);
+    assert.match(reply, /^ERR store unknown/);
+  },
+});
+
+/** The count of the client named by ARGV[1], wherever its bucket is. */
+const COUNT_OF = `
+for b = 0, 15 do
+  local c = redis.call('HGET', 'likes:{b' .. b .. '}:c:' .. ARGV[1], 'count')
+  if c then return c end
+end
+return 'none'`;

@@ -7,7 +7,12 @@
 
 import assert from "node:assert/strict";
 import { startServer } from "../src/launch/processes.ts";
-import { redisCli, redisMissing, startRedis } from "../src/launch/redis_process.ts";
+import {
+  redisCli,
+  redisMissing,
+  startRedis,
+  startRedisSentinelGroup,
+} from "../src/launch/redis_process.ts";
 import { requestOnce } from "../src/protocol/line_client.ts";
 import { nameIfSkipped, tempDir } from "./_helpers.ts";
 
@@ -125,6 +130,36 @@ Deno.test({
       grants: [REDIS_GRANT, `--allow-read=${dir.path}`],
     });
     assert.match(noFile, /error: Cannot read the Redis password from \S+\/none: no such file/);
+  },
+});
+
+Deno.test({
+  name: nameIfSkipped(
+    "--store redis-sentinel:// with a password: the master and replicas are asked with it, the Sentinels without",
+    missing,
+  ),
+  ignore: missing !== null,
+  async fn() {
+    await using dir = await tempDir();
+    await using group = await startRedisSentinelGroup({ password: "s3cret" });
+    const store = `redis-sentinel://:s3cret@${group.sentinelAddresses}/${group.master}?wait=1`;
+    {
+      await using server = await startOver(dir.path, store);
+      assert.match(await requestOnce({ port: server.port }, "LikesServer5 4"), /^ACK/);
+    }
+    const count = await redisCli(
+      group.replicas[0]!.port,
+      ...["-a", "s3cret", "--no-auth-warning", "eval", GET_COUNT, "0", "LikesServer5"],
+    );
+    assert.equal(count.trim(), "4", "on a replica too (WAIT 1)");
+    const wrong = await startFailure(
+      dir.path,
+      `redis-sentinel://:wrong@${group.sentinelAddresses}/${group.master}`,
+    );
+    assert.match(
+      wrong,
+      /server exited \(code 1\)[^]*error: .*(WRONGPASS|invalid username-password)/,
+    );
   },
 });
 

@@ -234,25 +234,41 @@ export interface RedisSentinelGroup extends AsyncDisposable {
  * the new master still has a replica to confirm `WAIT 1`.
  */
 export async function startRedisSentinelGroup(
-  options: { readonly downAfterMs?: number } = {},
+  options: {
+    readonly downAfterMs?: number;
+    /** The master's and the replicas' password (`requirepass`, `masterauth`, `auth-pass`). */
+    readonly password?: string;
+    /**
+     * The port the Sentinels are told the master is on (and name to clients), given its own: a
+     * proxy in front of it, say. Called once. @default {its own}
+     */
+    readonly masterSeenAt?: (port: number) => number;
+  } = {},
 ): Promise<RedisSentinelGroup> {
   const master = "likes";
+  const auth = options.password === undefined
+    ? []
+    : ["--requirepass", options.password, "--masterauth", options.password];
+  const cliAuth = options.password === undefined
+    ? []
+    : ["-a", options.password, "--no-auth-warning"];
   const started: RedisProcess[] = [];
   const stopAll = async () => {
     for (const process of started.reverse()) await process[Symbol.asyncDispose]();
   };
   try {
-    const primary = await startRedis({ appendfsync: "always" });
+    const primary = await startRedis({ appendfsync: "always", args: auth });
     started.push(primary);
     const replicas: RedisProcess[] = [];
     for (let i = 0; i < 2; i++) {
       const replica = await startRedis({
         appendfsync: "always",
-        args: ["--replicaof", "127.0.0.1", String(primary.port)],
+        args: ["--replicaof", "127.0.0.1", String(primary.port), ...auth],
       });
       started.push(replica);
       replicas.push(replica);
     }
+    const seenAt = options.masterSeenAt?.(primary.port) ?? primary.port;
     const sentinels: RedisProcess[] = [];
     for (let i = 0; i < 3; i++) {
       const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-sentinel-" });
@@ -263,10 +279,13 @@ export async function startRedisSentinelGroup(
           `port ${port}`,
           "bind 127.0.0.1",
           `dir ${dir}`,
-          `sentinel monitor ${master} 127.0.0.1 ${primary.port} 2`,
+          `sentinel monitor ${master} 127.0.0.1 ${seenAt} 2`,
           `sentinel down-after-milliseconds ${master} ${options.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${master} 5000`,
           `sentinel parallel-syncs ${master} 1`,
+          ...(options.password === undefined
+            ? []
+            : [`sentinel auth-pass ${master} ${options.password}`]),
           "",
         ].join("\n"),
       );
@@ -287,9 +306,11 @@ export async function startRedisSentinelGroup(
         sentinels.map((s) => redisCli(s.port, "sentinel", "replicas", master)),
       );
       const synced = (await Promise.all(replicas.map((r) =>
-        redisCli(r.port, "info", "replication")
+        redisCli(r.port, ...cliAuth, "info", "replication")
       )))
-        .every((text) => text.includes("master_link_status:up"));
+        .every((text) =>
+          text.includes("master_link_status:up")
+        );
       const learnt = known.every((text) => replicas.every((r) => text.includes(String(r.port))));
       if (synced && learnt) break;
       if (Date.now() > deadline) {

@@ -407,6 +407,10 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
           ...credentials,
         },
         sentinelClientOptions: { socket: { reconnectStrategy } },
+        // Never send a command again after its answer was lost (the library's default re-sends it
+        // up to 16 times when the connection dropped): a classic like would count twice. The
+        // failed call is indefinite; keyed clients resend and are counted once.
+        maxCommandRediscovers: 0,
         // While there is no master, a command waits for one at most this long (then: unknown);
         // longer than a WAIT may take.
         commandOptions: {
