@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../src/launch/processes.ts";
 import { redisCli, redisMissing, startRedisSentinelGroup } from "../src/launch/redis_process.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
+import { COUNT_OF_CLIENT } from "./_redis_count.ts";
 import { nameIfSkipped, stats, tempDir, until } from "./_helpers.ts";
 import { twoPrimaries } from "./_two_primaries.ts";
 import { type ReplyLosingProxy, replyLosingProxy } from "./_reply_losing_proxy.ts";
@@ -162,16 +163,14 @@ Deno.test({
     proxy!.arm();
     const reply = await client.request("LikesServer2 7");
     assert.equal(proxy!.cuts(), 1);
-    const counted = await redisCli(group.primary.port, "eval", COUNT_OF, "0", "LikesServer2");
+    const counted = await redisCli(
+      group.primary.port,
+      "eval",
+      COUNT_OF_CLIENT,
+      "0",
+      "LikesServer2",
+    );
     assert.equal(counted.trim(), "7", `counted once (the reply was ${JSON.stringify(reply)})`);
     assert.match(reply, /^ERR store unknown/);
   },
 });
-
-/** The count of the client named by ARGV[1], wherever its bucket is. */
-const COUNT_OF = `
-for b = 0, 15 do
-  local c = redis.call('HGET', 'likes:{b' .. b .. '}:c:' .. ARGV[1], 'count')
-  if c then return c end
-end
-return 'none'`;

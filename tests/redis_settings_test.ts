@@ -14,6 +14,7 @@ import {
   startRedisSentinelGroup,
 } from "../src/launch/redis_process.ts";
 import { requestOnce } from "../src/protocol/line_client.ts";
+import { COUNT_OF_CLIENT } from "./_redis_count.ts";
 import { nameIfSkipped, tempDir } from "./_helpers.ts";
 
 const missing = redisMissing();
@@ -103,7 +104,7 @@ Deno.test({
           "s3cret",
           "--no-auth-warning",
           "eval",
-          GET_COUNT,
+          COUNT_OF_CLIENT,
           "0",
           `LikesServer${i}`,
         )
@@ -149,7 +150,7 @@ Deno.test({
     }
     const count = await redisCli(
       group.replicas[0]!.port,
-      ...["-a", "s3cret", "--no-auth-warning", "eval", GET_COUNT, "0", "LikesServer5"],
+      ...["-a", "s3cret", "--no-auth-warning", "eval", COUNT_OF_CLIENT, "0", "LikesServer5"],
     );
     assert.equal(count.trim(), "4", "on a replica too (WAIT 1)");
     const wrong = await startFailure(
@@ -162,14 +163,6 @@ Deno.test({
     );
   },
 });
-
-/** The count of the client named by ARGV[1], wherever its bucket is. */
-const GET_COUNT = `
-for b = 0, 15 do
-  local c = redis.call('HGET', 'likes:{b' .. b .. '}:c:' .. ARGV[1], 'count')
-  if c then return c end
-end
-return 'none'`;
 
 /** A CA and a certificate for 127.0.0.1 signed by it, made by openssl in `dir`. */
 async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
@@ -247,7 +240,7 @@ Deno.test({
       "--cacert",
       ca,
       "eval",
-      GET_COUNT,
+      COUNT_OF_CLIENT,
       "0",
       "LikesServer7",
     );
