@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exitWith, runCommand } from "./src/cli.ts";
+import { exitWith, runCommand } from "./src/cli/flags.ts";
 import { runBench } from "./src/bench/run_bench.ts";
 
 /** Runs the benchmark; returns 0 when every server's total matched what was acknowledged. */

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { exitWith, runCommand } from "./src/cli.ts";
-import { runChaos } from "./src/launch/chaos.ts";
+import { exitWith, runCommand } from "./src/cli/flags.ts";
+import { runChaos } from "./src/demo/chaos.ts";
 
 /** Runs chaos; returns its exit code (0 only when every LikesServer converged). */
 export function main(args: readonly string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { clusterUsage, parseClusterFlags } from "./src/overlay/cli/cluster_flags.ts";
 import { runCluster } from "./src/overlay/cli/run_cluster.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { exitWith, runCommand } from "./src/cli.ts";
-import { runDemo } from "./src/launch/demo.ts";
+import { exitWith, runCommand } from "./src/cli/flags.ts";
+import { runDemo } from "./src/demo/demo.ts";
 
 /** Runs the demo; returns its exit code (0 when every LikesServer converged). */
 export function main(args: readonly string[]): Promise<number> {

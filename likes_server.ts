@@ -4,10 +4,10 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { edgeUsage, parseEdgeConfig } from "./src/edge/edge_config.ts";
 import { runLikesServer } from "./src/edge/run_likes_server.ts";
-import { freshSeed } from "./src/random.ts";
+import { freshSeed } from "./src/base/random.ts";
 
 /** Parses `args`, runs one LikesServer, and returns the exit code (0: every like acknowledged). */
 export function main(args: readonly string[]): Promise<number> {

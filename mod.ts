@@ -21,7 +21,7 @@
  *   assert.equal(await client.request("LikesServer1 5"), "ACK");
  *   assert.equal(await client.request("LIKE edge-1 1 3"), "ACK seq=1 client=3 total=8");
  *   assert.equal(await client.request("LIKE edge-1 1 3"), "ACK seq=1 client=3 total=8 dup");
- *   assert.deepEqual(server.table.snapshot(), { total: 8, clients: { LikesServer1: 5, "edge-1": 3 } });
+ *   assert.deepEqual(server.table?.snapshot(), { total: 8, clients: { LikesServer1: 5, "edge-1": 3 } });
  * }
  * await Deno.remove(logDir, { recursive: true });
  * ```
@@ -80,10 +80,20 @@ export {
 } from "./src/store/likes_store.ts";
 export { EmbeddedStore } from "./src/store/embedded/embedded_store.ts";
 export {
+  type AttachedStore,
+  attachStore,
+  type OpenStore,
+  openStore,
+  type OpenStoreOptions,
+  STORE_DEFAULTS,
+  type StoreAttachment,
+} from "./src/store/open_store.ts";
+export {
   type Counter,
   type MessageTotals,
   messageTotals,
   type ServerCounters,
+  SharedCounters,
 } from "./src/server/server_counters.ts";
 export {
   createResponder,
@@ -122,4 +132,4 @@ export { createSecretFile, readSecretFile, secretPath } from "./src/overlay/cli/
 export { Replica, type ReplicaEntry } from "./src/overlay/domain/replica.ts";
 export { type CacheHit, type CacheStats, SharedCache } from "./src/overlay/domain/shared_cache.ts";
 export { formatTree, type Stage, type TimingTree } from "./src/overlay/domain/timing.ts";
-export { exitWith } from "./src/cli.ts";
+export { exitWith } from "./src/cli/flags.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { nodeUsage, parseNodeFlags } from "./src/overlay/cli/node_flags.ts";
 import { runNode } from "./src/overlay/cli/run_node.ts";
 

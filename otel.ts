@@ -4,8 +4,8 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
-import { parseViewerFlags, runViewer, viewerUsage } from "./src/telemetry/run_viewer.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
+import { parseViewerFlags, runViewer, viewerUsage } from "./src/viewer/run_viewer.ts";
 
 /** Parses `args`, prints what arrives until SIGINT/SIGTERM, and returns the exit code. */
 export function main(args: readonly string[]): Promise<number> {

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { parentUsage, parseParentConfig } from "./src/parent/parent_config.ts";
 import { runParent } from "./src/parent/run_parent.ts";
-import { freshSeed } from "./src/random.ts";
+import { freshSeed } from "./src/base/random.ts";
 import { serveView } from "./src/view/view_server.ts";
 
 /** Parses `args`, runs the LikesServers, prints the report; returns 0 only if all converged. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { parseQueryFlags, queryUsage } from "./src/overlay/cli/query_flags.ts";
 import { runQuery } from "./src/overlay/cli/run_query.ts";
 

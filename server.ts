@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exitWith, printUsage, runCommand } from "./src/cli.ts";
+import { exitWith, printUsage, runCommand } from "./src/cli/flags.ts";
 import { runServer } from "./src/server/run_server.ts";
 import { parseServerConfig, serverUsage } from "./src/server/server_config.ts";
 

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { forEachText, spawnDeno } from "../src/child_process.ts";
-import { freePort } from "../src/free_port.ts";
+import { forEachText, spawnDeno } from "../src/launch/child_process.ts";
+import { freePort } from "../src/launch/free_port.ts";
 export { freePort };
 import { parentArgs } from "../src/launch/processes.ts";
 import { fetchStats } from "../src/protocol/stats_client.ts";

@@ -8,14 +8,14 @@
  * @module
  */
 
-import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { forEachText, spawnDeno } from "../src/launch/child_process.ts";
 import { PROJECT } from "../src/launch/processes.ts";
 import {
   type ClusterConfig,
   type NodeConfig,
   parseClusterConfig,
 } from "../src/overlay/domain/cluster_config.ts";
-import type { NodePaths } from "../src/overlay/cli/node_command.ts";
+import type { NodePaths } from "../src/launch/node_command.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
 import { writeCluster } from "./_overlay.ts";
 

@@ -8,7 +8,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachLine } from "../src/child_process.ts";
+import { forEachLine } from "../src/launch/child_process.ts";
 
 const SCRIPT = fileURLToPath(new URL("./fixtures/power_cut_fs.py", import.meta.url));
 /** Debian's interpreter: a pyenv `python3` on PATH lacks Debian's modules. */

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnDeno } from "../src/child_process.ts";
+import { spawnDeno } from "../src/launch/child_process.ts";
 import { parentArgs, type ServerProcess, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
 import { stats } from "./_helpers.ts";

@@ -4,10 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { forEachText, spawnDeno } from "../src/launch/child_process.ts";
 import { likesServerArgs, startServer } from "../src/launch/processes.ts";
 import { parseEdgeReport } from "../src/protocol/edge_report.ts";
-import { type Random, randomInt, seededRandom } from "../src/random.ts";
+import { type Random, randomInt, seededRandom } from "../src/base/random.ts";
 import { closeQuietly, LineConn, stats, tempDir, writeAll } from "./_helpers.ts";
 
 function shuffle<T>(items: T[], random: Random): T[] {

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { type ListeningProcess, startListening } from "../src/launch/processes.ts";
-import { nodeArgs } from "../src/overlay/cli/node_command.ts";
+import { nodeArgs } from "../src/launch/node_command.ts";
 import type { QueryReply } from "../src/overlay/client/query_client.ts";
 import { nameIfSkipped, tempDir, until } from "./_helpers.ts";
 import {

@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { randomBetween, seededRandom } from "../src/random.ts";
+import { randomBetween, seededRandom } from "../src/base/random.ts";
 import { type ServerProcess, startServer } from "../src/launch/processes.ts";
 import {
   listDataFiles,

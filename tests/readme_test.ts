@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { type ListeningProcess, PROJECT, startListening } from "../src/launch/processes.ts";
 import { redisCli, redisMissing } from "../src/launch/redis_process.ts";
-import { forEachText, spawnDeno } from "../src/child_process.ts";
+import { forEachText, spawnDeno } from "../src/launch/child_process.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import { nameIfSkipped, runDeno, until } from "./_helpers.ts";
 

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { startServer } from "../src/launch/processes.ts";
-import { randomInt, seededRandom } from "../src/random.ts";
+import { randomInt, seededRandom } from "../src/base/random.ts";
 import { LineConn, readLines, stats, tempDir } from "./_helpers.ts";
 
 const CONNECTIONS = 100;

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { PROJECT, runnerArgs, startListening, startServer } from "../src/launch/processes.ts";
 import { parseClusterConfig } from "../src/overlay/domain/cluster_config.ts";
-import { nodeArgs } from "../src/overlay/cli/node_command.ts";
+import { nodeArgs } from "../src/launch/node_command.ts";
 import { askNode, type QueryReply } from "../src/overlay/client/query_client.ts";
 import { LineClient } from "../src/protocol/line_client.ts";
 import {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { PROJECT, startServer } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { spawnDeno } from "../src/child_process.ts";
+import { spawnDeno } from "../src/launch/child_process.ts";
 import type { ClusterReport } from "../src/overlay/cli/cluster_report.ts";
 import { clusterText } from "./_overlay.ts";
 import { nameIfSkipped, runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";

@@ -12,7 +12,7 @@
  */
 
 import { LatencyRecorder, type LatencySummary } from "./latency.ts";
-import { randomInt, seededRandom } from "../random.ts";
+import { randomInt, seededRandom } from "../base/random.ts";
 
 /** How clients use their connections. */
 export type LoadMode = "per-message" | "persistent" | "pipeline";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { delay } from "../delay.ts";
+import { delay } from "../base/delay.ts";
 import { PeerLink } from "../overlay/wire/frame_conn.ts";
 import { askNode, nodeStats } from "../overlay/client/query_client.ts";
 import type { NodeStats } from "../overlay/domain/messages.ts";

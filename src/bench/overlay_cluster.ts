@@ -10,7 +10,7 @@
 import { type ListeningProcess, PROJECT, startListening } from "../launch/processes.ts";
 import { type ClusterConfig, parseClusterConfig } from "../overlay/domain/cluster_config.ts";
 import { ClusterSecret } from "../overlay/wire/link_auth.ts";
-import { nodeArgs } from "../overlay/cli/node_command.ts";
+import { nodeArgs } from "../launch/node_command.ts";
 
 /** The committed overlay's edges. */
 export const OVERLAY_EDGES: Readonly<Record<string, readonly string[]>> = {

@@ -7,7 +7,7 @@
  */
 
 import { serverLabel } from "./cases.ts";
-import { thousands } from "../number_format.ts";
+import { thousands } from "../base/number_format.ts";
 import { type CaseResult, ratioToRedis } from "./report.ts";
 
 /**

@@ -6,7 +6,7 @@
 
 import { type BenchCase, redisTwin, serverLabel } from "./cases.ts";
 import type { LatencySummary } from "./latency.ts";
-import { thousands } from "../number_format.ts";
+import { thousands } from "../base/number_format.ts";
 
 /** What one case measured. */
 export interface CaseResult {

@@ -13,9 +13,9 @@ import {
   parseSeconds,
   printUsage,
   UsageError,
-} from "../cli.ts";
-import { forEachText } from "../child_process.ts";
-import { delay } from "../delay.ts";
+} from "../cli/flags.ts";
+import { forEachText } from "../launch/child_process.ts";
+import { delay } from "../base/delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
 import { generateLoad, holdIdleConnections } from "./load_generator.ts";
 import { ensureReferenceTools, TOOLS_DIR } from "./reference_tools.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { forEachText } from "../child_process.ts";
-import { delay } from "../delay.ts";
+import { forEachText } from "../launch/child_process.ts";
+import { delay } from "../base/delay.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import { fetchStats } from "../protocol/stats_client.ts";
 import { type ServerProcess, startServer } from "../launch/processes.ts";
@@ -17,7 +17,7 @@ import {
   startRedisSentinelGroup,
 } from "../launch/redis_process.ts";
 import type { RedisHa } from "./cases.ts";
-import { freePort } from "../free_port.ts";
+import { freePort } from "../launch/free_port.ts";
 
 /** A running server under test. */
 export interface Target {

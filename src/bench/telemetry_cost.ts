@@ -6,7 +6,7 @@
  */
 
 import type { BenchCase } from "./cases.ts";
-import { thousands } from "../number_format.ts";
+import { thousands } from "../base/number_format.ts";
 import type { CaseResult } from "./report.ts";
 
 function twinWithoutTelemetry(c: BenchCase, all: readonly CaseResult[]): CaseResult | undefined {

@@ -14,13 +14,8 @@
 
 import { classicReplyText, judgeClassicReply } from "../protocol/classic_reply.ts";
 import { isOutcomeUnknown } from "../protocol/grammar.ts";
-import {
-  connectFirst,
-  describeError,
-  type Outcome,
-  type Sender,
-  type SenderOptions,
-} from "./sender.ts";
+import { describeError } from "../base/describe_error.ts";
+import { connectFirst, type Outcome, type Sender, type SenderOptions } from "./exchange.ts";
 
 type ReadResult =
   | { readonly kind: "data"; readonly bytes: Uint8Array }

@@ -12,8 +12,8 @@ import {
   parseInteger,
   parseSeconds,
   UsageError,
-} from "../cli.ts";
-import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "../likes_flags.ts";
+} from "../cli/flags.ts";
+import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "./likes_flags.ts";
 import { MAX_CLIENT_ID_LENGTH } from "../protocol/grammar.ts";
 
 /** Validated LikesServer settings (times in ms). */

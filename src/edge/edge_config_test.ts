@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../cli/flags.ts";
 import { edgeUsage, parseEdgeConfig } from "./edge_config.ts";
 
 Deno.test("parseEdgeConfig() gives the seed defaults", () => {

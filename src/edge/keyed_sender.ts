@@ -7,13 +7,8 @@
 
 import { isOutcomeUnknown, parseReply, ProtocolError } from "../protocol/grammar.ts";
 import { LineClient } from "../protocol/line_client.ts";
-import {
-  connectFirst,
-  describeError,
-  type Outcome,
-  type Sender,
-  type SenderOptions,
-} from "./sender.ts";
+import { describeError } from "../base/describe_error.ts";
+import { connectFirst, type Outcome, type Sender, type SenderOptions } from "./exchange.ts";
 
 /** Sends keyed messages; an ACK counts only if it names the seq sent. */
 export class KeyedSender implements Sender {

@@ -9,15 +9,16 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { delay } from "../delay.ts";
-import { setupLogging, shutdownLogging } from "../log.ts";
+import { delay } from "../base/delay.ts";
+import { setupLogging, shutdownLogging } from "../log/log.ts";
 import type { EdgeReport } from "../protocol/edge_report.ts";
 import { formatClassic, formatKeyed } from "../protocol/grammar.ts";
-import { type Random, randomBetween, randomInt, seededRandom } from "../random.ts";
-import { onStopSignal } from "../signals.ts";
+import { type Random, randomBetween, randomInt, seededRandom } from "../base/random.ts";
+import { onStopSignal } from "../cli/signals.ts";
 import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
-import { createSender, describeError } from "./sender.ts";
+import { describeError } from "../base/describe_error.ts";
+import { createSender } from "./sender.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {

@@ -7,7 +7,7 @@
 
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { forEachText, grantList, serviceEnv, spawnDeno } from "../child_process.ts";
+import { forEachText, grantList, serviceEnv, spawnDeno } from "./child_process.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { freePort } from "../free_port.ts";
+import { freePort } from "./free_port.ts";
 
 /** Runs `redis-cli -p PORT args…` against 127.0.0.1 and returns what it printed. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {

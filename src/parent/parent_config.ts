@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type Flag, formatUsage, parseFlags, parseInteger, parseSeconds } from "../cli.ts";
-import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "../likes_flags.ts";
+import { type Flag, formatUsage, parseFlags, parseInteger, parseSeconds } from "../cli/flags.ts";
+import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "../edge/likes_flags.ts";
 
 /** Validated ParentProcess settings (times in ms); the shared ones are passed to each child. */
 export interface ParentConfig extends LikesRunConfig {

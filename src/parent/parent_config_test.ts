@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../cli/flags.ts";
 import { parentUsage, parseParentConfig } from "./parent_config.ts";
 
 Deno.test("parseParentConfig() gives the seed exercise's defaults", () => {

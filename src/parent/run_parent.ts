@@ -9,14 +9,14 @@
 
 import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
-import { delay } from "../delay.ts";
-import { setupLogging, shutdownLogging } from "../log.ts";
+import { delay } from "../base/delay.ts";
+import { setupLogging, shutdownLogging } from "../log/log.ts";
 import { ProtocolError } from "../protocol/grammar.ts";
 import { ReplyTimeoutError } from "../protocol/line_client.ts";
 import { fetchStats, StatsPoller } from "../protocol/stats_client.ts";
-import type { RunSnapshot } from "../run_snapshot.ts";
-import { childSeed } from "../random.ts";
-import { exitCodeFor, onStopSignal } from "../signals.ts";
+import type { RunSnapshot } from "../view/run_snapshot.ts";
+import { childSeed } from "../base/random.ts";
+import { exitCodeFor, onStopSignal } from "../cli/signals.ts";
 import type { ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
 import {

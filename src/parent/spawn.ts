@@ -7,11 +7,11 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { forEachLine, grantList, serviceEnv, spawnDeno } from "../child_process.ts";
+import { forEachLine, grantList, serviceEnv, spawnDeno } from "../launch/child_process.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
 import type { AckMode } from "../protocol/classic_reply.ts";
 import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
-import type { RetryPolicy } from "../likes_flags.ts";
+import type { RetryPolicy } from "../edge/likes_flags.ts";
 
 /** What one child is asked to do. */
 export interface ChildSpec {

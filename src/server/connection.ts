@@ -27,7 +27,9 @@ import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
 import { type LikesStore, NO_RECEIPT } from "../store/likes_store.ts";
 import type { Responder } from "./respond.ts";
-import type { AckTimer } from "../telemetry/server_metrics.ts";
+import type { AckTimer } from "./server_metrics.ts";
+import { describeError } from "../base/describe_error.ts";
+import { SERVER_DEFAULTS } from "./server_defaults.ts";
 
 /** The part of a `Deno.Conn` a connection loop uses. */
 export interface ByteConn {
@@ -40,7 +42,7 @@ export interface ByteConn {
 }
 
 /** The default cap on replies waiting to be written to one client, in bytes. */
-export const DEFAULT_REPLY_BUFFER_BYTES = 65536;
+export const DEFAULT_REPLY_BUFFER_BYTES: number = SERVER_DEFAULTS.replyBufferBytes;
 
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -93,10 +95,6 @@ const COMMON_REPLIES = new Map(
 
 function encodeReplies(text: string): Uint8Array {
   return COMMON_REPLIES.get(text) ?? encoder.encode(text);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
 }
 
 /**
@@ -302,7 +300,9 @@ export class Connection {
           if (this.#closed) break;
           if (!isDisconnect(error)) throw error;
           this.#input = "reset";
-          this.#replyFailure ??= `the client reset the connection (${describe(error)})`;
+          this.#replyFailure ??= `the client reset the connection (${
+            describeError(error, "name")
+          })`;
           break;
         }
         if (n === null) {
@@ -453,7 +453,7 @@ export class Connection {
       }
       this.#replyFailure ??= this.#closed
         ? "the connection was closed"
-        : `the client stopped taking replies (${describe(error)})`;
+        : `the client stopped taking replies (${describeError(error, "name")})`;
     } finally {
       this.#writeInProgress = false;
       this.#pendingBytes -= data.length;

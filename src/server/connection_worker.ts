@@ -8,15 +8,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { delay } from "../delay.ts";
-import { type Logging, setupLogging } from "../log.ts";
+import { delay } from "../base/delay.ts";
+import { type Logging, setupLogging } from "../log/log.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import type { LikesTable } from "../store/embedded/likes_table.ts";
-import { attachEmbedded, type EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
-import type { LikesStore } from "../store/likes_store.ts";
-import { RedisLikes } from "../store/redis/redis_likes.ts";
+import { type AttachedStore, attachStore, type StoreAttachment } from "../store/open_store.ts";
 import { createResponder } from "./respond.ts";
-import { ackTimer } from "../telemetry/server_metrics.ts";
+import { SharedCounters } from "./server_counters.ts";
+import { ackTimer } from "./server_metrics.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 const log = getLogger(["likes", "server", "worker"]);
@@ -33,8 +31,8 @@ let accepted = 0;
 let stopping = false;
 let sweeper: ReturnType<typeof setInterval> | undefined;
 let logging: Logging | undefined;
-/** The connection to Redis, when the counts live there. */
-let remote: RedisLikes | undefined;
+/** This Worker's view of the store (a connection of its own, when the counts live in Redis). */
+let attached: AttachedStore | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -43,7 +41,7 @@ function post(message: FromWorker): void {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "start") {
-    start(message.index, message.store, message.settings).catch((error) => {
+    start(message.index, message.store, message.counters, message.settings).catch((error) => {
       post({
         kind: "failed",
         name: error?.name ?? "Error",
@@ -57,18 +55,16 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 
 async function start(
   index: number,
-  buffers: EmbeddedBuffers,
+  attachment: StoreAttachment,
+  countersBuffer: SharedArrayBuffer,
   settings: WorkerSettings,
 ): Promise<void> {
   // Logging is the caller's choice (serveLikes' logFile): without it this Worker logs nothing.
   logging = settings.logFile === null ? undefined : await setupLogging({ file: settings.logFile });
-  const embedded = attachEmbedded(buffers);
-  const table = embedded.table; // the server's counters, in any case
-  const store: LikesStore = settings.redis
-    ? await RedisLikes.connect(settings.redis)
-    : embedded.store;
-  remote = store instanceof RedisLikes ? store : undefined;
-  const respond = createResponder(store, table, {
+  attached = await attachStore(attachment);
+  const { store } = attached;
+  const counters = SharedCounters.attach(countersBuffer);
+  const respond = createResponder(store, counters, {
     ...settings,
     ...(logging ? { messageLog: logging.hotLogger(["likes", "server", "message"]) } : {}),
   });
@@ -87,7 +83,7 @@ async function start(
   );
   post({ kind: "listening", port });
   const timer = ackTimer(); // only while telemetry is on
-  acceptLoop(listener, table, respond, {
+  acceptLoop(listener, counters, respond, {
     ...settings,
     maxPendingReplyBytes: settings.replyBufferBytes,
     store,
@@ -125,7 +121,7 @@ function closeQuietly(conn: Deno.Conn): void {
 
 async function acceptLoop(
   server: Deno.Listener,
-  table: LikesTable,
+  counters: SharedCounters,
   respond: ReturnType<typeof createResponder>,
   settings: AcceptSettings,
 ): Promise<void> {
@@ -148,13 +144,13 @@ async function acceptLoop(
     }
     const remote = conn.remoteAddr as Deno.NetAddr;
     const peer = `${remote.hostname}:${remote.port}`;
-    const open = table.openConnection(settings.maxConnections);
+    const open = counters.openConnection(settings.maxConnections);
     if (open < 0) {
-      table.count("connectionsRefused");
+      counters.count("connectionsRefused");
       refuse(conn, peer, -open, settings.maxConnections);
       continue;
     }
-    table.count("connectionsAccepted");
+    counters.count("connectionsAccepted");
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch {
@@ -168,7 +164,7 @@ async function acceptLoop(
       .finally(() => {
         connections.delete(connection);
         served.delete(done);
-        table.closeConnection();
+        counters.closeConnection();
       });
     served.add(done);
   }
@@ -226,7 +222,7 @@ async function stop(): Promise<number> {
   }
   await Promise.all([...served]);
   log.debug(`worker ${workerIndex} stopped; it served ${accepted} connection(s)`);
-  await remote?.close().catch(() => {});
+  await attached?.close().catch(() => {});
   await logging?.shutdown();
   return open.length;
 }

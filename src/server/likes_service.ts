@@ -1,34 +1,33 @@
 /**
- * `serveLikes()`: the PrimaryLikesServer as a library call — the embedded store (a likes table in
- * shared memory and, with a data directory, the journal that makes every acknowledged like
- * durable: see `src/store/embedded/open_embedded.ts`) and a pool of connection Workers, each
- * answering through its own view of the store (`LikesStore`). The entry point (`server.ts`) adds
- * flags, logging and signals. In a process run with `OTEL_DENO=true` it records the `likes.*`
- * metrics (`src/telemetry/server_metrics.ts`); otherwise nothing is recorded.
+ * `serveLikes()`: the PrimaryLikesServer as a library call — the store, opened through its door
+ * (`src/store/open_store.ts`: the embedded table with its journal, or Redis), the server's own
+ * counters in shared memory, and a pool of connection Workers, each answering through its own
+ * view of the store (`LikesStore`). The entry point (`server.ts`) adds flags, logging and
+ * signals. In a process run with `OTEL_DENO=true` it records the `likes.*` metrics
+ * (`server_metrics.ts`); otherwise nothing is recorded.
  *
  * @module
  */
 
-import { prepareRedis, type RedisLikesOptions } from "../store/redis/redis_likes.ts";
-
 import { getLogger } from "@logtape/logtape";
-import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
-import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
-import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import type { FsyncMode } from "../store/embedded/journal_writer.ts";
-import { DEFAULT_MAX_CLIENTS, type LikesTable } from "../store/embedded/likes_table.ts";
-import { openEmbedded } from "../store/embedded/open_embedded.ts";
-import type { Recovered } from "../store/embedded/recovery.ts";
+import {
+  type FsyncMode,
+  type LikesTable,
+  openStore,
+  type Recovered,
+  type RedisLikesOptions,
+} from "../store/open_store.ts";
+import { type ServerCounters, SharedCounters } from "./server_counters.ts";
+import { SERVER_DEFAULTS } from "./server_defaults.ts";
+import { exportServerCounters, journalFlushObserver } from "./server_metrics.ts";
 import { WorkerPool } from "./worker_pool.ts";
-import { exportServerCounters, journalFlushObserver } from "../telemetry/server_metrics.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */
-export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
+export const DEFAULT_WRITE_TIMEOUT_MS: number = SERVER_DEFAULTS.writeTimeoutMs;
 /** Open connections (all Workers together) past which new ones are refused. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-
+export const DEFAULT_MAX_CONNECTIONS: number = SERVER_DEFAULTS.maxConnections;
 /** How long a client's state is kept after its last message, in ms (7 days). */
-export const DEFAULT_CLIENT_TTL_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_CLIENT_TTL_MS: number = SERVER_DEFAULTS.clientTtlMs;
 
 /** Options for {@linkcode serveLikes}. */
 export interface ServeLikesOptions {
@@ -105,8 +104,13 @@ export interface LikesService extends AsyncDisposable {
   readonly hostname: string;
   /** The port it listens on (the real one when 0 was asked for). */
   readonly port: number;
-  /** The shared counting state (read it for totals). */
-  readonly table: LikesTable;
+  /**
+   * The embedded store's shared table (read it for totals, counts, a snapshot); `null` when the
+   * counts live in Redis.
+   */
+  readonly table: LikesTable | null;
+  /** The server's own counters (messages by result, connections), whichever the store. */
+  readonly counters: ServerCounters;
   /** What was recovered from the data directory, if there is one. */
   readonly recovered: Recovered | null;
   /** Journal records written and flushes done since start (`null` without a data directory). */
@@ -128,29 +132,29 @@ export interface LikesService extends AsyncDisposable {
  * @example
  * ```ts ignore
  * await using server = await serveLikes({ logFile: "/tmp/PrimaryLikesLog", dataDir: "data", workers: 2 });
- * console.log(server.port, server.table.total());
+ * console.log(server.port, server.table?.total());
  * ```
  */
 export async function serveLikes(options: ServeLikesOptions): Promise<LikesService> {
   const {
     logFile,
     dataDir,
-    fsync = "always",
+    fsync = SERVER_DEFAULTS.fsync,
     fsyncIntervalMs,
     snapshotEvery,
-    hostname = "127.0.0.1",
+    hostname = SERVER_DEFAULTS.hostname,
     port = 0,
     workers = 1,
-    maxLikes = DEFAULT_MAX_LIKES,
-    maxLineBytes = DEFAULT_MAX_LINE_BYTES,
-    pauseMs = 50,
-    idleTimeoutMs = 30_000,
-    writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
-    replyBufferBytes = DEFAULT_REPLY_BUFFER_BYTES,
-    maxConnections = DEFAULT_MAX_CONNECTIONS,
-    maxClients = DEFAULT_MAX_CLIENTS,
-    clientTtlMs = DEFAULT_CLIENT_TTL_MS,
-    repair = false,
+    maxLikes = SERVER_DEFAULTS.maxLikes,
+    maxLineBytes = SERVER_DEFAULTS.maxLineBytes,
+    pauseMs = SERVER_DEFAULTS.pauseMs,
+    idleTimeoutMs = SERVER_DEFAULTS.idleTimeoutMs,
+    writeTimeoutMs = SERVER_DEFAULTS.writeTimeoutMs,
+    replyBufferBytes = SERVER_DEFAULTS.replyBufferBytes,
+    maxConnections = SERVER_DEFAULTS.maxConnections,
+    maxClients = SERVER_DEFAULTS.maxClients,
+    clientTtlMs = SERVER_DEFAULTS.clientTtlMs,
+    repair = SERVER_DEFAULTS.repair,
     onFatal = () => {},
   } = options;
   if (!Number.isInteger(workers) || workers < 1) {
@@ -159,16 +163,10 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     );
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
-  let redis: RedisLikesOptions | null = null;
-  if (options.redis) {
-    const prepared = await prepareRedis(options.redis, fsync);
-    if (prepared.warning) log.warn(prepared.warning);
-    redis = prepared.options;
-  }
   const flushObserver = journalFlushObserver();
-  const host = await openEmbedded({
-    // With Redis, the table only holds the server's counters: no journal, nothing to recover.
-    ...(dataDir === undefined || options.redis ? {} : { dataDir }),
+  const store = await openStore({
+    ...(options.redis ? { redis: options.redis } : {}),
+    ...(dataDir === undefined ? {} : { dataDir }),
     fsync,
     ...(fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs }),
     ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
@@ -179,9 +177,10 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     onFatal,
     ...(flushObserver ? { onFlush: flushObserver } : {}),
   });
+  const counters = SharedCounters.create();
   let pool: WorkerPool;
   try {
-    pool = await WorkerPool.start(host.buffers, {
+    pool = await WorkerPool.start({ store: store.attachment, counters: counters.buffer }, {
       hostname,
       port,
       maxLikes,
@@ -194,20 +193,19 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-      redis,
     }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   } catch (error) {
-    await host.close().catch(() => {});
+    await store.close().catch(() => {});
     throw error;
   }
-  const metrics = exportServerCounters(host.table);
+  const metrics = exportServerCounters(counters);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       try {
         await pool.stop();
       } finally {
-        await host.close();
+        await store.close();
         metrics.stop();
       }
     })();
@@ -216,9 +214,10 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
   return {
     hostname,
     port: pool.port,
-    table: host.table,
-    recovered: host.recovered,
-    journalStats: () => host.journalStats(),
+    table: store.table,
+    counters,
+    recovered: store.recovered,
+    journalStats: () => store.journalStats(),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -12,7 +12,7 @@ Deno.test("serveLikes() leaves logging to its caller: without a log file nothing
       using client = await LineClient.connect({ port: server.port });
       assert.equal(await client.request("LikesServer1 4"), "ACK");
       assert.match(await client.request("LikesServer1 99"), /^ERR /);
-      assert.equal(server.table.total(), 4);
+      assert.equal(server.table?.total(), 4);
       assert.equal(getConfig(), null, "serveLikes() did not configure this thread's logging");
     }
     assert.equal(getConfig(), null);
@@ -95,7 +95,7 @@ Deno.test("a connection Worker that dies mid-run stops the server in seconds; no
     assert.ok(results.some((r) => r.acked > 0), JSON.stringify(results));
 
     await using again = await serveLikes({ workers: 2, dataDir });
-    const counts = again.table.countsOf(clients);
+    const counts = again.table!.countsOf(clients);
     clients.forEach((client, i) => {
       const { sent, acked } = results[i]!;
       assert.ok((counts[client] ?? 0) >= sumTo(acked), `${client}: acknowledged likes survived`);
@@ -108,7 +108,7 @@ Deno.test("a connection Worker that dies mid-run stops the server in seconds; no
         assert.match(await line.request(`LIKE ${client} ${seq} ${likesOf(seq)}`), /^ACK seq=/);
       }
     }
-    const final = again.table.countsOf(clients);
+    const final = again.table!.countsOf(clients);
     clients.forEach((client, i) => assert.equal(final[client], sumTo(results[i]!.sent), client));
   } finally {
     await Deno.remove(dir, { recursive: true });

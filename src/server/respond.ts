@@ -7,7 +7,7 @@
  */
 
 import { getLogger, type Logger } from "@logtape/logtape";
-import { type InfoLog, infoLog } from "../log.ts";
+import { type InfoLog, infoLog } from "../log/log.ts";
 import type { Frame } from "../protocol/framing.ts";
 import { parseFast } from "../protocol/fast_parse.ts";
 import {
@@ -90,11 +90,12 @@ export type Responder = (frame: Frame, peer: string) => Reply | Promise<Reply>;
  * @example
  * ```ts
  * import { createResponder } from "./respond.ts";
+ * import { SharedCounters } from "./server_counters.ts";
  * import { LikesTable } from "../store/embedded/likes_table.ts";
  * import { EmbeddedStore } from "../store/embedded/embedded_store.ts";
  * import assert from "node:assert/strict";
  * const table = LikesTable.create({ maxClients: 4 });
- * const respond = createResponder(new EmbeddedStore(table), table);
+ * const respond = createResponder(new EmbeddedStore(table), SharedCounters.create());
  * const frame = (text: string) => ({ bytes: new TextEncoder().encode(text), terminator: "\n" as const, length: text.length, overlong: false });
  * // A store in memory answers at once (a store across the network answers with a promise).
  * assert.equal((await respond(frame("LikesServer1 3"), "test")).text, "ACK");

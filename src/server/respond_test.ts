@@ -6,6 +6,7 @@ import { JournalRing } from "../store/embedded/journal_ring.ts";
 import { LikesTable } from "../store/embedded/likes_table.ts";
 import { EmbeddedStore } from "../store/embedded/embedded_store.ts";
 import { NO_RECEIPT } from "../store/likes_store.ts";
+import { SharedCounters } from "./server_counters.ts";
 import { createResponder, type Reply, type ResponderOptions } from "./respond.ts";
 
 function frame(text: string, terminator: Terminator = "\n"): Frame {
@@ -32,9 +33,13 @@ async function withLogs(fn: (records: LogRecord[]) => void | Promise<void>): Pro
 
 const text = (r: LogRecord) => r.message.join("");
 
-/** A responder over the embedded store of `table` (which also holds the counters). */
-function responderOver(table: LikesTable, options: ResponderOptions = {}) {
-  const respond = createResponder(new EmbeddedStore(table), table, options);
+/** A responder over the embedded store of `table`, counting into `counters`. */
+function responderOver(
+  table: LikesTable,
+  options: ResponderOptions = {},
+  counters: SharedCounters = SharedCounters.create(),
+) {
+  const respond = createResponder(new EmbeddedStore(table), counters, options);
   return (frame: Frame, peer: string): Reply => {
     const reply = respond(frame, peer);
     if (reply instanceof Promise) throw new Error("a store in memory answers at once");
@@ -62,7 +67,8 @@ Deno.test("createResponder() acknowledges and logs classic and keyed messages wi
 Deno.test("createResponder() rejects with ERR and an Invalid data warning naming the peer", async () => {
   await withLogs((records) => {
     const table = LikesTable.create({ maxClients: 8 });
-    const respond = responderOver(table, { maxLikes: 10 });
+    const counters = SharedCounters.create();
+    const respond = responderOver(table, { maxLikes: 10 }, counters);
     assert.equal(
       respond(frame("LikesServer1 11"), "10.0.0.1:5").text,
       'ERR likes "11" above max 10: expected 0 to 10',
@@ -86,7 +92,7 @@ Deno.test("createResponder() rejects with ERR and an Invalid data warning naming
         } from p: line too long: 9000 bytes, max 512`,
       ],
     ]);
-    assert.equal(table.counter("invalidClassic"), 2);
+    assert.equal(counters.counter("invalidClassic"), 2);
     assert.equal(table.total(), 0);
   });
 });
@@ -94,11 +100,16 @@ Deno.test("createResponder() rejects with ERR and an Invalid data warning naming
 Deno.test("createResponder() answers STATS with totals, counters and uptime", () => {
   let now = 1_000;
   const table = LikesTable.create({ maxClients: 8 });
-  const respond = responderOver(table, { workers: 3, startedAt: 1_000, clock: () => now });
+  const counters = SharedCounters.create();
+  const respond = responderOver(
+    table,
+    { workers: 3, startedAt: 1_000, clock: () => now },
+    counters,
+  );
   respond(frame("LikesServer2 5"), "p");
   respond(frame("bogus"), "p");
-  table.count("connectionsAccepted");
-  table.openConnection(10);
+  counters.count("connectionsAccepted");
+  counters.openConnection(10);
   now = 3_500;
   const { memory, ...stats } = parseStats(respond(frame("STATS"), "p").text);
   assert.ok((memory?.rss ?? 0) > 1_000_000, "the process's resident memory");
@@ -115,7 +126,8 @@ Deno.test("createResponder() answers STATS with totals, counters and uptime", ()
 
 Deno.test("createResponder() counts each message by result and protocol, and the likes it counted", () => {
   const table = LikesTable.create({ maxClients: 8 });
-  const respond = responderOver(table, { maxLikes: 10 });
+  const counters = SharedCounters.create();
+  const respond = responderOver(table, { maxLikes: 10 }, counters);
   for (
     const text of [
       "LikesServer1 4",
@@ -130,7 +142,7 @@ Deno.test("createResponder() counts each message by result and protocol, and the
   ) respond(frame(text), "p");
   const counts = Object.fromEntries(
     (["countedClassic", "countedKeyed", "duplicates", "invalidClassic", "invalidKeyed"] as const)
-      .map((c) => [c, table.counter(c)]),
+      .map((c) => [c, counters.counter(c)]),
   );
   assert.deepEqual(counts, {
     countedClassic: 2,
@@ -139,8 +151,8 @@ Deno.test("createResponder() counts each message by result and protocol, and the
     invalidClassic: 2,
     invalidKeyed: 2,
   });
-  assert.equal(table.counter("likesCounted"), 12, "4 + 3 + 5: a duplicate adds no likes");
-  assert.equal(table.counter("likesCounted"), table.total());
+  assert.equal(counters.counter("likesCounted"), 12, "4 + 3 + 5: a duplicate adds no likes");
+  assert.equal(counters.counter("likesCounted"), table.total());
 });
 
 Deno.test("createResponder() lists at most STATS_MAX_CLIENTS clients, the ones with the most likes, or exactly those asked for", () => {
@@ -161,16 +173,6 @@ Deno.test("createResponder() lists at most STATS_MAX_CLIENTS clients, the ones w
   const asked = parseStats(respond(frame("STATS c7 c1234 nobody"), "p").text);
   assert.deepEqual(asked.clients, { c7: 7, c1234: 1234 % 40 });
   assert.equal(asked.total, top.total);
-});
-
-Deno.test("LikesTable.openConnection() counts open connections up to a cap, across attached copies", () => {
-  const table = LikesTable.create({ maxClients: 4 });
-  const other = LikesTable.attach(table.buffer);
-  assert.deepEqual([table.openConnection(2), other.openConnection(2)], [1, 2]);
-  assert.equal(other.openConnection(2), -2, "refused: two are open");
-  table.closeConnection();
-  assert.equal(other.openConnection(2), 2);
-  assert.equal(table.counter("connectionsOpen"), 2);
 });
 
 Deno.test("createResponder() reports a full client table as an error, not a crash", () => {

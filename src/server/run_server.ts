@@ -6,33 +6,23 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { setupLogging, shutdownLogging } from "../log.ts";
-import { onStopSignal } from "../signals.ts";
-import { DataDirError } from "../store/embedded/data_dir.ts";
+import { setupLogging, shutdownLogging } from "../log/log.ts";
+import { onStopSignal } from "../cli/signals.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
 import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
-import { describeRedis, RedisSettingsRefused } from "../store/redis/redis_likes.ts";
-import { RedisSecretError } from "../store/redis/redis_secrets.ts";
+import { describeRedis, isStoreStartError } from "../store/open_store.ts";
+import { say } from "../cli/say.ts";
 
 /** Where the server writes, given its log directory. */
 export function serverLogFile(logDir: string): string {
   return `${logDir.replace(/\/+$/, "") || "/"}/PrimaryLikesLog`.replace(/^\/\//, "/");
 }
 
-const encoder = new TextEncoder();
-
-function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): void {
-  stream.writeSync(encoder.encode(`${line}\n`));
-}
-
 /** Explains a start-up failure in one line that says what to do. */
 export function explainStartError(error: unknown, config: ServerConfig, logFile: string): string {
   const where = `${config.host}:${config.port}`;
-  if (
-    error instanceof DataDirError || error instanceof RedisSettingsRefused ||
-    error instanceof RedisSecretError
-  ) return error.message;
+  if (isStoreStartError(error)) return error.message;
   if (error instanceof Deno.errors.NotCapable) {
     return /net access/.test(error.message)
       ? `Cannot listen on ${where}: no permission; run deno with --allow-net=${where}`
@@ -87,7 +77,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
       },
     });
   } catch (error) {
-    say(Deno.stderr, `error: ${explainStartError(error, config, logFile)}`);
+    say(`error: ${explainStartError(error, config, logFile)}`);
     await shutdownLogging();
     return 1;
   }
@@ -96,7 +86,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
   log.info(
     `PrimaryLikesServer listening on ${address} with ${config.workers} worker(s); log ${logFile}`,
   );
-  say(Deno.stdout, `listening on ${address}`);
+  say(`listening on ${address}`, Deno.stdout);
   const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
   log.info(
     signal ? `${signal}: stopping, answering what was read` : `stopping after a failure`,
@@ -107,11 +97,11 @@ export async function runServer(config: ServerConfig): Promise<number> {
     fatal ??= error instanceof Error ? error : new Error(String(error));
     log.error(`stopping failed: ${fatal.message}`);
   }
-  const { total, clients } = service.table.snapshot();
-  const counts = config.redis
-    ? `counts in ${describeRedis(config.redis)}`
-    : `total ${total} likes from ${Object.keys(clients).length} client(s)`;
-  const messages = messageTotals(service.table);
+  const snapshot = service.table?.snapshot();
+  const counts = config.redis || !snapshot
+    ? `counts in ${config.redis ? describeRedis(config.redis) : "the store"}`
+    : `total ${snapshot.total} likes from ${Object.keys(snapshot.clients).length} client(s)`;
+  const messages = messageTotals(service.counters);
   log.info(
     `stopped: ${counts}, ${messages.accepted} accepted, ${messages.duplicates} duplicate, ${messages.rejected} rejected message(s)${
       messages.unknown > 0

@@ -16,23 +16,20 @@ import {
   parsePath,
   parseSeconds,
   UsageError,
-} from "../cli.ts";
-import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
-import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
-import { DEFAULT_REPLY_BUFFER_BYTES } from "./connection.ts";
-import { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "../store/embedded/journal_writer.ts";
+} from "../cli/flags.ts";
 import {
-  DEFAULT_CLIENT_TTL_MS,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_WRITE_TIMEOUT_MS,
-} from "./likes_service.ts";
-import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../store/embedded/likes_table.ts";
-import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
+  FSYNC_ALIASES,
+  FSYNC_MODES,
+  type FsyncMode,
+  MAX_CLIENTS_LIMIT,
+  type RedisLikesOptions,
+} from "../store/open_store.ts";
+import { SERVER_DEFAULTS } from "./server_defaults.ts";
 
 /** The server's default TCP port. */
-export const DEFAULT_PORT = 4242;
+export const DEFAULT_PORT: number = SERVER_DEFAULTS.port;
 /** The default data directory, relative to the working directory (the project under `deno task`). */
-export const DEFAULT_DATA_DIR = "data";
+export const DEFAULT_DATA_DIR: string = SERVER_DEFAULTS.dataDir;
 
 /** Validated server settings. */
 export interface ServerConfig {
@@ -80,7 +77,7 @@ function flags(cpus: number): Flag[] {
       name: "fsync",
       type: "string",
       value: "always|interval|never",
-      default: "always",
+      default: SERVER_DEFAULTS.fsync,
       help:
         "ACK after a flush that includes the like (one flush shared by all clients); ACK once written, flushed every --fsync-interval; or ACK at once, never flush (benchmarks only). batch = always",
     },
@@ -88,7 +85,7 @@ function flags(cpus: number): Flag[] {
       name: "fsync-interval",
       type: "string",
       value: "SECONDS",
-      default: "1",
+      default: String(SERVER_DEFAULTS.fsyncIntervalMs / 1000),
       help:
         "with --fsync interval: the longest time between flushes (what a machine crash may lose)",
     },
@@ -96,7 +93,7 @@ function flags(cpus: number): Flag[] {
       name: "snapshot-every",
       type: "string",
       value: "N",
-      default: "100000",
+      default: String(SERVER_DEFAULTS.snapshotEvery),
       help: "journal records between snapshots (bounds the journal and the restart time)",
     },
     LISTEN_HOST_FLAG,
@@ -118,42 +115,42 @@ function flags(cpus: number): Flag[] {
       name: "log-dir",
       type: "string",
       value: "DIR",
-      default: "/tmp",
+      default: SERVER_DEFAULTS.logDir,
       help: "directory of PrimaryLikesLog (must exist)",
     },
     {
       name: "max-likes",
       type: "string",
       value: "N",
-      default: String(DEFAULT_MAX_LIKES),
+      default: String(SERVER_DEFAULTS.maxLikes),
       help: "largest number of likes in one message",
     },
     {
       name: "max-line-bytes",
       type: "string",
       value: "N",
-      default: String(DEFAULT_MAX_LINE_BYTES),
+      default: String(SERVER_DEFAULTS.maxLineBytes),
       help: "longest message in bytes; longer ones get ERR",
     },
     {
       name: "idle-timeout",
       type: "string",
       value: "SECONDS",
-      default: "30",
+      default: String(SERVER_DEFAULTS.idleTimeoutMs / 1000),
       help: "drop a connection silent this long",
     },
     {
       name: "write-timeout",
       type: "string",
       value: "SECONDS",
-      default: String(DEFAULT_WRITE_TIMEOUT_MS / 1000),
+      default: String(SERVER_DEFAULTS.writeTimeoutMs / 1000),
       help: "close a connection whose client takes no replies this long",
     },
     {
       name: "reply-buffer-bytes",
       type: "string",
       value: "N",
-      default: String(DEFAULT_REPLY_BUFFER_BYTES),
+      default: String(SERVER_DEFAULTS.replyBufferBytes),
       help:
         "replies held per connection; past it the server stops reading that client until they drain",
     },
@@ -161,28 +158,28 @@ function flags(cpus: number): Flag[] {
       name: "max-connections",
       type: "string",
       value: "N",
-      default: String(DEFAULT_MAX_CONNECTIONS),
+      default: String(SERVER_DEFAULTS.maxConnections),
       help: "open connections; past it a new one gets ERR too many connections",
     },
     {
       name: "pause",
       type: "string",
       value: "SECONDS",
-      default: "0.05",
+      default: String(SERVER_DEFAULTS.pauseMs / 1000),
       help: "answer an unterminated message after this much silence",
     },
     {
       name: "max-clients",
       type: "string",
       value: "N",
-      default: String(DEFAULT_MAX_CLIENTS),
+      default: String(SERVER_DEFAULTS.maxClients),
       help: "distinct client names the server holds at once",
     },
     {
       name: "client-ttl",
       type: "string",
       value: "SECONDS",
-      default: String(DEFAULT_CLIENT_TTL_MS / 1000),
+      default: String(SERVER_DEFAULTS.clientTtlMs / 1000),
       help: "forget a client silent this long (7 days; its likes stay in the total)",
     },
     {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../cli/flags.ts";
 import { DEFAULT_PORT, parseServerConfig, parseStore, serverUsage } from "./server_config.ts";
 
 Deno.test("parseServerConfig() gives the seed defaults", () => {

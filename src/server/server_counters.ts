@@ -1,12 +1,15 @@
 /**
- * The server's own counters (messages by result and protocol, likes counted, connections), shared
- * by its Workers. They are not the store's business: `respond.ts` and the connection Workers count
- * through this interface, and the embedded store's shared table happens to host them. Each
- * (result, protocol) pair has its own counter, so a reader (`STATS`, the metrics) never subtracts
- * one racing counter from another.
+ * The server's own counters (messages by result and protocol, likes counted, connections), in
+ * shared memory of their own that every connection Worker attaches ({@linkcode SharedCounters}).
+ * They are not the store's business: `respond.ts` and the connection Workers count through
+ * {@linkcode ServerCounters}, whichever store holds the likes. Each (result, protocol) pair has
+ * its own counter, so a reader (`STATS`, the metrics) never subtracts one racing counter from
+ * another.
  *
  * @module
  */
+
+import type { Protocol } from "../protocol/grammar.ts";
 
 /** One of the server's counters. */
 export type Counter =
@@ -22,8 +25,7 @@ export type Counter =
   | "likesCounted"
   | "connectionsAccepted"
   | "connectionsOpen"
-  | "connectionsRefused"
-  | "expired";
+  | "connectionsRefused";
 
 /** Counting and reading the server's counters. */
 export interface ServerCounters {
@@ -34,7 +36,7 @@ export interface ServerCounters {
 }
 
 /** The two wire forms a message comes in. */
-export type Protocol = "classic" | "keyed";
+export type { Protocol };
 
 /** What became of a message: the `result` of the `likes.messages` metric. */
 export type MessageResult = "counted" | "duplicate" | "invalid" | "unavailable" | "unknown";
@@ -100,4 +102,102 @@ export function messageTotals(counters: ServerCounters): MessageTotals {
       c("unavailableKeyed"),
     unknown: c("unknownClassic") + c("unknownKeyed"),
   };
+}
+
+/** Where each counter lives in the shared buffer. */
+const SLOTS: Readonly<Record<Counter, number>> = {
+  countedClassic: 0,
+  countedKeyed: 1,
+  duplicates: 2,
+  invalidClassic: 3,
+  invalidKeyed: 4,
+  unavailableClassic: 5,
+  unavailableKeyed: 6,
+  unknownClassic: 7,
+  unknownKeyed: 8,
+  likesCounted: 9,
+  connectionsAccepted: 10,
+  connectionsOpen: 11,
+  connectionsRefused: 12,
+};
+const SLOT_COUNT = 13;
+
+/**
+ * The server's counters in a `SharedArrayBuffer`: create them once, attach the same buffer in
+ * each Worker; every update is one atomic operation.
+ *
+ * @example Connections across two Workers' views
+ * ```ts
+ * import { SharedCounters } from "./server_counters.ts";
+ * import assert from "node:assert/strict";
+ * const counters = SharedCounters.create();
+ * const other = SharedCounters.attach(counters.buffer);
+ * assert.deepEqual([counters.openConnection(2), other.openConnection(2)], [1, 2]);
+ * assert.equal(other.openConnection(2), -2, "refused: two are open");
+ * counters.closeConnection();
+ * counters.count("countedClassic", 3);
+ * assert.equal(other.counter("countedClassic"), 3);
+ * assert.equal(other.counter("connectionsOpen"), 1);
+ * ```
+ */
+export class SharedCounters implements ServerCounters {
+  readonly #slots: BigInt64Array<SharedArrayBuffer>;
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.#slots = new BigInt64Array(buffer);
+  }
+
+  /** New counters, all zero. */
+  static create(): SharedCounters {
+    return new SharedCounters(new SharedArrayBuffer(SLOT_COUNT * 8));
+  }
+
+  /**
+   * Attaches to the buffer of counters made by {@linkcode SharedCounters.create}.
+   *
+   * @throws {TypeError} If the buffer does not have the counters' size.
+   */
+  static attach(buffer: SharedArrayBuffer): SharedCounters {
+    if (buffer.byteLength !== SLOT_COUNT * 8) {
+      throw new TypeError(
+        `Cannot attach the server's counters as the buffer has ${buffer.byteLength} bytes: expected ${
+          SLOT_COUNT * 8
+        }`,
+      );
+    }
+    return new SharedCounters(buffer);
+  }
+
+  /** The shared buffer, to post to a Worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#slots.buffer;
+  }
+
+  /** Adds `delta` (default 1) to a counter. */
+  count(counter: Counter, delta = 1): void {
+    Atomics.add(this.#slots, SLOTS[counter], BigInt(delta));
+  }
+
+  /** A counter's value. */
+  counter(counter: Counter): number {
+    return Number(Atomics.load(this.#slots, SLOTS[counter]));
+  }
+
+  /**
+   * Counts a new open connection unless `max` are open already (across every Worker).
+   *
+   * @returns The number now open, or minus the number open when the connection is refused.
+   */
+  openConnection(max: number): number {
+    const slot = SLOTS.connectionsOpen;
+    const open = Number(Atomics.add(this.#slots, slot, 1n)) + 1;
+    if (open <= max) return open;
+    Atomics.sub(this.#slots, slot, 1n);
+    return -(open - 1);
+  }
+
+  /** Counts a connection opened by {@linkcode SharedCounters.openConnection} as closed. */
+  closeConnection(): void {
+    Atomics.sub(this.#slots, SLOTS.connectionsOpen, 1n);
+  }
 }

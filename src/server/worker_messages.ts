@@ -4,9 +4,7 @@
  * @module
  */
 
-import type { RedisLikesOptions } from "../store/redis/redis_likes.ts";
-
-import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
+import type { StoreAttachment } from "../store/open_store.ts";
 
 /** Settings a connection Worker needs; all plain data, so they survive `postMessage`. */
 export interface WorkerSettings {
@@ -36,8 +34,6 @@ export interface WorkerSettings {
   readonly workers: number;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
-  /** Count in this Redis instead of the embedded store (whose table then holds only counters). */
-  readonly redis: RedisLikesOptions | null;
 }
 
 /** Main thread → Worker. */
@@ -45,8 +41,10 @@ export type ToWorker =
   | {
     readonly kind: "start";
     readonly index: number;
-    /** The store's shared memory, for the Worker's view of it. */
-    readonly store: EmbeddedBuffers;
+    /** What the Worker attaches its view of the store with. */
+    readonly store: StoreAttachment;
+    /** The server's counters (`SharedCounters`), shared by every Worker. */
+    readonly counters: SharedArrayBuffer;
     readonly settings: WorkerSettings;
   }
   | { readonly kind: "stop" };

@@ -7,12 +7,19 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { EmbeddedBuffers } from "../store/embedded/open_embedded.ts";
+import type { StoreAttachment } from "../store/open_store.ts";
 import { startListeningWorkers, stopWorker } from "../threads/listening_workers.ts";
 import type { ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 /** Settings for the pool; `port` may be 0. */
 export type PoolSettings = Omit<WorkerSettings, "reusePort">;
+
+/** The shared state every Worker attaches: its view of the store, and the server's counters. */
+export interface WorkerMemory {
+  readonly store: StoreAttachment;
+  /** The buffer of the server's `SharedCounters`. */
+  readonly counters: SharedArrayBuffer;
+}
 
 /** Options for {@linkcode WorkerPool.start}. */
 export interface WorkerPoolOptions {
@@ -52,7 +59,7 @@ export class WorkerPool implements AsyncDisposable {
    *   `Deno.errors.NotCapable`), after stopping the Workers already started.
    */
   static async start(
-    store: EmbeddedBuffers,
+    memory: WorkerMemory,
     settings: PoolSettings,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
@@ -68,7 +75,8 @@ export class WorkerPool implements AsyncDisposable {
       startMessage: (index, port, reusePort): ToWorker => ({
         kind: "start",
         index,
-        store,
+        store: memory.store,
+        counters: memory.counters,
         settings: { ...settings, port, reusePort },
       }),
       onDeath: (index, worker, event) => {

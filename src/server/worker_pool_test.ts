@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LikesTable } from "../store/embedded/likes_table.ts";
+import { LikesTable } from "../store/open_store.ts";
+import { SharedCounters } from "./server_counters.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 const CRASHING = new URL("../../tests/fixtures/crash_worker.ts", import.meta.url).href;
@@ -7,7 +8,17 @@ const CRASHING = new URL("../../tests/fixtures/crash_worker.ts", import.meta.url
 Deno.test("a Worker that dies is reported once, and stopping does not wait for it", async () => {
   const deaths: string[] = [];
   const pool = await WorkerPool.start(
-    { table: LikesTable.create({ maxClients: 4 }).buffer, journal: null, waitForJournal: false },
+    {
+      store: {
+        kind: "embedded",
+        buffers: {
+          table: LikesTable.create({ maxClients: 4 }).buffer,
+          journal: null,
+          waitForJournal: false,
+        },
+      },
+      counters: SharedCounters.create().buffer,
+    },
     {
       hostname: "127.0.0.1",
       port: 0,
@@ -21,7 +32,6 @@ Deno.test("a Worker that dies is reported once, and stopping does not wait for i
       logFile: null,
       workers: 1,
       startedAt: Date.now(),
-      redis: null,
     },
     { onFatal: (error) => deaths.push(error.message), stopTimeoutMs: 10_000, workerUrl: CRASHING },
   );

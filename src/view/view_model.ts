@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RunSnapshot } from "../run_snapshot.ts";
+import type { RunSnapshot } from "./run_snapshot.ts";
 
 /** One LikesServer row on the page. */
 export interface ViewRow {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ChildSnapshot, RunSnapshot } from "../run_snapshot.ts";
+import type { ChildSnapshot, RunSnapshot } from "./run_snapshot.ts";
 import { ViewModel } from "./view_model.ts";
 
 function child(

@@ -15,7 +15,7 @@ import appJs from "./assets/app.js" with { type: "text" };
 import appCss from "./assets/app.css" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
-import type { RunSnapshot } from "../run_snapshot.ts";
+import type { RunSnapshot } from "./run_snapshot.ts";
 import { ViewModel } from "./view_model.ts";
 
 /** Options for {@linkcode serveView}. */

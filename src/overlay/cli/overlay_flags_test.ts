@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../cli.ts";
+import { UsageError } from "../../cli/flags.ts";
 import { parseClusterFlags } from "./cluster_flags.ts";
 import { parseNodeFlags } from "./node_flags.ts";
 import { parseQueryFlags } from "./query_flags.ts";

@@ -14,7 +14,7 @@ import {
   parsePath,
   parseSeconds,
   UsageError,
-} from "../../cli.ts";
+} from "../../cli/flags.ts";
 import { DEFAULT_CLUSTER_FILE } from "./node_flags.ts";
 import { CONSISTENCIES, type Consistency } from "../domain/query.ts";
 

@@ -8,17 +8,17 @@
  */
 
 import { resolve } from "node:path";
-import { UsageError } from "../../cli.ts";
-import { forEachText, serviceEnv, spawnDeno } from "../../child_process.ts";
+import { UsageError } from "../../cli/flags.ts";
+import { forEachText, serviceEnv, spawnDeno } from "../../launch/child_process.ts";
 import {
   type ListeningProcess,
   parentArgs,
   PROJECT,
   startListening,
 } from "../../launch/processes.ts";
-import type { RunReport } from "../../parent/run_report.ts";
-import type { RunSnapshot } from "../../run_snapshot.ts";
-import { onStopSignal } from "../../signals.ts";
+import type { RunReport } from "../../protocol/parent_report.ts";
+import type { RunSnapshot } from "../../view/run_snapshot.ts";
+import { onStopSignal } from "../../cli/signals.ts";
 import { serveView, type ViewServer } from "../../view/view_server.ts";
 import type { ClusterConfig } from "../domain/cluster_config.ts";
 import type { ClusterRunConfig } from "./cluster_flags.ts";
@@ -28,18 +28,19 @@ import {
   type NodeOutcome,
   type QuerySample,
 } from "./cluster_report.ts";
-import { nodeArgs, shellQuote } from "./node_command.ts";
+import { nodeArgs, shellQuote } from "../../launch/node_command.ts";
 import type { NodeStats } from "../domain/messages.ts";
 import { describeNeighbours } from "../domain/peer_health.ts";
 import { askNode, nodeStats } from "../client/query_client.ts";
 import type { ClusterSecret } from "../wire/link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
 import { createSecretFile, readSecretFile, secretPath } from "./secret_file.ts";
+import { say } from "../../cli/say.ts";
 
 const encoder = new TextEncoder();
 
-function say(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(`cluster: ${line}\n`));
+function tell(line: string): void {
+  say(`cluster: ${line}`);
 }
 
 /**
@@ -228,7 +229,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
         `${run.newSecret} exists already: a cluster keeps its secret (delete the file first to make a new one, then copy it to every machine)`,
       );
     }
-    say(`wrote a new cluster secret to ${run.newSecret} (readable by you only)`);
+    tell(`wrote a new cluster secret to ${run.newSecret} (readable by you only)`);
     return 0;
   }
   const config = await loadClusterConfig(run.configFile);
@@ -239,7 +240,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   }
   const secretFile = secretPath(run.configFile, config, run.secretFile);
   if (await createSecretFile(secretFile)) {
-    say(`created the cluster's secret in ${secretFile} (readable by you only)`);
+    tell(`created the cluster's secret in ${secretFile} (readable by you only)`);
   }
   const secret = await readSecretFile(secretFile);
   if (run.printCommands) {
@@ -310,11 +311,11 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
   };
 
   try {
-    say(`logs and journals in ${dir}`);
+    tell(`logs and journals in ${dir}`);
     for (const id of config.nodes.keys()) {
       const node = await startOne(id);
       nodes.set(id, node);
-      say(`node ${id} pid ${node.pid} listening on ${node.host}:${node.port}`);
+      tell(`node ${id} pid ${node.pid} listening on ${node.host}:${node.port}`);
     }
     watch.start(50);
     const started = performance.now();
@@ -324,7 +325,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     const portalView = { id: portal.id, address: `${portal.host}:${portal.port}` };
     if (run.viewPort !== null) {
       view = await serveView({ port: run.viewPort });
-      Deno.stderr.writeSync(encoder.encode(`view at ${view.url}\n`));
+      say(`view at ${view.url}`);
       const shown = view;
       timers.push(
         setInterval(() => shown.update(watch.snapshot(startedAt, portalView, null)), 250),
@@ -334,7 +335,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
       if (node.likesPort === null || run.likesServersPerNode === 0) continue;
       parents.push(startParentFor(node.id, node.host, node.likesPort, nodeDir(node.id), run));
     }
-    say(
+    tell(
       `${
         parents.length * run.likesServersPerNode
       } LikesServers (${run.likesServersPerNode} per node) for ${run.durationMs / 1000} s`,
@@ -344,7 +345,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     const seconds = () => Math.round((performance.now() - started) / 100) / 10;
     const event = (what: string) => {
       events.push(`t=${seconds().toFixed(1)}s ${what}`);
-      say(`fault drill: ${what}`);
+      tell(`fault drill: ${what}`);
     };
     const querying = setInterval(async () => {
       const t = seconds().toFixed(1);
@@ -367,13 +368,13 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
           `${id} ${s?.replica.total ?? "down"}`
         )
           .join(" · ");
-        say(
+        tell(
           `t=${t}s query at ${portal.id}: ${reply.total} likes from ${reply.answered.join(" ")}${
             reply.missing.length ? ` (MISSING ${reply.missing.join(" ")})` : ""
           } · replicas ${replicas}`,
         );
       } catch (error) {
-        say(
+        tell(
           `t=${t}s query at ${portal.id} failed: ${error instanceof Error ? error.message : error}`,
         );
       }
@@ -404,7 +405,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     const signal = await Promise.race([stop.received, done.then(() => null)]);
     clearInterval(querying);
     if (signal) {
-      say(`${signal}: stopping the LikesServers and the nodes`);
+      tell(`${signal}: stopping the LikesServers and the nodes`);
       await cleanUp();
       return signal === "SIGINT" ? 130 : 143;
     }
@@ -425,7 +426,9 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
       try {
         report = parent ? JSON.parse(parent.output().stdout) as RunReport : null;
       } catch {
-        say(`node ${node.id}'s ParentProcess printed no report: ${parent?.output().stderr.trim()}`);
+        tell(
+          `node ${node.id}'s ParentProcess printed no report: ${parent?.output().stderr.trim()}`,
+        );
       }
       const stats = watch.latest.get(node.id) ?? null;
       return {

@@ -7,10 +7,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { UsageError } from "../../cli.ts";
-import { setupLogging, shutdownLogging } from "../../log.ts";
-import { DataDirError } from "../../store/embedded/data_dir.ts";
-import { onStopSignal } from "../../signals.ts";
+import { UsageError } from "../../cli/flags.ts";
+import { setupLogging, shutdownLogging } from "../../log/log.ts";
+import { DataDirError } from "../../store/open_store.ts";
+import { onStopSignal } from "../../cli/signals.ts";
 import {
   type ClusterConfig,
   ClusterConfigError,
@@ -19,12 +19,7 @@ import {
 import { type OverlayNode, startNode } from "../node/node_service.ts";
 import type { NodeRunConfig } from "./node_flags.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
-
-const encoder = new TextEncoder();
-
-function say(stream: typeof Deno.stdout | typeof Deno.stderr, line: string): void {
-  stream.writeSync(encoder.encode(`${line}\n`));
-}
+import { say } from "../../cli/say.ts";
 
 /**
  * Reads and checks a cluster config file.
@@ -115,14 +110,14 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       },
     });
   } catch (error) {
-    say(Deno.stderr, `error: ${explain(error, config, run)}`);
+    say(`error: ${explain(error, config, run)}`);
     await shutdownLogging();
     return 1;
   }
   const log = getLogger(["likes", "overlay", "lifecycle"]);
   const likes = node.likes ? `, likes on ${node.likes.hostname}:${node.likes.port}` : "";
   log.info(`node ${run.id} started; log ${run.dir}/node.log`);
-  say(Deno.stdout, `node ${run.id} listening on ${node.hostname}:${node.port}${likes}`);
+  say(`node ${run.id} listening on ${node.hostname}:${node.port}${likes}`, Deno.stdout);
   const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
   log.info(
     signal ? `${signal}: stopping node ${run.id}` : `stopping node ${run.id} after a failure`,

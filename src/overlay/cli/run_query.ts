@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "../../cli.ts";
+import { UsageError } from "../../cli/flags.ts";
 import { PeerError } from "../wire/frame_conn.ts";
 import type { Row } from "../domain/query.ts";
 import { askNode, nodeStats, type QueryReply } from "../client/query_client.ts";

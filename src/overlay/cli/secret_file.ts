@@ -7,7 +7,7 @@
  */
 
 import { dirname, isAbsolute, join } from "node:path";
-import { UsageError } from "../../cli.ts";
+import { UsageError } from "../../cli/flags.ts";
 import type { ClusterConfig } from "../domain/cluster_config.ts";
 import { ClusterSecret } from "../wire/link_auth.ts";
 

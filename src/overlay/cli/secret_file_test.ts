@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../cli.ts";
+import { UsageError } from "../../cli/flags.ts";
 import { tempDir } from "../../../tests/_helpers.ts";
 import { createSecretFile, readSecretFile } from "./secret_file.ts";
 

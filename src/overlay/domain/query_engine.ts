@@ -33,6 +33,7 @@ import {
 import { type AnswerMessage, readAnswer, rowsMessage, rowsOf } from "./messages.ts";
 import type { ReplicaEntry } from "./replica.ts";
 import { roundMs, type Stage, type TimingTree } from "./timing.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /** How long a query may take when it does not say, in ms. */
 export const DEFAULT_DEADLINE_MS = 2000;
@@ -183,10 +184,6 @@ function addCachedPart(into: Gathered, ageMs: number): void {
   into.cached = { ageMs: Math.max(ageMs, into.cached?.ageMs ?? 0) };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * A signal aborted, with an error naming the neighbour down, once `next` is marked down more
  * than `downs` times (the heartbeats run in another thread, so this polls); `stop` ends the watch.
@@ -289,12 +286,12 @@ async function callNeighbour(
       ...(tree ? { tree } : {}),
     });
   } catch (error) {
-    into.problems.set(next, errorText(error));
-    abandonPath(into, next, errorText(error));
+    into.problems.set(next, describeError(error, "message"));
+    abandonPath(into, next, describeError(error, "message"));
     into.stages.push({
       name: `call ${next}`,
       ms: roundMs(performance.now() - callStart),
-      note: `failed: ${errorText(error)}`,
+      note: `failed: ${describeError(error, "message")}`,
     });
   } finally {
     watch?.stop();
@@ -492,8 +489,8 @@ async function answer(
     path = readPath(message.path ?? [], ctx.id);
   } catch (error) {
     ctx.shared.add("failed");
-    ctx.log.warn(`query ${queryId} refused: ${errorText(error)}`);
-    return { ...base, success: false, message: errorText(error) };
+    ctx.log.warn(`query ${queryId} refused: ${describeError(error, "message")}`);
+    return { ...base, success: false, message: describeError(error, "message") };
   }
   // The diamond: another path brought this query here before. It is answered again, so that E's
   // rows come back by either path; the caller keeps each node's rows once.

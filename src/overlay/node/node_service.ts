@@ -163,6 +163,8 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     onFatal,
   });
+  // A node counts in the embedded store (never in Redis): its own rows are read from the table.
+  const table = likes?.table ?? null;
 
   const links = new Map<string, PeerLink>();
   for (const peer of gossipPeers(config, id)) {
@@ -205,11 +207,10 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   let lastRead = "";
   let lastExpired = -1;
   const readOwnCounts = () => {
-    if (likes) {
+    if (table) {
       // Read only when a count rose or a client was forgotten (its likes stay in the total,
       // folded into the retired row); the stamp moves on at every look.
-      const { table } = likes;
-      const expired = table.counter("expired");
+      const expired = table.forgotten();
       const seen = `${table.total()}/${expired}`;
       if (seen !== lastRead) {
         // Only what changed, unless clients were forgotten (then the table whole): a read
@@ -238,7 +239,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     const { rss } = Deno.memoryUsage();
     return {
       node: id,
-      likes: likes ? likes.table.total() : null,
+      likes: table ? table.total() : null,
       replica: {
         total: Object.values(byNode).reduce((sum, n) => sum + n, 0), // = replica.total()
         byNode,
@@ -339,7 +340,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
           logFile: options.workerLogs ? `${logDir}/node.log` : null,
           shared: shared.buffers,
-          table: likes?.table.buffer ?? null,
+          table: table?.buffer ?? null,
         },
       }),
       onDeath: (index, _worker, event) => {

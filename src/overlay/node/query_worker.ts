@@ -10,8 +10,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { setupLogging, shutdownLogging } from "../../log.ts";
-import { LikesTable } from "../../store/embedded/likes_table.ts";
+import { setupLogging, shutdownLogging } from "../../log/log.ts";
+import { LikesTable } from "../../store/open_store.ts";
 import { parseClusterConfig } from "../domain/cluster_config.ts";
 import { FrameError } from "../wire/frame.ts";
 import { FrameConn, PeerLink } from "../wire/frame_conn.ts";
@@ -28,6 +28,7 @@ import { NodeShared } from "../domain/node_shared.ts";
 import type { AnswerMessage } from "../domain/messages.ts";
 import { answerQuery, type QueryContext } from "../domain/query_engine.ts";
 import { type ReplicaEntry, RETIRED_KEY } from "../domain/replica.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 const log = getLogger(["likes", "overlay", "node"]);
 const conns = new Set<FrameConn>();
@@ -82,15 +83,15 @@ async function ownRows(id: string, table: LikesTable): Promise<ReplicaEntry[]> {
   return rows;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 self.onmessage = (event: MessageEvent<ToQueryWorker>) => {
   const message = event.data;
   if (message.kind === "start") {
     start(message.settings).catch((error) => {
-      post({ kind: "failed", name: error?.name ?? "Error", message: errorText(error) });
+      post({
+        kind: "failed",
+        name: error?.name ?? "Error",
+        message: describeError(error, "message"),
+      });
     });
   } else if (message.kind === "answer") {
     asked.get(message.ask)?.(message.value);
@@ -203,7 +204,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         let lost: string | null = null;
         const stream = (frame: Record<string, unknown>) =>
           conn.send(frame).catch((error) => {
-            lost ??= errorText(error);
+            lost ??= describeError(error, "message");
           });
         const answer = await answerQuery(ctx, message, stream);
         if (lost === null) return await reply(conn, answer);
@@ -248,7 +249,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         const notLogged = refusals.admit(host, performance.now());
         if (notLogged !== null) {
           log.warn(
-            `refused ${conn.remote}: ${errorText(error)}${
+            `refused ${conn.remote}: ${describeError(error, "message")}${
               notLogged > 0 ? ` (and ${notLogged} more from ${host} since the last such line)` : ""
             }`,
           );
@@ -273,8 +274,8 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         handle(conn, value).catch(() => conn.close()).finally(() => inFlight--);
       }
     } catch (error) {
-      log.warn(`closing ${conn.remote}: ${errorText(error)}`);
-      await conn.send({ type: "error", message: errorText(error) }).catch(() => {});
+      log.warn(`closing ${conn.remote}: ${describeError(error, "message")}`);
+      await conn.send({ type: "error", message: describeError(error, "message") }).catch(() => {});
     } finally {
       conn.close();
       conns.delete(conn);
@@ -290,7 +291,7 @@ async function start(settings: QueryWorkerSettings): Promise<void> {
         tcp = await server.accept();
       } catch (error) {
         if (error instanceof Deno.errors.BadResource) return;
-        log.warn(`accept failed: ${errorText(error)}`);
+        log.warn(`accept failed: ${describeError(error, "message")}`);
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }

@@ -10,12 +10,13 @@
  */
 
 import { type Logger } from "@logtape/logtape";
-import { delay } from "../../delay.ts";
+import { delay } from "../../base/delay.ts";
 import { listDataFiles, segmentName, snapshotName, syncDir } from "./data_dir.ts";
 import { encodeFlushMarker, KIND, RECORD_BYTES, RECORD_NAME_BYTES } from "./journal_record.ts";
 import type { JournalRing } from "./journal_ring.ts";
 import type { Recovered } from "./recovery.ts";
 import { type ClientState, writeSnapshot } from "./snapshot.ts";
+import { STORE_DEFAULTS } from "../store_defaults.ts";
 
 /** When an acknowledgement may be sent, relative to the journal. */
 export const FSYNC_MODES = ["always", "interval", "never"] as const;
@@ -33,7 +34,7 @@ export type FsyncMode = typeof FSYNC_MODES[number];
 export const FSYNC_ALIASES: Readonly<Record<string, FsyncMode>> = { batch: "always" };
 
 /** The default flush interval of `--fsync interval`, in ms (Redis `everysec`). */
-export const DEFAULT_FSYNC_INTERVAL_MS = 1000;
+export const DEFAULT_FSYNC_INTERVAL_MS: number = STORE_DEFAULTS.fsyncIntervalMs;
 
 /** Options for {@linkcode JournalWriter.start}. */
 export interface JournalWriterOptions {
@@ -109,7 +110,7 @@ export class JournalWriter {
     this.#dir = options.dir;
     this.#fsync = options.fsync ?? "always";
     this.#fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-    this.#snapshotEvery = options.snapshotEvery ?? 100_000;
+    this.#snapshotEvery = options.snapshotEvery ?? STORE_DEFAULTS.snapshotEvery;
     this.#log = options.log;
     this.#onFatal = options.onFatal ?? (() => {});
     this.#onFlush = options.onFlush;

@@ -1,6 +1,6 @@
 /**
  * The PrimaryLikesServer's counting state in one SharedArrayBuffer, shared by every Worker:
- * the global total, statistics counters, and a hash table of at most `maxClients` clients, each
+ * the global total, how many idle clients were forgotten, and a hash table of at most `maxClients` clients, each
  * with its likes counted, its last applied sequence number, the likes that sequence carried and
  * when it was last seen.
  *
@@ -21,11 +21,11 @@
  * @module
  */
 
-import type { Counter, ServerCounters } from "../../server/server_counters.ts";
 import type { ApplyResult } from "../likes_store.ts";
 import type { JournalRing } from "./journal_ring.ts";
 import { allocateSized, capacityOf } from "./sized_buffer.ts";
 import type { ClientState } from "./snapshot.ts";
+import { STORE_DEFAULTS } from "../store_defaults.ts";
 
 /** Options for {@linkcode LikesTable.create}. */
 
@@ -41,34 +41,20 @@ export interface LikesTableOptions {
 }
 
 export type { ApplyResult } from "../likes_store.ts";
-export type { Counter } from "../../server/server_counters.ts";
 
 /** Longest client name the table stores, in bytes (ASCII). */
 export const MAX_NAME_BYTES = 64;
 /** The default `maxClients`. */
-export const DEFAULT_MAX_CLIENTS = 16384;
+export const DEFAULT_MAX_CLIENTS: number = STORE_DEFAULTS.maxClients;
 /** Largest `maxClients` (the table then takes about 490 MB). */
 export const MAX_CLIENTS_LIMIT = 1 << 21;
 
 const HEADER_SLOTS = 24;
 // Slot 0 holds the capacity (see sized_buffer.ts).
 const TOTAL = 1;
-const COUNTERS: Record<Counter, number> = {
-  countedClassic: 2,
-  duplicates: 3,
-  invalidClassic: 4,
-  connectionsAccepted: 5,
-  connectionsOpen: 6,
-  connectionsRefused: 7,
-  expired: 10,
-  countedKeyed: 11,
-  invalidKeyed: 12,
-  unavailableClassic: 13,
-  unavailableKeyed: 14,
-  likesCounted: 15,
-  unknownClassic: 16,
-  unknownKeyed: 17,
-};
+// Slots 2-7 and 11-17 once held the server's counters (now in the server's own memory).
+/** Header slot: how many clients were forgotten for being idle. */
+const FORGOTTEN = 10;
 /** Header slot: how many clients the table holds. */
 const CLIENTS = 8;
 /** Header slot: `maxClients`. */
@@ -162,7 +148,7 @@ interface Entry {
  * assert.deepEqual(table.snapshot(), { total: 8, clients: { "LikesServer1": 5, "edge-1": 3 } });
  * ```
  */
-export class LikesTable implements ServerCounters {
+export class LikesTable {
   readonly #buffer: SharedArrayBuffer;
   readonly #capacity: number;
   readonly #header: BigInt64Array;
@@ -263,32 +249,9 @@ export class LikesTable implements ServerCounters {
     return Number(Atomics.load(this.#header, TOTAL));
   }
 
-  /** Adds `delta` (default 1) to a statistics counter. */
-  count(counter: Counter, delta = 1): void {
-    Atomics.add(this.#header, COUNTERS[counter], BigInt(delta));
-  }
-
-  /**
-   * Counts a new open connection unless `max` are open already (across every Worker).
-   *
-   * @returns The number now open, or minus the number open when the connection is refused.
-   */
-  openConnection(max: number): number {
-    const slot = COUNTERS.connectionsOpen;
-    const open = Number(Atomics.add(this.#header, slot, 1n)) + 1;
-    if (open <= max) return open;
-    Atomics.sub(this.#header, slot, 1n);
-    return -(open - 1);
-  }
-
-  /** Counts a connection opened by {@linkcode LikesTable.openConnection} as closed. */
-  closeConnection(): void {
-    Atomics.sub(this.#header, COUNTERS.connectionsOpen, 1n);
-  }
-
-  /** Reads a statistics counter. */
-  counter(counter: Counter): number {
-    return Number(Atomics.load(this.#header, COUNTERS[counter]));
+  /** How many clients were forgotten for being idle ({@linkcode LikesTable.expireIdle}). */
+  forgotten(): number {
+    return Number(Atomics.load(this.#header, FORGOTTEN));
   }
 
   /**
@@ -446,7 +409,7 @@ export class LikesTable implements ServerCounters {
     } finally {
       this.#unlockStructure();
     }
-    this.count("expired", expired.length);
+    Atomics.add(this.#header, FORGOTTEN, BigInt(expired.length));
     return expired;
   }
 
@@ -511,7 +474,7 @@ export class LikesTable implements ServerCounters {
    * counts now: what an observer that keeps its own copy needs, at the cost of the changes (plus
    * a scan of one flag per slot) rather than of the whole table. For one reader at a time; a
    * count that changes during the call is in this answer or the next. Clients forgotten are not
-   * reported here: compare {@linkcode LikesTable.counter}`("expired")` and read a
+   * reported here: compare {@linkcode LikesTable.forgotten} and read a
    * {@linkcode LikesTable.snapshot} when it moved.
    */
   takeChanged(): Record<string, number> {

@@ -102,16 +102,6 @@ Deno.test("LikesTable.attach() sees the same state through a second view", () =>
   assert.throws(() => LikesTable.attach(new SharedArrayBuffer(64)), TypeError);
 });
 
-Deno.test("LikesTable counters add up", () => {
-  const table = LikesTable.create({ maxClients: 2 });
-  table.count("countedClassic");
-  table.count("countedClassic", 2);
-  table.count("connectionsOpen", 1);
-  table.count("connectionsOpen", -1);
-  assert.equal(table.counter("countedClassic"), 3);
-  assert.equal(table.counter("connectionsOpen"), 0);
-});
-
 Deno.test("LikesTable.create() validates maxClients", () => {
   assert.throws(() => LikesTable.create({ maxClients: 0 }), RangeError);
   assert.throws(() => LikesTable.create({ maxClients: 1.5 }), RangeError);
@@ -231,7 +221,7 @@ Deno.test("LikesTable.expireIdle() forgets idle clients, keeps their likes in th
   assert.deepEqual(table.applyKeyed("new", 1, 1), { status: "full" }, "two clients already");
   assert.deepEqual(table.expireIdle(clock.now() - 5_000), ["old"]);
   assert.equal(table.clientCount(), 1);
-  assert.equal(table.counter("expired"), 1);
+  assert.equal(table.forgotten(), 1);
   assert.deepEqual(table.snapshot(), { total: 12, clients: { busy: 7 } });
   // The room is usable again, from any view; the other view's cached "old" is stale and noticed.
   assert.equal(other.applyKeyed("new", 1, 1).status, "applied");
@@ -371,8 +361,8 @@ Deno.test("property: a copy kept by takeChanged() (and a snapshot when clients e
         let expiredSeen = 0;
         const observe = () => {
           const changed = table.takeChanged();
-          if (table.counter("expired") !== expiredSeen) {
-            expiredSeen = table.counter("expired");
+          if (table.forgotten() !== expiredSeen) {
+            expiredSeen = table.forgotten();
             copy = table.snapshot().clients;
           } else Object.assign(copy, changed);
         };

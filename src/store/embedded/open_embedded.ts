@@ -44,7 +44,7 @@ export interface EmbeddedBuffers {
 
 /** The open store, on the thread that owns it. */
 export interface EmbeddedHost {
-  /** The shared table (also the server's counters). */
+  /** The shared table. */
   readonly table: LikesTable;
   /** What recovery found (null without a data directory). */
   readonly recovered: Recovered | null;
@@ -164,12 +164,9 @@ export async function openEmbedded(options: OpenEmbeddedOptions): Promise<Embedd
   }
 }
 
-/** A Worker's view of the store, and the server counters the table hosts. */
-export function attachEmbedded(
-  buffers: EmbeddedBuffers,
-): { store: EmbeddedStore; table: LikesTable } {
+/** A Worker's view of the store. */
+export function attachEmbedded(buffers: EmbeddedBuffers): { store: EmbeddedStore } {
   const journal = buffers.journal ? JournalRing.attach(buffers.journal) : undefined;
   const table = LikesTable.attach(buffers.table, journal);
-  const store = new EmbeddedStore(table, buffers.waitForJournal ? journal ?? null : null);
-  return { store, table };
+  return { store: new EmbeddedStore(table, buffers.waitForJournal ? journal ?? null : null) };
 }

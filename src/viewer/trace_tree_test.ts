@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SpanRecord } from "./otlp_receiver.ts";
+import type { SpanRecord } from "../telemetry/otlp_receiver.ts";
 import { formatTrace } from "./trace_tree.ts";
 
 function span(

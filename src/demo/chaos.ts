@@ -7,11 +7,12 @@
  * @module
  */
 
-import { formatUsage, parseFlags, parseSeconds, printUsage, UsageError } from "../cli.ts";
-import { delay } from "../delay.ts";
-import { freshSeed, randomBetween, seededRandom } from "../random.ts";
-import { type ServerProcess, startServer } from "./processes.ts";
+import { formatUsage, parseFlags, parseSeconds, printUsage, UsageError } from "../cli/flags.ts";
+import { delay } from "../base/delay.ts";
+import { freshSeed, randomBetween, seededRandom } from "../base/random.ts";
+import { type ServerProcess, startServer } from "../launch/processes.ts";
 import { prepareRun, runFlags, startParent } from "./run_flags.ts";
+import { say } from "../cli/say.ts";
 
 const FLAGS = [
   ...runFlags({
@@ -61,8 +62,6 @@ export function chaosUsage(): string {
   );
 }
 
-const encoder = new TextEncoder();
-
 function parseRange(
   s: Readonly<Record<string, string>>,
   low: string,
@@ -93,9 +92,9 @@ export async function runChaos(args: readonly string[]): Promise<number> {
   const random = seededRandom(run.seed ?? freshSeed());
   const dataDir = `${run.logDir}/data`;
   const startedAt = Date.now();
-  const say = (line: string) => {
+  const tell = (line: string) => {
     const at = ((Date.now() - startedAt) / 1000).toFixed(1).padStart(5);
-    Deno.stderr.writeSync(encoder.encode(`chaos ${at} s: ${line}\n`));
+    say(`chaos ${at} s: ${line}`);
   };
   const recoveredLine = (server: ServerProcess) =>
     /recovered .* in \d+ ms/.exec(server.output().stderr)?.[0] ?? "started";
@@ -116,10 +115,10 @@ export async function runChaos(args: readonly string[]): Promise<number> {
     }
   };
 
-  say(`logs and data in ${run.logDir}`);
+  tell(`logs and data in ${run.logDir}`);
   let server = await start(0);
   const port = server.port;
-  say(`server pid ${server.pid} listening on 127.0.0.1:${port}`);
+  tell(`server pid ${server.pid} listening on 127.0.0.1:${port}`);
   using parent = startParent(port, run);
   let parentDone = false;
   parent.status.then(() => (parentDone = true));
@@ -137,23 +136,23 @@ export async function runChaos(args: readonly string[]): Promise<number> {
       await server.stop("SIGKILL");
       kills++;
       const down = randomBetween(random, minDown, maxDown);
-      say(
+      tell(
         `kill -9 server pid ${server.pid} (kill ${kills}); down for ${(down / 1000).toFixed(1)} s`,
       );
       const downFrom = Date.now();
       await delay(down);
       server = await start(port);
       downMs += Date.now() - downFrom;
-      say(`server back as pid ${server.pid}: ${recoveredLine(server)}`);
+      tell(`server back as pid ${server.pid}: ${recoveredLine(server)}`);
     }
-    say(`no more kills; LikesServers finish and drain against pid ${server.pid}`);
+    tell(`no more kills; LikesServers finish and drain against pid ${server.pid}`);
   } catch (error) {
     failure = error;
-    say(`could not restart the server: ${error instanceof Error ? error.message : error}`);
+    tell(`could not restart the server: ${error instanceof Error ? error.message : error}`);
   }
   const parentStatus = await parent.status;
   const serverStatus = failure ? null : await server.stop("SIGTERM");
-  say(
+  tell(
     `the server was killed ${kills} time(s) and down ${(downMs / 1000).toFixed(1)} s in all; ` +
       `it stopped with exit ${serverStatus?.code ?? "?"}; logs in ${run.logDir}`,
   );

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli.ts";
-import { serviceEnv } from "../child_process.ts";
-import { freePort } from "../free_port.ts";
-import { onStopSignal } from "../signals.ts";
-import { parentArgs } from "./processes.ts";
+import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli/flags.ts";
+import { serviceEnv } from "../launch/child_process.ts";
+import { freePort } from "../launch/free_port.ts";
+import { onStopSignal } from "../cli/signals.ts";
+import { parentArgs } from "../launch/processes.ts";
 
 /** Flags of a demo or chaos run, with their defaults. */
 export function runFlags(defaults: {

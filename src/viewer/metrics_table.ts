@@ -5,8 +5,8 @@
  * @module
  */
 
-import { thousands } from "../number_format.ts";
-import { latestPoints, type MetricPoint } from "./otlp_receiver.ts";
+import { thousands } from "../base/number_format.ts";
+import { latestPoints, type MetricPoint } from "../telemetry/otlp_receiver.ts";
 
 function valueText(point: MetricPoint): string {
   if (point.kind !== "histogram") {

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { grantList } from "../../child_process.ts";
-import { type ClusterConfig, gossipPeers } from "../domain/cluster_config.ts";
+import { grantList } from "./child_process.ts";
+import { type ClusterConfig, gossipPeers } from "../overlay/domain/cluster_config.ts";
 
 /** Where the files a node needs are, as paths on the machine that runs it. */
 export interface NodePaths {
@@ -36,7 +36,7 @@ export function defaultNodeDir(id: string): string {
  *
  * @example
  * ```ts
- * import { parseClusterConfig } from "../domain/cluster_config.ts";
+ * import { parseClusterConfig } from "../overlay/domain/cluster_config.ts";
  * import { nodeArgs } from "./node_command.ts";
  * import assert from "node:assert/strict";
  * const config = parseClusterConfig(JSON.stringify({

@@ -8,7 +8,7 @@ import {
   parsePath,
   parseSeconds,
   UsageError,
-} from "./cli.ts";
+} from "./flags.ts";
 
 const flags: Flag[] = [
   { name: "port", type: "string", value: "PORT", default: "4242", help: "TCP port" },
@@ -99,7 +99,7 @@ Deno.test("parseFlags() takes a negative value after a space as the value, for t
 });
 
 Deno.test("exitWith() ends a process with its code once the event loop is idle, or after the grace", async () => {
-  const cli = new URL("./cli.ts", import.meta.url).href;
+  const cli = new URL("./flags.ts", import.meta.url).href;
   const run = async (code: string) => {
     const started = performance.now();
     const { code: exit } = await new Deno.Command("deno", {

@@ -14,15 +14,15 @@ import {
   parsePath,
   parseSeconds,
   UsageError,
-} from "./cli.ts";
-import { ACK_MODES, type AckMode } from "./protocol/classic_reply.ts";
+} from "../cli/flags.ts";
+import { ACK_MODES, type AckMode } from "../protocol/classic_reply.ts";
 import {
   CONNECTION_PATTERNS,
   type ConnectionPattern,
   DEFAULT_MAX_LIKES,
   type Protocol,
   PROTOCOLS,
-} from "./protocol/grammar.ts";
+} from "../protocol/grammar.ts";
 
 /** A PrimaryLikesServer's address. */
 export interface ServerAddress {

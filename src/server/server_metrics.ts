@@ -13,9 +13,9 @@ import {
   MESSAGE_OUTCOMES,
   messageCounter,
   type ServerCounters,
-} from "../server/server_counters.ts";
-import { type CarryOver, carryOver, delta } from "./carry_over.ts";
-import { likesMeter, msHistogram, telemetryEnabled } from "./otel.ts";
+} from "./server_counters.ts";
+import { type CarryOver, carryOver, delta } from "../telemetry/carry_over.ts";
+import { likesMeter, msHistogram, telemetryEnabled } from "../telemetry/otel.ts";
 
 /** Bucket bounds of `likes.journal.flush.records` (records made durable by one flush). */
 export const FLUSH_RECORD_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { type Flag, formatUsage, parseChoice, parseFlags, printUsage } from "../cli.ts";
-import { type RedisProcess, startRedis } from "./redis_process.ts";
-import { startServer } from "./processes.ts";
+import { type Flag, formatUsage, parseChoice, parseFlags, printUsage } from "../cli/flags.ts";
+import { type RedisProcess, startRedis } from "../launch/redis_process.ts";
+import { startServer } from "../launch/processes.ts";
 import { prepareRun, runFlags, startParent } from "./run_flags.ts";
+import { say } from "../cli/say.ts";
 
 const FLAGS = [
   ...runFlags({
@@ -37,10 +38,8 @@ export function demoUsage(): string {
   );
 }
 
-const encoder = new TextEncoder();
-
-function say(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(`demo: ${line}\n`));
+function tell(line: string): void {
+  say(`demo: ${line}`);
 }
 
 /**
@@ -54,13 +53,13 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   if (b.help) return await printUsage(demoUsage());
   const store = parseChoice("store", s.store!, ["embedded", "redis"] as const);
   const run = await prepareRun(s, b, "likes-demo-", 5);
-  say(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
+  tell(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
   let redis: RedisProcess | undefined;
   if (store === "redis") {
     const dir = `${run.logDir}/redis`;
     await Deno.mkdir(dir, { recursive: true });
     redis = await startRedis({ appendfsync: "always", dir });
-    say(
+    tell(
       `redis-server pid ${redis.pid} on 127.0.0.1:${redis.port} (appendfsync always, files in ${dir})`,
     );
   }
@@ -78,10 +77,10 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       }
       : {}),
   });
-  say(
+  tell(
     `PrimaryLikesServer pid ${server.pid} listening on ${server.host}:${server.port} with ${run.workers} Workers`,
   );
-  say(
+  tell(
     `ParentProcess: ${s.children} LikesServers, ${s.stagger} s apart, ${s.duration} s each, a batch every ${
       s["min-interval"]
     }..${s["max-interval"]} s`,
@@ -89,7 +88,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   using parent = startParent(server.port, run);
   const parentStatus = await parent.status;
   const serverStatus = await server.stop("SIGTERM");
-  say(
+  tell(
     `server stopped (exit ${serverStatus.code}); logs: ${run.logDir}/{PrimaryLikesLog,ParentProcessStatus,LikesServer0..${
       run.children - 1
     }}`,

@@ -16,10 +16,15 @@ import {
   parseInteger,
   parseSeconds,
   UsageError,
-} from "../cli.ts";
-import { onStopSignal } from "../signals.ts";
+} from "../cli/flags.ts";
+import { onStopSignal } from "../cli/signals.ts";
 import { formatMetrics } from "./metrics_table.ts";
-import { latestPoints, type MetricPoint, OtlpReceiver, type SpanRecord } from "./otlp_receiver.ts";
+import {
+  latestPoints,
+  type MetricPoint,
+  OtlpReceiver,
+  type SpanRecord,
+} from "../telemetry/otlp_receiver.ts";
 import { formatTrace } from "./trace_tree.ts";
 
 /** Traces remembered after they were printed, so that late spans reprint them whole. */

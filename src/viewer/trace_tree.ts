@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SpanRecord } from "./otlp_receiver.ts";
+import type { SpanRecord } from "../telemetry/otlp_receiver.ts";
 
 const SHOWN_FIRST = ["node", "verb", "rows", "cached"];
 const HIDDEN = new Set(["node", "query_id"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../cli/flags.ts";
 import { parseViewerFlags } from "./run_viewer.ts";
 
 Deno.test("parseViewerFlags() listens on 127.0.0.1:4318 by default and takes seconds for --metrics-every", () => {

@@ -1,0 +1,40 @@
+/**
+ * The PrimaryLikesServer's defaults, written once: `serveLikes()`'s options, the Workers'
+ * settings and the server's flags (`server_config.ts`, and a node's) all take them from here.
+ * The store's own defaults (`STORE_DEFAULTS`) are part of them.
+ *
+ * @module
+ */
+
+import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
+import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
+import { STORE_DEFAULTS } from "../store/open_store.ts";
+
+/** Every default of the server (the library's `port` is 0, a free one: see `serveLikes`). */
+export const SERVER_DEFAULTS = Object.freeze(
+  {
+    ...STORE_DEFAULTS,
+    /** Address to listen on. */
+    hostname: "127.0.0.1",
+    /** The command line's TCP port (the seed exercise's). */
+    port: 4242,
+    /** Directory of `PrimaryLikesLog`. */
+    logDir: "/tmp",
+    /** The command line's data directory, relative to the working directory. */
+    dataDir: "data",
+    /** Largest number of likes in one message. */
+    maxLikes: DEFAULT_MAX_LIKES,
+    /** Longest frame, in bytes. */
+    maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+    /** Silence after which an unterminated message is answered, in ms. */
+    pauseMs: 50,
+    /** Silence after which a connection is dropped, in ms. */
+    idleTimeoutMs: 30_000,
+    /** A write to a client stuck this long closes its connection, in ms. */
+    writeTimeoutMs: 5000,
+    /** Replies buffered per connection, in bytes, past which the server stops reading from it. */
+    replyBufferBytes: 65536,
+    /** Open connections (all Workers together) past which new ones are refused. */
+    maxConnections: 10_000,
+  } as const,
+);

@@ -1,0 +1,149 @@
+/**
+ * The one door to the store: the server (or a node) opens the store here from its
+ * configuration, on the thread that owns it, and each thread that answers messages attaches its
+ * own view of it here. Whether the counts live in the embedded table (with its journal,
+ * snapshots, recovery and data directory, all started and stopped by the embedded store) or in
+ * Redis is the store's business; the caller sees a {@linkcode LikesStore}.
+ *
+ * Everything else a caller of the store needs (its settings' names and limits, the errors it
+ * starts with) is exported from here too, so no one reaches into `embedded/` or `redis/`.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { DataDirError } from "./embedded/data_dir.ts";
+import type { LikesTable } from "./embedded/likes_table.ts";
+import { attachEmbedded, type EmbeddedBuffers, openEmbedded } from "./embedded/open_embedded.ts";
+import type { Recovered } from "./embedded/recovery.ts";
+import type { LikesStore } from "./likes_store.ts";
+import {
+  prepareRedis,
+  RedisLikes,
+  type RedisLikesOptions,
+  RedisSettingsRefused,
+} from "./redis/redis_likes.ts";
+import { RedisSecretError } from "./redis/redis_secrets.ts";
+import type { FsyncMode } from "./embedded/journal_writer.ts";
+
+export { DataDirError } from "./embedded/data_dir.ts";
+export { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "./embedded/journal_writer.ts";
+export {
+  DEFAULT_MAX_CLIENTS,
+  LikesTable,
+  MAX_CLIENTS_LIMIT,
+  MAX_NAME_BYTES,
+} from "./embedded/likes_table.ts";
+export type { Recovered } from "./embedded/recovery.ts";
+export {
+  describeRedis,
+  type RedisLikesOptions,
+  RedisSettingsRefused,
+} from "./redis/redis_likes.ts";
+export { RedisSecretError } from "./redis/redis_secrets.ts";
+
+export { STORE_DEFAULTS } from "./store_defaults.ts";
+
+/** Options for {@linkcode openStore}. */
+export interface OpenStoreOptions {
+  /** Count in this Redis instead of the embedded table (`dataDir` is then ignored). */
+  readonly redis?: RedisLikesOptions;
+  /** The embedded store's journal directory; without it the counts live in memory only. */
+  readonly dataDir?: string;
+  /** When an acknowledgement may go out relative to the flush. */
+  readonly fsync: FsyncMode;
+  /** With `fsync: "interval"`: the longest time between flushes, in ms. */
+  readonly fsyncIntervalMs?: number;
+  /** Journal records between snapshots. */
+  readonly snapshotEvery?: number;
+  /** How many distinct clients the embedded table holds at once. */
+  readonly maxClients: number;
+  /** Clients idle longer than this are forgotten (at start and regularly), in ms. */
+  readonly clientTtlMs: number;
+  /** Skip corrupt records in older journal segments instead of refusing to start. */
+  readonly repair: boolean;
+  /** Where the store says what it recovered, forgot or warns about. */
+  readonly log: Logger;
+  /** Called once if the store fails after start-up (the journal could not be written). */
+  readonly onFatal: (error: Error) => void;
+  /** Told after each journal flush how long it took (ms) and how many records it covered. */
+  readonly onFlush?: (ms: number, records: number) => void;
+}
+
+/** What a thread needs to attach its view of the store: plain data, so it survives `postMessage`. */
+export type StoreAttachment =
+  | { readonly kind: "embedded"; readonly buffers: EmbeddedBuffers }
+  | { readonly kind: "redis"; readonly options: RedisLikesOptions };
+
+/** The open store, on the thread that owns it. */
+export interface OpenStore {
+  /** To post to each thread that answers messages, for {@linkcode attachStore}. */
+  readonly attachment: StoreAttachment;
+  /**
+   * The embedded table, for its owner's reads (totals, a snapshot, a node's own rows); `null`
+   * when the counts live in Redis.
+   */
+  readonly table: LikesTable | null;
+  /** What recovery found (`null` without a data directory, and over Redis). */
+  readonly recovered: Recovered | null;
+  /** Journal records written and flushes done since start (`null` without a journal). */
+  journalStats(): { records: number; flushes: number; segment: number } | null;
+  /** After every view is gone: writes the rest of the journal, snapshots, releases the directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store: over Redis, reads its secrets and checks its settings once (every view then
+ * connects on its own); embedded, locks the data directory, recovers, and starts the journal.
+ *
+ * @throws {DataDirError} If the data directory cannot be used.
+ * @throws {RedisSettingsRefused} If the Redis may evict keys.
+ * @throws {RedisSecretError} If its password or CA file cannot be read.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<OpenStore> {
+  if (options.redis) {
+    const prepared = await prepareRedis(options.redis, options.fsync);
+    if (prepared.warning) options.log.warn(prepared.warning);
+    return {
+      attachment: { kind: "redis", options: prepared.options },
+      table: null,
+      recovered: null,
+      journalStats: () => null,
+      close: () => Promise.resolve(),
+    };
+  }
+  const { redis: _, onFlush, ...embedded } = options;
+  const host = await openEmbedded({ ...embedded, ...(onFlush ? { onFlush } : {}) });
+  return {
+    attachment: { kind: "embedded", buffers: host.buffers },
+    table: host.table,
+    recovered: host.recovered,
+    journalStats: () => host.journalStats(),
+    close: () => host.close(),
+  };
+}
+
+/** One thread's view of the store. */
+export interface AttachedStore {
+  readonly store: LikesStore;
+  /** Lets go of what the view holds (its connection to Redis). */
+  close(): Promise<void>;
+}
+
+/** Attaches this thread's view of a store opened by {@linkcode openStore}. */
+export async function attachStore(attachment: StoreAttachment): Promise<AttachedStore> {
+  if (attachment.kind === "redis") {
+    const redis = await RedisLikes.connect(attachment.options);
+    return { store: redis, close: () => redis.close() };
+  }
+  return { store: attachEmbedded(attachment.buffers).store, close: () => Promise.resolve() };
+}
+
+/**
+ * Whether `error` is one the store starts with that already says, in one line, what to do
+ * (a data directory in use or damaged, Redis settings refused, a secret not readable).
+ */
+export function isStoreStartError(error: unknown): error is Error {
+  return error instanceof DataDirError || error instanceof RedisSettingsRefused ||
+    error instanceof RedisSecretError;
+}
