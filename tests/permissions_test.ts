@@ -112,7 +112,12 @@ Deno.test("optional tools are granted by path, so a missing one costs no 'failed
   }
   // What a bare name would cost, per test file: Deno's own line when the tool is missing.
   const bare = await runDeno(
-    ["test", "--allow-run=deno,no-such-tool-4242", "src/cli/flags_test.ts", "src/base/random_test.ts"],
+    [
+      "test",
+      "--allow-run=deno,no-such-tool-4242",
+      "src/cli/flags_test.ts",
+      "src/base/random_test.ts",
+    ],
     60_000,
   );
   assert.match(bare.stdout + bare.stderr, /Failed to resolve 'no-such-tool-4242' for allow-run/);

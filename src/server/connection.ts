@@ -59,6 +59,11 @@ export interface ConnectionOptions {
   readonly maxPendingReplyBytes?: number;
   /** Clock for idle tracking (read once per chunk read). @default {Date.now} */
   readonly clock?: () => number;
+  /**
+   * The timers the pause rule sets (tests pass fake ones and step time instead of waiting).
+   * @default {the global setTimeout and clearTimeout}
+   */
+  readonly timers?: ConnectionTimers;
   /** Holds replies until the store has settled their receipts. @default {none: send at once} */
   readonly store?: Pick<LikesStore, "settled">;
   /**
@@ -67,6 +72,19 @@ export interface ConnectionOptions {
    */
   readonly ackTimer?: AckTimer;
 }
+
+/** Setting and clearing a timer, as the global functions do. */
+export interface ConnectionTimers {
+  /** Calls `callback` once, `ms` from now; returns an id for `clearTimeout`. */
+  setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels the timer of `id` (nothing for `undefined` or a timer that ran). */
+  clearTimeout(id: unknown): void;
+}
+
+const GLOBAL_TIMERS: ConnectionTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout> | undefined),
+};
 
 /** How a connection's input ended: still open, end of stream, reset by the client, or closed here. */
 type InputEnd = "open" | "eof" | "reset" | "closed";
@@ -124,6 +142,7 @@ export class Connection {
   readonly #readBufferBytes: number;
   readonly #maxPending: number;
   readonly #clock: () => number;
+  readonly #timers: ConnectionTimers;
   readonly #store: Pick<LikesStore, "settled"> | undefined;
   readonly #ackTimer: AckTimer | undefined;
   /** When the chunk being answered was read (by the ack timer's clock; 0 without one). */
@@ -148,7 +167,7 @@ export class Connection {
   #idleSeen = 0;
   /** Why replies can no longer be sent (the client is gone), or `null`. */
   #replyFailure: string | null = null;
-  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  #pauseTimer: unknown;
   #input: InputEnd = "open";
   #finishing: Promise<void> | undefined;
   #closed = false;
@@ -191,11 +210,12 @@ export class Connection {
   /** Wraps `conn`; `peer` names the client in log lines. */
   constructor(conn: ByteConn, peer: string, respond: Responder, options: ConnectionOptions = {}) {
     const {
-      maxLineBytes = 512,
-      pauseMs = 50,
+      maxLineBytes = SERVER_DEFAULTS.maxLineBytes,
+      pauseMs = SERVER_DEFAULTS.pauseMs,
       readBufferBytes = 4096,
       maxPendingReplyBytes = DEFAULT_REPLY_BUFFER_BYTES,
       clock = Date.now,
+      timers = GLOBAL_TIMERS,
       store,
       ackTimer,
     } = options;
@@ -214,6 +234,7 @@ export class Connection {
     this.#readBufferBytes = readBufferBytes;
     this.#maxPending = maxPendingReplyBytes;
     this.#clock = clock;
+    this.#timers = timers;
     this.#lastActivity = clock();
   }
 
@@ -310,7 +331,7 @@ export class Connection {
           break;
         }
         // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
-        clearTimeout(this.#pauseTimer);
+        this.#timers.clearTimeout(this.#pauseTimer);
         if (this.#ackTimer) this.#chunkAt = this.#ackTimer.now();
         this.#midChunk = true;
         for (let offset = 0, parts = 1; offset < n; parts++) {
@@ -330,14 +351,14 @@ export class Connection {
         // The pause rule is for classic clients that never send a terminator; a keyed message
         // waits for its newline (or the end of the stream), however long the pause.
         if (this.#decoder.hasPartial && !this.#closed && !this.#decoder.partialMayBeKeyed) {
-          this.#pauseTimer = setTimeout(() => this.#answerPartial(), this.#pauseMs);
+          this.#pauseTimer = this.#timers.setTimeout(() => this.#answerPartial(), this.#pauseMs);
         }
       }
     } finally {
       this.#midChunk = false;
       this.#afterChunk?.();
       if (this.#input === "open") this.#input = "closed";
-      clearTimeout(this.#pauseTimer);
+      this.#timers.clearTimeout(this.#pauseTimer);
       // The client ended its last message by closing or resetting: it is a message like any other.
       if (this.#input === "eof" || this.#input === "reset") this.#decoder.flush(this.#emit);
       await this.#sendReplies();
@@ -373,7 +394,7 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#pauseTimer);
+    this.#timers.clearTimeout(this.#pauseTimer);
     try {
       this.#conn.close();
     } catch {
@@ -387,7 +408,7 @@ export class Connection {
    * is incomplete, answered with an error and not counted.
    */
   #answerPartial(): void {
-    clearTimeout(this.#pauseTimer);
+    this.#timers.clearTimeout(this.#pauseTimer);
     this.#pauseTimer = undefined;
     if (this.#closed || !this.#decoder.hasPartial) return;
     if (this.#decoder.partialMayBeKeyed) this.#decoder.abandon(this.#emit);

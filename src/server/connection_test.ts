@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteConn, Connection } from "./connection.ts";
+import { type ByteConn, Connection, type ConnectionTimers } from "./connection.ts";
 import type { Responder } from "./respond.ts";
 
 /**
@@ -74,7 +74,53 @@ const echo: Responder = (frame) => ({
   text: `got ${new TextDecoder().decode(frame.bytes)}`,
   receipt: -1,
 });
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Timers that fire only when the test steps time ({@linkcode FakeTimers.advance}): the pause rule
+ * is tested without waiting for it.
+ */
+class FakeTimers implements ConnectionTimers {
+  now = 0;
+  readonly #due = new Map<number, { at: number; callback: () => void }>();
+  #next = 1;
+
+  setTimeout(callback: () => void, ms: number): number {
+    this.#due.set(this.#next, { at: this.now + ms, callback });
+    return this.#next++;
+  }
+
+  clearTimeout(id: unknown): void {
+    if (typeof id === "number") this.#due.delete(id);
+  }
+
+  /** Moves time on by `ms`, running each timer that falls due, in order. */
+  advance(ms: number): void {
+    const until = this.now + ms;
+    while (true) {
+      const next = [...this.#due].filter(([, t]) =>
+        t.at <= until
+      ).sort(([, a], [, b]) => a.at - b.at)[0];
+      if (!next) break;
+      this.#due.delete(next[0]);
+      this.now = next[1].at;
+      next[1].callback();
+    }
+    this.now = until;
+  }
+}
+
+/**
+ * Lets everything that is ready run, with no time passing: every read and write of
+ * {@linkcode MemoryConn} is a promise that is ready at once, so a bounded number of microtask
+ * turns (and one turn of the event loop, for the connection's own yield to other clients)
+ * leaves the connection waiting for the client, a timer, or a promise the test holds.
+ */
+async function settle(): Promise<void> {
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 200; i++) await Promise.resolve();
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+  }
+}
 
 Deno.test("Connection answers each frame in its own framing and flushes a partial one at EOF", async () => {
   const conn = new MemoryConn();
@@ -88,15 +134,19 @@ Deno.test("Connection answers each frame in its own framing and flushes a partia
 
 Deno.test("Connection answers an unterminated message after the pause, while the client waits", async () => {
   const conn = new MemoryConn();
-  const connection = new Connection(conn, "mem", echo, { pauseMs: 20 });
+  const timers = new FakeTimers();
+  const connection = new Connection(conn, "mem", echo, { pauseMs: 20, timers });
   const done = connection.serve();
   conn.push("LikesServer1 2");
-  await tick(5);
+  await settle();
+  timers.advance(19);
+  await settle();
   assert.equal(conn.written, "", "not answered before the pause");
-  await tick(60);
+  timers.advance(1);
+  await settle();
   assert.equal(conn.written, "got LikesServer1 2");
   conn.push("next\n");
-  await tick(5);
+  await settle();
   assert.equal(conn.written, "got LikesServer1 2got next\n");
   conn.end();
   await done;
@@ -107,7 +157,7 @@ Deno.test("Connection.finish() answers what was read, adds a last line and close
   const connection = new Connection(conn, "mem", echo, { pauseMs: 10_000 });
   const done = connection.serve();
   conn.push("half");
-  await tick(5);
+  await settle();
   await connection.finish("ERR idle timeout");
   await done;
   assert.equal(conn.written, "got halfERR idle timeout\n");
@@ -122,7 +172,7 @@ Deno.test("Connection tracks the time of the last bytes received", async () => {
   assert.equal(connection.lastActivity, 100);
   now = 250;
   conn.push("x\n");
-  await tick(5);
+  await settle();
   assert.equal(connection.lastActivity, 250);
   conn.end();
   await done;
@@ -143,9 +193,9 @@ Deno.test("Connection holds replies until the store settles their receipts, keep
   const conn = new MemoryConn();
   const done = new Connection(conn, "mem", journaled, { store }).serve();
   conn.push("a\nb\n");
-  await tick(5);
+  await settle();
   conn.push("q\n");
-  await tick(5);
+  await settle();
   assert.equal(
     conn.written,
     "",
@@ -153,7 +203,7 @@ Deno.test("Connection holds replies until the store settles their receipts, keep
   );
   durable = 2;
   waiting.splice(0).forEach((resolve) => resolve());
-  await tick(5);
+  await settle();
   assert.equal(conn.written, "ok a\nok b\nok q\n");
   conn.end();
   await done;
@@ -190,10 +240,10 @@ Deno.test("Connection keeps reading and answering after a write fails: only the 
   const conn = new MemoryConn();
   const done = new Connection(conn, "mem", respond).serve();
   conn.push("a\n");
-  await tick(5);
+  await settle();
   conn.writes = "fail";
   conn.push("b\nc\n");
-  await tick(5);
+  await settle();
   conn.push("d\ne");
   conn.end();
   await done;
@@ -221,7 +271,7 @@ Deno.test("Connection stops reading while its replies exceed the cap, and resume
   const done = connection.serve();
   const frames = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, "0")}`);
   conn.push(frames.map((f) => `${f}\n`).join("")); // one chunk of 200 frames; replies are 9 bytes
-  await tick(10);
+  await settle();
   assert.ok(answered.length < 200, `stopped reading: ${answered.length} of 200 answered`);
   assert.ok(connection.pendingReplyBytes <= cap + 9, `${connection.pendingReplyBytes} bytes held`);
   assert.equal(connection.writeStalledFor(1000), 0, "the first look sees a write in progress");
@@ -229,7 +279,11 @@ Deno.test("Connection stops reading while its replies exceed the cap, and resume
   assert.equal(connection.idleSince, 0, "busy, not idle");
   assert.equal(connection.idleFor(5000), 0);
   conn.release();
-  await tick(20);
+  // A long chunk gives the event loop a turn every few parts (fairness to other clients): let
+  // the loop turn until all is answered (a bounded number of turns; no time is waited for).
+  for (let turn = 0; turn < 200 && answered.length < 200; turn++) {
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  }
   assert.equal(answered.length, 200, "all answered once the client read");
   assert.equal(conn.written, frames.map((f) => `ok ${f}\n`).join(""));
   conn.end();
@@ -257,7 +311,7 @@ Deno.test("Connection.close() ends a connection whose client takes no replies", 
   const connection = new Connection(conn, "mem", respond);
   const done = connection.serve();
   conn.push("a\nb\n");
-  await tick(5);
+  await settle();
   connection.close();
   await done;
   assert.deepEqual(answered, ["a", "b"]);
@@ -273,7 +327,7 @@ Deno.test("Connection.idleFor() counts idle time only from the second look at th
   assert.equal(connection.idleFor(400), 300, "the second look sees it idle since 100");
   now = 450;
   conn.push("x\n"); // activity between two looks
-  await tick(5);
+  await settle();
   assert.equal(connection.idleFor(500), 0, "a new stamp: look again");
   assert.equal(connection.idleFor(900), 450);
   conn.end();
@@ -283,18 +337,23 @@ Deno.test("Connection.idleFor() counts idle time only from the second look at th
 Deno.test("Connection writes replies from a store across the network in message order", async () => {
   // Replies that arrive late (a remote store) and in a scrambled order, mixed with replies given
   // at once (STATS, ERR): the client still gets them in the order it sent the messages.
-  const delays = [30, 0, 10, 0, 20];
-  let n = 0;
+  const late = new Map<string, () => void>();
   const remote: Responder = (frame) => {
-    const text = `ok ${new TextDecoder().decode(frame.bytes)}`;
-    const wait = delays[n++ % delays.length]!;
-    if (wait === 0) return { text, receipt: -1 };
-    return new Promise((resolve) => setTimeout(() => resolve({ text, receipt: -1 }), wait));
+    const name = new TextDecoder().decode(frame.bytes);
+    const text = `ok ${name}`;
+    if (name === "b" || name === "d") return { text, receipt: -1 };
+    return new Promise((resolve) => late.set(name, () => resolve({ text, receipt: -1 })));
   };
   const conn = new MemoryConn();
   const done = new Connection(conn, "mem", remote).serve();
   conn.push("a\nb\nc\nd\ne\n");
-  await tick(80);
+  await settle();
+  assert.equal(conn.written, "", "b waits for a, which the store has not answered");
+  for (const name of ["e", "c"]) late.get(name)!();
+  await settle();
+  assert.equal(conn.written, "", "c and e are answered, but a is not yet");
+  late.get("a")!();
+  await settle();
   assert.equal(conn.written, "ok a\nok b\nok c\nok d\nok e\n");
   conn.end();
   await done;
@@ -316,12 +375,12 @@ Deno.test("Connection tells its ack timer about every message answered, once its
   const conn = new MemoryConn();
   const done = new Connection(conn, "mem", respond, { ackTimer: timer }).serve();
   conn.push("a\nb\nc\n");
-  await tick(5);
+  await settle();
   assert.deepEqual(told, [[100, 3]], "three messages read at 100, one write");
   now = 200;
   late = true;
   conn.push("d\ne\n");
-  await tick(5);
+  await settle();
   assert.deepEqual(told.slice(1), [[200, 1], [200, 1]], "late replies are timed one by one");
   conn.end();
   await done;

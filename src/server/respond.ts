@@ -14,7 +14,6 @@ import {
   CLASSIC_ACK,
   type ClassicRequest,
   decodeFrame,
-  DEFAULT_MAX_LIKES,
   formatError,
   formatKeyedAck,
   type KeyedRequest,
@@ -37,6 +36,7 @@ import {
   type Protocol,
   type ServerCounters,
 } from "./server_counters.ts";
+import { SERVER_DEFAULTS } from "./server_defaults.ts";
 
 /** What a responder needs besides the frame. */
 export interface ResponderOptions {
@@ -108,8 +108,8 @@ export function createResponder(
   options: ResponderOptions = {},
 ): Responder {
   const {
-    maxLikes = DEFAULT_MAX_LIKES,
-    maxLineBytes = 512,
+    maxLikes = SERVER_DEFAULTS.maxLikes,
+    maxLineBytes = SERVER_DEFAULTS.maxLineBytes,
     workers = 1,
     clock = Date.now,
     startedAt = clock(),
