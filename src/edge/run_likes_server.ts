@@ -19,10 +19,11 @@ import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
 import { describeError } from "../base/describe_error.ts";
 import { createSender } from "./sender.ts";
+import { LOG_FILES, logPath } from "../log/log_paths.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {
-  return `${logDir.replace(/\/+$/, "")}/LikesServer${id}`;
+  return logPath(logDir, LOG_FILES.likesServer(id));
 }
 
 /** Edges a LikesServer run can be given (tests pass their own). */

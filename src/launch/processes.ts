@@ -8,6 +8,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forEachText, grantList, serviceEnv, spawnDeno } from "./child_process.ts";
+import { LOG_FILES, logPath } from "../log/log_paths.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -247,27 +248,46 @@ export function parentArgs(options: ParentRunOptions): string[] {
   ];
 }
 
-/** Flags of one LikesServer run by hand (or by a test), as `likes_server.ts` takes them. */
+/** Flags of one LikesServer run by hand, by a test or by the parent, as `likes_server.ts` takes them. */
 export interface LikesServerRunOptions {
-  readonly port: number;
-  /** Where its log file goes (all of it is granted). */
+  /** The primary it sends to, on 127.0.0.1 (or give `servers`). */
+  readonly port?: number;
+  /** The primaries it sends to, the preferred first (all of them granted). */
+  readonly servers?: readonly { readonly host: string; readonly port: number }[];
+  /** Where its log file goes. */
   readonly logDir: string;
-  /** More flags, e.g. `["--id=3", "--duration=1"]`. @default {[]} */
+  /** Its number: then only its own log file is granted, not the whole `logDir`. @default {none} */
+  readonly id?: number;
+  /** More flags, e.g. `["--duration=1"]`. @default {[]} */
   readonly args?: readonly string[];
 }
 
-/** The `deno` arguments for one LikesServer with the narrowest permissions that work. */
+/**
+ * The `deno` arguments for one LikesServer with the narrowest permissions that work: the one
+ * place its command line is built (the parent's children and the tests' LikesServers alike).
+ *
+ * @throws {RangeError} If neither `port` nor `servers` is given.
+ */
 export function likesServerArgs(options: LikesServerRunOptions): string[] {
-  const { port, logDir, args = [] } = options;
+  const { logDir, id, args = [] } = options;
+  const servers = options.servers ??
+    (options.port === undefined ? [] : [{ host: "127.0.0.1", port: options.port }]);
+  if (servers.length === 0) {
+    throw new RangeError("Cannot start a LikesServer as it has no server to send to");
+  }
+  const addresses = servers.map((a) => `${a.host}:${a.port}`).join(",");
   return [
     "run",
     "--no-prompt",
     "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
     `--config=${PROJECT.config}`,
-    `--allow-net=127.0.0.1:${port}`,
-    `--allow-write=${grantList([logDir])}`,
+    `--allow-net=${addresses}`,
+    `--allow-write=${
+      grantList([id === undefined ? logDir : logPath(logDir, LOG_FILES.likesServer(id))])
+    }`,
     PROJECT.likesServer,
-    `--port=${port}`,
+    ...(id === undefined ? [] : [`--id=${id}`]),
+    options.servers ? `--servers=${addresses}` : `--port=${servers[0]!.port}`,
     `--log-dir=${logDir}`,
     ...args,
   ];

@@ -15,22 +15,16 @@ import { ProtocolError } from "../protocol/grammar.ts";
 import { ReplyTimeoutError } from "../protocol/line_client.ts";
 import { fetchStats, StatsPoller } from "../protocol/stats_client.ts";
 import type { RunSnapshot } from "../view/run_snapshot.ts";
-import { childSeed } from "../base/random.ts";
 import { exitCodeFor, onStopSignal } from "../cli/signals.ts";
 import type { ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
-import {
-  buildReport,
-  type ChildOutcome,
-  formatReport,
-  NO_STATS,
-  type RunReport,
-} from "./run_report.ts";
-import { type RunningChild, spawnChild } from "./spawn.ts";
+import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_report.ts";
+import { ChildRoster } from "./child_roster.ts";
+import { LOG_FILES, logPath } from "../log/log_paths.ts";
 
 /** Where the parent writes its status log, given its log directory. */
 export function parentLogFile(logDir: string): string {
-  return `${logDir.replace(/\/+$/, "")}/ParentProcessStatus`;
+  return logPath(logDir, LOG_FILES.parent);
 }
 
 /** Edges of a parent run (tests and the demo pass their own). */
@@ -143,27 +137,15 @@ export async function runParent(
       config.durationMs / 1000
     } s each, server ${address}, ${config.protocol} protocol, seed ${config.seed}`,
   );
-  /** The children spawned so far, by number. */
-  const children = new Map<number, RunningChild>();
-  const clientIdOf = (id: number) =>
-    config.protocol === "keyed" ? `LikesServer${id}-${runId}` : `LikesServer${id}`;
-  /** The server is asked for these clients by name: it may hold thousands of others. */
-  const childClientIds = Array.from({ length: config.children }, (_, id) => clientIdOf(id));
-  const outcomes = new Map<number, ChildOutcome>();
-  const ended: Promise<void>[] = [];
-  let exited = 0;
+  const roster = new ChildRoster(config, { runId, logDir, log });
+  const childClientIds = roster.clientIds;
   const startedAt = Date.now();
   const endAt = startedAt + (config.children - 1) * config.staggerMs + config.durationMs;
   const showProgress = () => {
-    if (!progress) return;
-    let generated = 0, acknowledged = 0;
-    for (const c of children.values()) {
-      generated += c.latest?.generated ?? 0;
-      acknowledged += c.latest?.acknowledged ?? 0;
-    }
-    progress(formatProgress({
-      alive: children.size - exited,
-      started: children.size,
+    const { alive, started, generated, acknowledged } = roster.totals();
+    progress?.(formatProgress({
+      alive,
+      started,
       total: config.children,
       generated,
       acknowledged,
@@ -186,21 +168,7 @@ export async function runParent(
     serverUp: server.up,
     serverTotal: server.total,
     serverClients: server.clients,
-    children: Array.from({ length: config.children }, (_, id) => {
-      const name = `LikesServer${id}`;
-      const child = children.get(id);
-      const outcome = outcomes.get(id);
-      return {
-        name,
-        clientId: clientIdOf(id),
-        pid: child?.pid ?? null,
-        state: outcome ? "exited" : child ? "alive" : "waiting",
-        exitCode: outcome?.exitCode ?? null,
-        generated: child?.latest?.generated ?? 0,
-        acknowledged: child?.latest?.acknowledged ?? 0,
-        unanswered: child?.latest?.unanswered ?? 0,
-      };
-    }),
+    children: roster.snapshots(),
     verdict,
     converged,
   });
@@ -220,94 +188,16 @@ export async function runParent(
 
   // Numbered from 0, as in the seed exercise: LikesServer0 … LikesServer<N-1>.
   for (let id = 0; id < config.children && !stopping.signal.aborted; id++) {
-    const name = `LikesServer${id}`;
-    const spec = {
-      id,
-      clientId: clientIdOf(id),
-      // Children start on different servers when there are several: the load is split.
-      servers: config.servers.map((_, i) => config.servers[(id + i) % config.servers.length]!),
-      logDir,
-      durationMs: config.durationMs,
-      minIntervalMs: config.minIntervalMs,
-      maxIntervalMs: config.maxIntervalMs,
-      maxLikes: config.maxLikes,
-      seed: childSeed(config.seed, id),
-      protocol: config.protocol,
-      ack: config.ack,
-      connection: config.connection,
-      retry: config.retry,
-      replyTimeoutMs: config.replyTimeoutMs,
-      drainMs: config.drainMs,
-    };
-    let child: RunningChild;
-    try {
-      child = spawnChild(spec);
-    } catch (error) {
-      log.error(`${name} could not be started: ${error}`);
-      outcomes.set(id, {
-        name,
-        clientId: spec.clientId,
-        pid: null,
-        exitCode: null,
-        signal: null,
-        generated: 0,
-        acknowledged: 0,
-        unanswered: 0,
-        counted: null,
-        runtimeMs: 0,
-      });
-      continue;
-    }
-    children.set(id, child);
-    log.info(`${name} started: pid ${child.pid}, client id ${spec.clientId}`);
-    ended.push(child.status.then((status) => {
-      exited++;
-      const runtimeMs = Date.now() - child.startedAt;
-      const how = status.signal
-        ? `killed by ${status.signal} (exit code ${status.code})`
-        : `exit code ${status.code}`;
-      log.info(`${name} ended: pid ${child.pid}, ${how}, ran ${(runtimeMs / 1000).toFixed(1)} s`);
-      if (status.code !== 0 && child.stderrTail().trim()) {
-        log.warn(`${name} stderr: ${child.stderrTail().trim()}`);
-      }
-      outcomes.set(id, {
-        name,
-        clientId: spec.clientId,
-        pid: child.pid,
-        exitCode: status.code,
-        signal: status.signal,
-        generated: child.latest?.generated ?? 0,
-        acknowledged: child.latest?.acknowledged ?? 0,
-        unanswered: child.latest?.unanswered ?? 0,
-        counted: null,
-        runtimeMs,
-      });
-    }));
+    roster.start(id);
     if (id < config.children - 1) await delay(config.staggerMs, stopping.signal);
   }
-
-  const allEnded = Promise.all(ended);
-  const stopChildren = async () => {
-    for (const child of children.values()) child.kill("SIGTERM");
-    const inTime = await Promise.race([
-      allEnded.then(() => true),
-      delay(killGraceMs).then(() => false),
-    ]);
-    if (!inTime) {
-      log.warn(`LikesServers still running ${killGraceMs / 1000} s after SIGTERM: sending SIGKILL`);
-      for (const child of children.values()) child.kill("SIGKILL");
-    }
-    await allEnded;
-  };
-  if (stopping.signal.aborted) {
-    await stopChildren();
-  } else {
+  if (!stopping.signal.aborted) {
     await Promise.race([
-      allEnded,
+      roster.allEnded(),
       new Promise<void>((r) => stopping.signal.addEventListener("abort", () => r())),
     ]);
-    if (stopping.signal.aborted) await stopChildren();
   }
+  if (stopping.signal.aborted) await roster.stop(killGraceMs);
   clearInterval(ticker);
   sampling.abort();
   await sampler;
@@ -321,7 +211,7 @@ export async function runParent(
     runId,
     seed: config.seed,
     address,
-    children: [...outcomes.entries()].sort(([a], [b]) => a - b).map(([, o]) => ({
+    children: roster.outcomes().map((o) => ({
       ...o,
       counted: counts.total === null ? null : counts.clients[o.clientId] ?? 0,
     })),

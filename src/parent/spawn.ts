@@ -6,8 +6,8 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { forEachLine, grantList, serviceEnv, spawnDeno } from "../launch/child_process.ts";
+import { forEachLine, serviceEnv, spawnDeno } from "../launch/child_process.ts";
+import { likesServerArgs } from "../launch/processes.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
 import type { AckMode } from "../protocol/classic_reply.ts";
 import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
@@ -36,11 +36,6 @@ export interface ChildSpec {
   readonly drainMs: number;
 }
 
-/** The project's LikesServer entry point and config, next to this wing. */
-export const LIKES_SERVER_SCRIPT = fileURLToPath(new URL("../../likes_server.ts", import.meta.url));
-/** The project's deno.json (children need its import map). */
-export const PROJECT_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
-
 const seconds = (ms: number) => String(ms / 1000);
 
 /**
@@ -59,32 +54,27 @@ const seconds = (ms: number) => String(ms / 1000);
  * ```
  */
 export function childArgs(spec: ChildSpec): string[] {
-  return [
-    "run",
-    "--no-prompt",
-    "--unstable-npm-lazy-caching", // fetch only the npm packages it imports
-    `--config=${PROJECT_CONFIG}`,
-    `--allow-net=${spec.servers.map((a) => `${a.host}:${a.port}`).join(",")}`,
-    `--allow-write=${grantList([`${spec.logDir}/LikesServer${spec.id}`])}`,
-    LIKES_SERVER_SCRIPT,
-    `--id=${spec.id}`,
-    `--client-id=${spec.clientId}`,
-    `--servers=${spec.servers.map((a) => `${a.host}:${a.port}`).join(",")}`,
-    `--log-dir=${spec.logDir}`,
-    `--duration=${seconds(spec.durationMs)}`,
-    `--min-interval=${seconds(spec.minIntervalMs)}`,
-    `--max-interval=${seconds(spec.maxIntervalMs)}`,
-    `--max-likes=${spec.maxLikes}`,
-    `--seed=${spec.seed}`,
-    `--protocol=${spec.protocol}`,
-    `--ack=${spec.ack}`,
-    `--connection=${spec.connection}`,
-    `--retry=${spec.retry}`,
-    `--reply-timeout=${seconds(spec.replyTimeoutMs)}`,
-    `--drain=${seconds(spec.drainMs)}`,
-    "--report-json",
-    "--quiet",
-  ];
+  return likesServerArgs({
+    servers: spec.servers,
+    logDir: spec.logDir,
+    id: spec.id,
+    args: [
+      `--client-id=${spec.clientId}`,
+      `--duration=${seconds(spec.durationMs)}`,
+      `--min-interval=${seconds(spec.minIntervalMs)}`,
+      `--max-interval=${seconds(spec.maxIntervalMs)}`,
+      `--max-likes=${spec.maxLikes}`,
+      `--seed=${spec.seed}`,
+      `--protocol=${spec.protocol}`,
+      `--ack=${spec.ack}`,
+      `--connection=${spec.connection}`,
+      `--retry=${spec.retry}`,
+      `--reply-timeout=${seconds(spec.replyTimeoutMs)}`,
+      `--drain=${seconds(spec.drainMs)}`,
+      "--report-json",
+      "--quiet",
+    ],
+  });
 }
 
 /** A running (or finished) child. */

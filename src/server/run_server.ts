@@ -13,10 +13,11 @@ import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { describeRedis, isStoreStartError } from "../store/open_store.ts";
 import { say } from "../cli/say.ts";
+import { LOG_FILES, logPath } from "../log/log_paths.ts";
 
 /** Where the server writes, given its log directory. */
 export function serverLogFile(logDir: string): string {
-  return `${logDir.replace(/\/+$/, "") || "/"}/PrimaryLikesLog`.replace(/^\/\//, "/");
+  return logPath(logDir, LOG_FILES.server);
 }
 
 /** Explains a start-up failure in one line that says what to do. */
@@ -51,26 +52,12 @@ export async function runServer(config: ServerConfig): Promise<number> {
   const died = Promise.withResolvers<void>();
   try {
     await setupLogging({ file: logFile, consoleCategories: [["likes", "server", "lifecycle"]] });
+    const { host, logDir: _, redis, ...served } = config;
     service = await serveLikes({
+      ...served,
+      hostname: host,
       logFile,
-      hostname: config.host,
-      port: config.port,
-      workers: config.workers,
-      maxLikes: config.maxLikes,
-      maxLineBytes: config.maxLineBytes,
-      pauseMs: config.pauseMs,
-      idleTimeoutMs: config.idleTimeoutMs,
-      writeTimeoutMs: config.writeTimeoutMs,
-      replyBufferBytes: config.replyBufferBytes,
-      maxConnections: config.maxConnections,
-      maxClients: config.maxClients,
-      clientTtlMs: config.clientTtlMs,
-      repair: config.repair,
-      dataDir: config.dataDir,
-      ...(config.redis ? { redis: config.redis } : {}),
-      fsync: config.fsync,
-      fsyncIntervalMs: config.fsyncIntervalMs,
-      snapshotEvery: config.snapshotEvery,
+      ...(redis ? { redis } : {}),
       onFatal: (error) => {
         fatal = error;
         died.resolve();

@@ -25,32 +25,40 @@ import {
   type RedisLikesOptions,
 } from "../store/open_store.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
+import type { ServeLikesOptions } from "./likes_service.ts";
 
 /** The server's default TCP port. */
 export const DEFAULT_PORT: number = SERVER_DEFAULTS.port;
 /** The default data directory, relative to the working directory (the project under `deno task`). */
 export const DEFAULT_DATA_DIR: string = SERVER_DEFAULTS.dataDir;
 
-/** Validated server settings. */
-export interface ServerConfig {
+/** The options of `serveLikes()` the command line sets, under the same names. */
+type ServedOptions = Pick<
+  ServeLikesOptions,
+  | "port"
+  | "workers"
+  | "maxLikes"
+  | "maxLineBytes"
+  | "idleTimeoutMs"
+  | "writeTimeoutMs"
+  | "replyBufferBytes"
+  | "maxConnections"
+  | "pauseMs"
+  | "maxClients"
+  | "clientTtlMs"
+  | "repair"
+  | "dataDir"
+  | "fsync"
+  | "fsyncIntervalMs"
+  | "snapshotEvery"
+>;
+
+/** Validated server settings: `serveLikes()`'s options (each one set), and where to listen and log. */
+export interface ServerConfig extends Required<ServedOptions> {
+  /** Address to listen on (`serveLikes()`'s `hostname`). */
   readonly host: string;
-  readonly port: number;
-  readonly workers: number;
+  /** Directory of `PrimaryLikesLog`. */
   readonly logDir: string;
-  readonly maxLikes: number;
-  readonly maxLineBytes: number;
-  readonly idleTimeoutMs: number;
-  readonly writeTimeoutMs: number;
-  readonly replyBufferBytes: number;
-  readonly maxConnections: number;
-  readonly pauseMs: number;
-  readonly maxClients: number;
-  readonly clientTtlMs: number;
-  readonly repair: boolean;
-  readonly dataDir: string;
-  readonly fsync: FsyncMode;
-  readonly fsyncIntervalMs: number;
-  readonly snapshotEvery: number;
   /** Where the counts live: the embedded journal (null), or Redis (one server, or a cluster). */
   readonly redis: RedisLikesOptions | null;
 }

@@ -20,6 +20,7 @@ import { type OverlayNode, startNode } from "../node/node_service.ts";
 import type { NodeRunConfig } from "./node_flags.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
 import { say } from "../../cli/say.ts";
+import { LOG_FILES, logPath } from "../../log/log_paths.ts";
 
 /**
  * Reads and checks a cluster config file.
@@ -83,7 +84,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
   try {
     await Deno.mkdir(run.dir, { recursive: true });
     await setupLogging({
-      file: `${run.dir}/node.log`,
+      file: logPath(run.dir, LOG_FILES.node),
       consoleCategories: [["likes", "overlay", "lifecycle"]],
     });
     node = await startNode({
@@ -116,7 +117,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
   }
   const log = getLogger(["likes", "overlay", "lifecycle"]);
   const likes = node.likes ? `, likes on ${node.likes.hostname}:${node.likes.port}` : "";
-  log.info(`node ${run.id} started; log ${run.dir}/node.log`);
+  log.info(`node ${run.id} started; log ${logPath(run.dir, LOG_FILES.node)}`);
   say(`node ${run.id} listening on ${node.hostname}:${node.port}${likes}`, Deno.stdout);
   const signal = await Promise.race([stop.received, died.promise.then(() => null)]);
   log.info(

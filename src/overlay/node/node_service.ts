@@ -37,6 +37,7 @@ import { NodeShared } from "../domain/node_shared.ts";
 export type { NodeStats };
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
 import { DEFAULT_DEADLINE_MS } from "../domain/query_engine.ts";
+import { LOG_FILES, logPath } from "../../log/log_paths.ts";
 
 /** Time between full gossip exchanges when not given, in ms. */
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
@@ -154,7 +155,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   }, [...config.nodes.keys()]);
 
   const likes = me.likesPort === null ? null : await serveLikes({
-    ...(options.workerLogs ? { logFile: `${logDir}/PrimaryLikesLog` } : {}),
+    ...(options.workerLogs ? { logFile: logPath(logDir, LOG_FILES.server) } : {}),
     hostname: listenHost,
     port: me.likesPort,
     workers: options.workers ?? 1,
@@ -338,7 +339,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           maxHandshakes: options.maxHandshakes ?? 64,
           frameDeadlineMs: options.frameDeadlineMs ?? DEFAULT_FRAME_DEADLINE_MS,
           maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-          logFile: options.workerLogs ? `${logDir}/node.log` : null,
+          logFile: options.workerLogs ? logPath(logDir, LOG_FILES.node) : null,
           shared: shared.buffers,
           table: table?.buffer ?? null,
         },
