@@ -257,9 +257,11 @@ Deno.test("a silent node cannot hold a query past its deadline, nor delay its si
     assert.equal(reply.partial, true);
     assert.deepEqual(reply.missing, ["C"]);
     assert.deepEqual(reply.answered, ["A", "B", "D", "E"]);
+    // Silent either way: the query's own wait ran out, or (on a slow machine, where the nodes
+    // took long to start) the heartbeats had already marked C down.
     assert.match(
       reply.problems.C!,
-      /no reply from .* within \d+ ms|no answer to the handshake within \d+ ms/,
+      /no reply from .* within \d+ ms|no answer to the handshake within \d+ ms|down since .* \(never heard\)/,
     );
     assert.deepEqual(reply.results, [
       { key: "d-1", node: "D", likes: 2 },
