@@ -291,3 +291,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the import-graph command (README, Code layout) runs as written and finds the rule kept", async () => {
+  const [line, ...rest] = await readmeBlockAfter("## Code layout");
+  assert.deepEqual(rest, [], "one command");
+  const [deno, ...args] = line!.split(" ");
+  assert.equal(deno, "deno");
+  const run = await runDeno(args);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /server -> store \(\d+\)/, "the arrows between wings");
+  assert.match(run.stdout, /^0 broken rule\(s\), 0 cycle\(s\)$/m);
+});

@@ -7,6 +7,9 @@
 
 import type { AckMode } from "../protocol/classic_reply.ts";
 import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
+import type { ServerAddress } from "./likes_flags.ts";
+
+export type { ServerAddress } from "./likes_flags.ts";
 
 /** What came of sending one message. */
 export type Outcome =
@@ -35,12 +38,6 @@ export interface SenderOptions {
   readonly connection: ConnectionPattern;
   /** What acknowledges a classic message. */
   readonly ack: AckMode;
-}
-
-/** One primary a LikesServer may send to. */
-export interface ServerAddress {
-  readonly host: string;
-  readonly port: number;
 }
 
 /**

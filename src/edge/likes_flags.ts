@@ -19,10 +19,12 @@ import { ACK_MODES, type AckMode } from "../protocol/classic_reply.ts";
 import {
   CONNECTION_PATTERNS,
   type ConnectionPattern,
+  DEFAULT_LIKES_PORT,
   DEFAULT_MAX_LIKES,
   type Protocol,
   PROTOCOLS,
 } from "../protocol/grammar.ts";
+import { DEFAULT_LOG_DIR } from "../log/log_paths.ts";
 
 /** A PrimaryLikesServer's address. */
 export interface ServerAddress {
@@ -66,16 +68,51 @@ export const RETRY_POLICIES = ["safe", "ambiguous"] as const;
 /** One of {@linkcode RETRY_POLICIES}. */
 export type RetryPolicy = typeof RETRY_POLICIES[number];
 
+/** A LikesServer's defaults, written once: the seed exercise's (the flags below take them). */
+export const EDGE_DEFAULTS = Object.freeze(
+  {
+    /** The PrimaryLikesServer it sends to. */
+    host: "127.0.0.1",
+    port: DEFAULT_LIKES_PORT,
+    /** How long it generates likes, in ms. */
+    durationMs: 300_000,
+    /** The shortest and the longest wait between batches, in ms. */
+    minIntervalMs: 1000,
+    maxIntervalMs: 5000,
+    /** The largest batch (and message). */
+    maxLikes: DEFAULT_MAX_LIKES,
+    /** Directory of its log file. */
+    logDir: DEFAULT_LOG_DIR,
+    protocol: "keyed",
+    /** What acknowledges a classic message. */
+    ack: "prefix",
+    /** Which classic messages are sent again. */
+    retry: "safe",
+    /** How long it waits for a connection or a reply, in ms. */
+    replyTimeoutMs: 2000,
+    /** How long it retries unacknowledged likes after its lifetime, in ms. */
+    drainMs: 10_000,
+  } as const,
+);
+
+const seconds = (ms: number) => String(ms / 1000);
+
 /** The shared flags, with the seed exercise's defaults. */
 export const LIKES_RUN_FLAGS: readonly Flag[] = [
   {
     name: "host",
     type: "string",
     value: "HOST",
-    default: "127.0.0.1",
+    default: EDGE_DEFAULTS.host,
     help: "PrimaryLikesServer address",
   },
-  { name: "port", type: "string", value: "PORT", default: "4242", help: "PrimaryLikesServer port" },
+  {
+    name: "port",
+    type: "string",
+    value: "PORT",
+    default: String(EDGE_DEFAULTS.port),
+    help: "PrimaryLikesServer port",
+  },
   {
     name: "servers",
     type: "string",
@@ -87,35 +124,35 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "duration",
     type: "string",
     value: "SECONDS",
-    default: "300",
+    default: seconds(EDGE_DEFAULTS.durationMs),
     help: "how long a LikesServer generates likes",
   },
   {
     name: "min-interval",
     type: "string",
     value: "SECONDS",
-    default: "1",
+    default: seconds(EDGE_DEFAULTS.minIntervalMs),
     help: "shortest wait between batches",
   },
   {
     name: "max-interval",
     type: "string",
     value: "SECONDS",
-    default: "5",
+    default: seconds(EDGE_DEFAULTS.maxIntervalMs),
     help: "longest wait between batches",
   },
   {
     name: "max-likes",
     type: "string",
     value: "N",
-    default: String(DEFAULT_MAX_LIKES),
+    default: String(EDGE_DEFAULTS.maxLikes),
     help: "largest batch (and message)",
   },
   {
     name: "log-dir",
     type: "string",
     value: "DIR",
-    default: "/tmp",
+    default: EDGE_DEFAULTS.logDir,
     help: "directory of the log files (must exist)",
   },
   {
@@ -128,7 +165,7 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "protocol",
     type: "string",
     value: "keyed|classic",
-    default: "keyed",
+    default: EDGE_DEFAULTS.protocol,
     help:
       "keyed: LIKE <client> <seq> <likes>, counted exactly once; classic: LikesServer<N> <likes>, for any server written for the exercise",
   },
@@ -136,7 +173,7 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "ack",
     type: "string",
     value: "prefix|any|none",
-    default: "prefix",
+    default: EDGE_DEFAULTS.ack,
     help:
       "classic: what acknowledges a message: a reply starting with ACK, any reply but ERR, or none expected (delivered = acknowledged)",
   },
@@ -151,7 +188,7 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "retry",
     type: "string",
     value: "safe|ambiguous",
-    default: "safe",
+    default: EDGE_DEFAULTS.retry,
     help:
       "classic: resend only what cannot have reached the server, or also what got no answer (may count twice)",
   },
@@ -159,14 +196,14 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "reply-timeout",
     type: "string",
     value: "SECONDS",
-    default: "2",
+    default: seconds(EDGE_DEFAULTS.replyTimeoutMs),
     help: "wait this long for a connection or a reply",
   },
   {
     name: "drain",
     type: "string",
     value: "SECONDS",
-    default: "10",
+    default: seconds(EDGE_DEFAULTS.drainMs),
     help: "after its lifetime, a LikesServer retries unacknowledged likes this long",
   },
 ];

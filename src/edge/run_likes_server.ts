@@ -20,6 +20,7 @@ import { PendingLikes } from "./pending_likes.ts";
 import { describeError } from "../base/describe_error.ts";
 import { createSender } from "./sender.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { say } from "../cli/say.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {
@@ -38,8 +39,6 @@ export interface RunLikesServerOptions {
   readonly report?: (line: string) => void;
 }
 
-const encoder = new TextEncoder();
-
 /** Runs one LikesServer until its lifetime and drain end (or SIGINT/SIGTERM); returns the exit code. */
 export async function runLikesServer(
   config: EdgeConfig,
@@ -49,7 +48,7 @@ export async function runLikesServer(
     random = seededRandom(config.seed),
     jitter = Math.random,
     clock = Date.now,
-    report = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
+    report = (line: string) => say(line, Deno.stdout),
   } = options;
   const name = `LikesServer${config.id}`;
   const logFile = edgeLogFile(config.logDir, config.id);
@@ -64,7 +63,7 @@ export async function runLikesServer(
       : error instanceof Deno.errors.NotFound
       ? `the directory ${config.logDir} does not exist`
       : describeError(error);
-    Deno.stderr.writeSync(encoder.encode(`error: Cannot write ${logFile}: ${why}\n`));
+    say(`error: Cannot write ${logFile}: ${why}`);
     return 1;
   }
   const lifecycle = getLogger(["likes", "edge", "lifecycle"]);

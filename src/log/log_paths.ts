@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Where the seed exercise's programs write their logs unless told otherwise (`--log-dir`). */
+export const DEFAULT_LOG_DIR = "/tmp";
+
 /** The seed exercise's log file names. */
 export const LOG_FILES = Object.freeze({
   server: "PrimaryLikesLog",

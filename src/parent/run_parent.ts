@@ -21,6 +21,7 @@ import { formatProgress } from "./progress.ts";
 import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_report.ts";
 import { ChildRoster } from "./child_roster.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { say } from "../cli/say.ts";
 
 /** Where the parent writes its status log, given its log directory. */
 export function parentLogFile(logDir: string): string {
@@ -116,7 +117,7 @@ export async function runParent(
       : error instanceof Deno.errors.NotFound
       ? `the directory ${logDir} does not exist`
       : String(error);
-    Deno.stderr.writeSync(encoder.encode(`error: Cannot write ${logFile}: ${why}\n`));
+    say(`error: Cannot write ${logFile}: ${why}`);
     return 1;
   }
   const log = getLogger(["likes", "parent"]);

@@ -13,6 +13,8 @@
 
 /** The seed exercise's largest number of likes in one message. */
 export const DEFAULT_MAX_LIKES = 42;
+/** The PrimaryLikesServer's well-known TCP port (the seed exercise's). */
+export const DEFAULT_LIKES_PORT = 4242;
 /** Longest client id a keyed message may carry. */
 export const MAX_CLIENT_ID_LENGTH = 64;
 /** Largest sequence number (the largest integer a JSON number holds exactly). */

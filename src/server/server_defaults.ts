@@ -7,7 +7,8 @@
  */
 
 import { DEFAULT_MAX_LINE_BYTES } from "../protocol/framing.ts";
-import { DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
+import { DEFAULT_LIKES_PORT, DEFAULT_MAX_LIKES } from "../protocol/grammar.ts";
+import { DEFAULT_LOG_DIR } from "../log/log_paths.ts";
 import { STORE_DEFAULTS } from "../store/open_store.ts";
 
 /** Every default of the server (the library's `port` is 0, a free one: see `serveLikes`). */
@@ -17,9 +18,9 @@ export const SERVER_DEFAULTS = Object.freeze(
     /** Address to listen on. */
     hostname: "127.0.0.1",
     /** The command line's TCP port (the seed exercise's). */
-    port: 4242,
+    port: DEFAULT_LIKES_PORT,
     /** Directory of `PrimaryLikesLog`. */
-    logDir: "/tmp",
+    logDir: DEFAULT_LOG_DIR,
     /** The command line's data directory, relative to the working directory. */
     dataDir: "data",
     /** Largest number of likes in one message. */

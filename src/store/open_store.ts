@@ -11,10 +11,14 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
 import { DataDirError } from "./embedded/data_dir.ts";
 import type { LikesTable } from "./embedded/likes_table.ts";
-import { attachEmbedded, type EmbeddedBuffers, openEmbedded } from "./embedded/open_embedded.ts";
+import {
+  attachEmbedded,
+  type EmbeddedBuffers,
+  openEmbedded,
+  type OpenEmbeddedOptions,
+} from "./embedded/open_embedded.ts";
 import type { Recovered } from "./embedded/recovery.ts";
 import type { LikesStore } from "./likes_store.ts";
 import {
@@ -24,7 +28,6 @@ import {
   RedisSettingsRefused,
 } from "./redis/redis_likes.ts";
 import { RedisSecretError } from "./redis/redis_secrets.ts";
-import type { FsyncMode } from "./embedded/journal_writer.ts";
 
 export { DataDirError } from "./embedded/data_dir.ts";
 export { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "./embedded/journal_writer.ts";
@@ -44,30 +47,13 @@ export { RedisSecretError } from "./redis/redis_secrets.ts";
 
 export { STORE_DEFAULTS } from "./store_defaults.ts";
 
-/** Options for {@linkcode openStore}. */
-export interface OpenStoreOptions {
+/**
+ * Options for {@linkcode openStore}: the embedded store's (`dataDir`, `fsync`, `maxClients`,
+ * `clientTtlMs`, `repair`, where to log, what to call on a failure), or `redis`.
+ */
+export interface OpenStoreOptions extends OpenEmbeddedOptions {
   /** Count in this Redis instead of the embedded table (`dataDir` is then ignored). */
   readonly redis?: RedisLikesOptions;
-  /** The embedded store's journal directory; without it the counts live in memory only. */
-  readonly dataDir?: string;
-  /** When an acknowledgement may go out relative to the flush. */
-  readonly fsync: FsyncMode;
-  /** With `fsync: "interval"`: the longest time between flushes, in ms. */
-  readonly fsyncIntervalMs?: number;
-  /** Journal records between snapshots. */
-  readonly snapshotEvery?: number;
-  /** How many distinct clients the embedded table holds at once. */
-  readonly maxClients: number;
-  /** Clients idle longer than this are forgotten (at start and regularly), in ms. */
-  readonly clientTtlMs: number;
-  /** Skip corrupt records in older journal segments instead of refusing to start. */
-  readonly repair: boolean;
-  /** Where the store says what it recovered, forgot or warns about. */
-  readonly log: Logger;
-  /** Called once if the store fails after start-up (the journal could not be written). */
-  readonly onFatal: (error: Error) => void;
-  /** Told after each journal flush how long it took (ms) and how many records it covered. */
-  readonly onFlush?: (ms: number, records: number) => void;
 }
 
 /** What a thread needs to attach its view of the store: plain data, so it survives `postMessage`. */
@@ -112,8 +98,8 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenStore> {
       close: () => Promise.resolve(),
     };
   }
-  const { redis: _, onFlush, ...embedded } = options;
-  const host = await openEmbedded({ ...embedded, ...(onFlush ? { onFlush } : {}) });
+  const { redis: _, ...embedded } = options;
+  const host = await openEmbedded(embedded);
   return {
     attachment: { kind: "embedded", buffers: host.buffers },
     table: host.table,

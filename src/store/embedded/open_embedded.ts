@@ -20,13 +20,19 @@ import type { ClientState } from "./snapshot.ts";
 export interface OpenEmbeddedOptions {
   /** The journal's directory; without it the counts live in memory only. */
   readonly dataDir?: string;
+  /** When an acknowledgement may go out relative to the flush. */
   readonly fsync: FsyncMode;
+  /** With `fsync: "interval"`: the longest time between flushes, in ms. */
   readonly fsyncIntervalMs?: number;
+  /** Journal records between snapshots. */
   readonly snapshotEvery?: number;
+  /** How many distinct clients the table holds at once. */
   readonly maxClients: number;
   /** Clients idle longer than this are forgotten (at start and regularly), in ms. */
   readonly clientTtlMs: number;
+  /** Skip corrupt records in older journal segments instead of refusing to start. */
   readonly repair: boolean;
+  /** Where the store says what it recovered, forgot or warns about. */
   readonly log: Logger;
   /** Called once if the journal writer fails. */
   readonly onFatal: (error: Error) => void;
