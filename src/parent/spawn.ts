@@ -9,31 +9,34 @@
 import { forEachLine, serviceEnv, spawnDeno } from "../launch/child_process.ts";
 import { likesServerArgs } from "../launch/processes.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
-import type { AckMode } from "../protocol/classic_reply.ts";
-import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
-import type { RetryPolicy } from "../edge/likes_flags.ts";
+import type { LikesRunConfig } from "../edge/likes_flags.ts";
 
-/** What one child is asked to do. */
-export interface ChildSpec {
+/**
+ * What one child is asked to do: the LikesServer's own settings (`LikesRunConfig`, as its flags
+ * give them), its number and the key the server counts it under.
+ */
+export interface ChildSpec extends
+  Pick<
+    LikesRunConfig,
+    | "servers"
+    | "durationMs"
+    | "minIntervalMs"
+    | "maxIntervalMs"
+    | "maxLikes"
+    | "seed"
+    | "protocol"
+    | "ack"
+    | "connection"
+    | "retry"
+    | "replyTimeoutMs"
+    | "drainMs"
+  > {
   /** Its number N. */
   readonly id: number;
   /** The key the server will count it under. */
   readonly clientId: string;
-  /** Its servers, the preferred first (it fails over to the next on a connection error). */
-  readonly servers: readonly { readonly host: string; readonly port: number }[];
   /** Absolute log directory. */
   readonly logDir: string;
-  readonly durationMs: number;
-  readonly minIntervalMs: number;
-  readonly maxIntervalMs: number;
-  readonly maxLikes: number;
-  readonly seed: number;
-  readonly protocol: Protocol;
-  readonly ack: AckMode;
-  readonly connection: ConnectionPattern;
-  readonly retry: RetryPolicy;
-  readonly replyTimeoutMs: number;
-  readonly drainMs: number;
 }
 
 const seconds = (ms: number) => String(ms / 1000);

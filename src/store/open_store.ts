@@ -6,7 +6,8 @@
  * Redis is the store's business; the caller sees a {@linkcode LikesStore}.
  *
  * Everything else a caller of the store needs (its settings' names and limits, the errors it
- * starts with) is exported from here too, so no one reaches into `embedded/` or `redis/`.
+ * starts with) is exported from here too, so no one reaches into `embedded/` or `redis/`. The
+ * Redis client (the npm package) is loaded only when the store is in Redis.
  *
  * @module
  */
@@ -21,12 +22,7 @@ import {
 } from "./embedded/open_embedded.ts";
 import type { Recovered } from "./embedded/recovery.ts";
 import type { LikesStore } from "./likes_store.ts";
-import {
-  prepareRedis,
-  RedisLikes,
-  type RedisLikesOptions,
-  RedisSettingsRefused,
-} from "./redis/redis_likes.ts";
+import { type RedisLikesOptions, RedisSettingsRefused } from "./redis/redis_options.ts";
 import { RedisSecretError } from "./redis/redis_secrets.ts";
 
 export { DataDirError } from "./embedded/data_dir.ts";
@@ -88,6 +84,8 @@ export interface OpenStore {
  */
 export async function openStore(options: OpenStoreOptions): Promise<OpenStore> {
   if (options.redis) {
+    // The Redis client is loaded only by a server that counts in Redis.
+    const { prepareRedis } = await import("./redis/redis_likes.ts");
     const prepared = await prepareRedis(options.redis, options.fsync);
     if (prepared.warning) options.log.warn(prepared.warning);
     return {
@@ -119,6 +117,7 @@ export interface AttachedStore {
 /** Attaches this thread's view of a store opened by {@linkcode openStore}. */
 export async function attachStore(attachment: StoreAttachment): Promise<AttachedStore> {
   if (attachment.kind === "redis") {
+    const { RedisLikes } = await import("./redis/redis_likes.ts");
     const redis = await RedisLikes.connect(attachment.options);
     return { store: redis, close: () => redis.close() };
   }

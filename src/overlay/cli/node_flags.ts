@@ -17,7 +17,7 @@ import {
 
 import { DEFAULT_CLIENT_TTL_MS } from "../../server/likes_service.ts";
 import { DEFAULT_DOWN_AFTER_MS, DEFAULT_HEARTBEAT_MS } from "../domain/peer_health.ts";
-import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../../store/open_store.ts";
+import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../../store/embedded/likes_table.ts";
 
 /** The config file the overlay commands read when `--config` is not given. */
 export const DEFAULT_CLUSTER_FILE = "cluster.json";

@@ -11,7 +11,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../../log/log.ts";
-import { LikesTable } from "../../store/open_store.ts";
+import { LikesTable } from "../../store/embedded/likes_table.ts";
 import { parseClusterConfig } from "../domain/cluster_config.ts";
 import { FrameError } from "../wire/frame.ts";
 import { FrameConn, PeerLink } from "../wire/frame_conn.ts";
