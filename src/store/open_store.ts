@@ -38,10 +38,19 @@ export {
   describeRedis,
   type RedisLikesOptions,
   RedisSettingsRefused,
-} from "./redis/redis_likes.ts";
+} from "./redis/redis_options.ts";
 export { RedisSecretError } from "./redis/redis_secrets.ts";
 
 export { STORE_DEFAULTS } from "./store_defaults.ts";
+
+/**
+ * The Redis store's module, loaded on first use: the Redis client (about 30 MB and 0.2 s to load)
+ * is then loaded only by a process that counts in Redis. (A static import or re-export of the
+ * module, even of a name that does not need the client, would load it with the program.)
+ */
+function loadRedisStore(): Promise<typeof import("./redis/redis_likes.ts")> {
+  return import("./redis/redis_likes.ts");
+}
 
 /**
  * Options for {@linkcode openStore}: the embedded store's (`dataDir`, `fsync`, `maxClients`,
@@ -84,8 +93,7 @@ export interface OpenStore {
  */
 export async function openStore(options: OpenStoreOptions): Promise<OpenStore> {
   if (options.redis) {
-    // The Redis client is loaded only by a server that counts in Redis.
-    const { prepareRedis } = await import("./redis/redis_likes.ts");
+    const { prepareRedis } = await loadRedisStore();
     const prepared = await prepareRedis(options.redis, options.fsync);
     if (prepared.warning) options.log.warn(prepared.warning);
     return {
@@ -117,7 +125,7 @@ export interface AttachedStore {
 /** Attaches this thread's view of a store opened by {@linkcode openStore}. */
 export async function attachStore(attachment: StoreAttachment): Promise<AttachedStore> {
   if (attachment.kind === "redis") {
-    const { RedisLikes } = await import("./redis/redis_likes.ts");
+    const { RedisLikes } = await loadRedisStore();
     const redis = await RedisLikes.connect(attachment.options);
     return { store: redis, close: () => redis.close() };
   }
