@@ -20,7 +20,6 @@ import {
 import {
   FSYNC_ALIASES,
   FSYNC_MODES,
-  type FsyncMode,
   MAX_CLIENTS_LIMIT,
   type RedisLikesOptions,
 } from "../store/open_store.ts";
