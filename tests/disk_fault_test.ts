@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { type ServerProcess, startServer } from "../src/launch/processes.ts";
-import { freePort, nameIfSkipped, tempDir } from "./_helpers.ts";
+import { freePort, nameIfSkipped, tempDir, until } from "./_helpers.ts";
 import { PowerCutFs, powerCutSkipReason } from "./_power_cut.ts";
 import { Load } from "./_power_cut_load.ts";
 import { listDataFiles, segmentName } from "../src/store/embedded/data_dir.ts";
@@ -85,8 +85,13 @@ async function faultRun(run: FaultRun): Promise<FaultResult> {
     await fs.heal();
     server = await start();
     const { lostLikes } = await load.check(port, performance.now(), "after the restart");
-    const after = await Deno.readTextFile(`${dir.path}/PrimaryLikesLog`);
-    const recovered = after.slice(log.length).split("\n").find((l) => / recovered /.test(l)) ?? "";
+    // The log reaches its file within 100 ms of a line (buffered): wait for the recovery line.
+    let recovered = "";
+    await until("the restarted server logged its recovery", async () => {
+      const after = await Deno.readTextFile(`${dir.path}/PrimaryLikesLog`);
+      recovered = after.slice(log.length).split("\n").find((l) => / recovered /.test(l)) ?? "";
+      return recovered !== "";
+    }, 5000);
     return {
       exitMs,
       code: status.code,

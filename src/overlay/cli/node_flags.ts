@@ -15,9 +15,8 @@ import {
   UsageError,
 } from "../../cli/flags.ts";
 
-import { DEFAULT_CLIENT_TTL_MS } from "../../server/likes_service.ts";
-import { DEFAULT_DOWN_AFTER_MS, DEFAULT_HEARTBEAT_MS } from "../domain/peer_health.ts";
-import { DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT } from "../../store/embedded/likes_table.ts";
+import { MAX_CLIENTS_LIMIT } from "../../store/embedded/likes_table.ts";
+import { NODE_DEFAULTS } from "../node/node_defaults.ts";
 
 /** The config file the overlay commands read when `--config` is not given. */
 export const DEFAULT_CLUSTER_FILE = "cluster.json";
@@ -75,69 +74,71 @@ const FLAGS: Flag[] = [
     name: "workers",
     type: "string",
     value: "N",
-    default: "1",
+    default: String(NODE_DEFAULTS.likesWorkers),
     help: "connection Workers of the node's PrimaryLikesServer",
   },
   {
     name: "max-clients",
     type: "string",
     value: "N",
-    default: String(DEFAULT_MAX_CLIENTS),
+    default: String(NODE_DEFAULTS.maxClients),
     help: "distinct clients the node's likes table holds at once (as the server's flag)",
   },
   {
     name: "client-ttl",
     type: "string",
     value: "SECONDS",
-    default: String(DEFAULT_CLIENT_TTL_MS / 1000),
+    default: String(NODE_DEFAULTS.clientTtlMs / 1000),
     help: "forget a client idle this long; its likes stay in the total, as the owner's retired row",
   },
   {
     name: "query-workers",
     type: "string",
     value: "N",
-    default: "2",
+    default: String(NODE_DEFAULTS.queryWorkers),
     help: "Workers answering queries on the node's port (they share the cache in memory)",
   },
   {
     name: "gossip-interval",
     type: "string",
     value: "SECONDS",
-    default: "1",
+    default: String(NODE_DEFAULTS.gossipIntervalMs / 1000),
     help: "time between full replica exchanges with each neighbour (changes go at once)",
   },
   {
     name: "cache-ttl",
     type: "string",
     value: "SECONDS",
-    help: "how long a cached answer is used (default 10 for a node without likes, 5 otherwise)",
+    help: `how long a cached answer is used (default ${
+      NODE_DEFAULTS.cacheTtlMs.portal / 1000
+    } for a node without likes, ${NODE_DEFAULTS.cacheTtlMs.data / 1000} otherwise)`,
   },
   {
     name: "cache-bytes",
     type: "string",
     value: "N",
-    default: "1048576",
+    default: String(NODE_DEFAULTS.cacheBytes),
     help: "size of the shared-memory answer cache",
   },
   {
     name: "deadline",
     type: "string",
     value: "SECONDS",
-    default: "2",
+    default: String(NODE_DEFAULTS.deadlineMs / 1000),
     help: "deadline of a query that does not carry one",
   },
   {
     name: "heartbeat",
     type: "string",
     value: "SECONDS",
-    default: String(DEFAULT_HEARTBEAT_MS / 1000),
+    default: String(NODE_DEFAULTS.heartbeatMs / 1000),
     help: "time between heartbeats (ping, answered pong) to each neighbour",
   },
   {
     name: "down-after",
     type: "string",
     value: "SECONDS",
-    default: String(DEFAULT_DOWN_AFTER_MS / 1000),
+    default: String(NODE_DEFAULTS.downAfterMs / 1000),
     help: "a neighbour silent this long is marked down: not asked, not gossiped to, probed",
   },
 ];

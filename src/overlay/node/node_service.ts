@@ -20,14 +20,9 @@ import { type LikesService, serveLikes } from "../../server/likes_service.ts";
 import { startListeningWorkers, stopWorker } from "../../threads/listening_workers.ts";
 import { type ClusterConfig, formatClusterConfig, gossipPeers } from "../domain/cluster_config.ts";
 import { PeerLink } from "../wire/frame_conn.ts";
-import { type ClusterSecret, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/link_auth.ts";
+import type { ClusterSecret } from "../wire/link_auth.ts";
 import { Gossip, GossipRefusal } from "../domain/gossip.ts";
-import {
-  DEFAULT_DOWN_AFTER_MS,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_PROBE_MS,
-  PeerHealth,
-} from "../domain/peer_health.ts";
+import { PeerHealth } from "../domain/peer_health.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { LogLimiter } from "../domain/log_limiter.ts";
 import type { FromQueryWorker, PackedReplica, ToQueryWorker } from "./node_messages.ts";
@@ -36,18 +31,19 @@ import type { NodeStats } from "../domain/messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
 export type { NodeStats };
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
-import { DEFAULT_DEADLINE_MS } from "../domain/query_engine.ts";
 import { LOG_FILES, logPath } from "../../log/log_paths.ts";
+import { NODE_DEFAULTS } from "./node_defaults.ts";
 
 /** Time between full gossip exchanges when not given, in ms. */
-export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
+export const DEFAULT_GOSSIP_INTERVAL_MS: number = NODE_DEFAULTS.gossipIntervalMs;
 /** Cache TTL of the portal (a node without likes) and of the other nodes, in ms (as the seed). */
-export const DEFAULT_CACHE_TTL_MS = { portal: 10_000, data: 5_000 } as const;
+export const DEFAULT_CACHE_TTL_MS: { readonly portal: number; readonly data: number } =
+  NODE_DEFAULTS.cacheTtlMs;
 
 /** Time a frame may take to arrive once its first byte has, when not given, in ms. */
-export const DEFAULT_FRAME_DEADLINE_MS = 10_000;
+export const DEFAULT_FRAME_DEADLINE_MS: number = NODE_DEFAULTS.frameDeadlineMs;
 /** Requests one connection may have in flight when not given. */
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_IN_FLIGHT: number = NODE_DEFAULTS.maxInFlight;
 
 /** Options for {@linkcode startNode}. */
 export interface StartNodeOptions {
@@ -145,20 +141,20 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const log = getLogger(["likes", "overlay", "node"]);
   const logDir = options.logDir.replace(/\/+$/, "") || "/";
   const listenHost = options.listenHost ?? me.host;
-  const queryWorkers = options.queryWorkers ?? 2;
+  const queryWorkers = options.queryWorkers ?? NODE_DEFAULTS.queryWorkers;
   const gossipIntervalMs = options.gossipIntervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS;
   const onFatal = options.onFatal ?? (() => {});
   const shared = NodeShared.create({
     ttlMs: options.cacheTtlMs ??
       (me.likesPort === null ? DEFAULT_CACHE_TTL_MS.portal : DEFAULT_CACHE_TTL_MS.data),
-    capacityBytes: options.cacheBytes ?? 1 << 20,
+    capacityBytes: options.cacheBytes ?? NODE_DEFAULTS.cacheBytes,
   }, [...config.nodes.keys()]);
 
   const likes = me.likesPort === null ? null : await serveLikes({
     ...(options.workerLogs ? { logFile: logPath(logDir, LOG_FILES.server) } : {}),
     hostname: listenHost,
     port: me.likesPort,
-    workers: options.workers ?? 1,
+    workers: options.workers ?? NODE_DEFAULTS.likesWorkers,
     ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
     ...(options.clientTtlMs === undefined ? {} : { clientTtlMs: options.clientTtlMs }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
@@ -174,9 +170,9 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   }
   const health = new PeerHealth({
     peers: [...links.keys()],
-    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-    downAfterMs: options.downAfterMs ?? DEFAULT_DOWN_AFTER_MS,
-    maxProbeMs: options.maxProbeMs ?? DEFAULT_MAX_PROBE_MS,
+    heartbeatMs: options.heartbeatMs ?? NODE_DEFAULTS.heartbeatMs,
+    downAfterMs: options.downAfterMs ?? NODE_DEFAULTS.downAfterMs,
+    maxProbeMs: options.maxProbeMs ?? NODE_DEFAULTS.maxProbeMs,
     now: Date.now(),
   });
   const gossip = new Gossip({
@@ -331,14 +327,14 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
           hostname: listenHost,
           port,
           reusePort,
-          deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
-          idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
-          maxConnections: options.maxConnections ?? 1024,
+          deadlineMs: options.deadlineMs ?? NODE_DEFAULTS.deadlineMs,
+          idleTimeoutMs: options.idleTimeoutMs ?? NODE_DEFAULTS.idleTimeoutMs,
+          maxConnections: options.maxConnections ?? NODE_DEFAULTS.maxConnections,
           secret: options.secret.toText(),
-          handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-          maxHandshakes: options.maxHandshakes ?? 64,
-          frameDeadlineMs: options.frameDeadlineMs ?? DEFAULT_FRAME_DEADLINE_MS,
-          maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+          handshakeTimeoutMs: options.handshakeTimeoutMs ?? NODE_DEFAULTS.handshakeTimeoutMs,
+          maxHandshakes: options.maxHandshakes ?? NODE_DEFAULTS.maxHandshakes,
+          frameDeadlineMs: options.frameDeadlineMs ?? NODE_DEFAULTS.frameDeadlineMs,
+          maxInFlight: options.maxInFlight ?? NODE_DEFAULTS.maxInFlight,
           logFile: options.workerLogs ? logPath(logDir, LOG_FILES.node) : null,
           shared: shared.buffers,
           table: table?.buffer ?? null,
