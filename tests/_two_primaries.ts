@@ -60,7 +60,14 @@ export async function twoPrimaries(run: TwoPrimariesRun): Promise<RunReport> {
   await run.fault(a, b);
   const status = await parent.status;
   const report: RunReport = JSON.parse(await stdout);
-  assert.equal(status.code, 0, `${await stderr}${report.verdict}`);
+  if (status.code !== 0) {
+    // Say why: the primaries' last warnings (both write the one log file of logDir).
+    const log = await Deno.readTextFile(`${run.logDir}/PrimaryLikesLog`).catch(() => "");
+    const warnings = log.split("\n").filter((l) => / (WARNING|ERROR|FATAL) /.test(l)).slice(-12);
+    assert.fail(
+      `${await stderr}${report.verdict}\nthe primaries' last warnings:\n${warnings.join("\n")}`,
+    );
+  }
   assert.equal(report.converged, true, report.verdict);
   assert.equal(report.children.length, run.children);
   assert.ok(report.children.every((c) => c.counted === c.generated && c.generated > 0));
