@@ -21,6 +21,7 @@ import { type ServerCounters, SharedCounters } from "./server_counters.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
 import { exportServerCounters, journalFlushObserver } from "./server_metrics.ts";
 import { WorkerPool } from "./worker_pool.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
 
 /** How long a write to a client may stay stuck before its connection is closed, in ms. */
 export const DEFAULT_WRITE_TIMEOUT_MS: number = SERVER_DEFAULTS.writeTimeoutMs;
@@ -29,8 +30,11 @@ export const DEFAULT_MAX_CONNECTIONS: number = SERVER_DEFAULTS.maxConnections;
 /** How long a client's state is kept after its last message, in ms (7 days). */
 export const DEFAULT_CLIENT_TTL_MS: number = SERVER_DEFAULTS.clientTtlMs;
 
-/** Options for {@linkcode serveLikes}. */
-export interface ServeLikesOptions {
+/**
+ * Options for {@linkcode serveLikes}: the per-connection settings (`ConnectionLimits`, each
+ * defaulting to `SERVER_DEFAULTS`) and the ones below.
+ */
+export interface ServeLikesOptions extends Partial<ConnectionLimits> {
   /**
    * The server log file every connection Worker appends to (its directory must exist); each
    * Worker sets up its own logging for it. Without it the Workers log nothing. The calling
@@ -55,23 +59,6 @@ export interface ServeLikesOptions {
   readonly port?: number;
   /** Number of connection Workers. @default {1} */
   readonly workers?: number;
-  /** Largest number of likes in one message. @default {42} */
-  readonly maxLikes?: number;
-  /** Longest frame, in bytes. @default {512} */
-  readonly maxLineBytes?: number;
-  /** Silence after which an unterminated message is answered, in ms. @default {50} */
-  readonly pauseMs?: number;
-  /** Silence after which a connection is dropped, in ms. @default {30000} */
-  readonly idleTimeoutMs?: number;
-  /** A write to a client stuck this long closes its connection, in ms. @default {5000} */
-  readonly writeTimeoutMs?: number;
-  /**
-   * Replies buffered per connection, in bytes, past which the server stops reading from that
-   * client until they drain. @default {65536}
-   */
-  readonly replyBufferBytes?: number;
-  /** Open connections past which new ones get `ERR too many connections`. @default {10000} */
-  readonly maxConnections?: number;
   /** How many distinct clients the table holds at once. @default {16384} */
   readonly maxClients?: number;
   /**

@@ -5,29 +5,19 @@
  */
 
 import type { StoreAttachment } from "../store/open_store.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
 
-/** Settings a connection Worker needs; all plain data, so they survive `postMessage`. */
-export interface WorkerSettings {
+/**
+ * Settings a connection Worker needs (the per-connection ones and those below); all plain data,
+ * so they survive `postMessage`.
+ */
+export interface WorkerSettings extends ConnectionLimits {
   /** Address to listen on. */
   readonly hostname: string;
   /** Port to listen on (0 only with a single Worker, which then reports the real one). */
   readonly port: number;
   /** Listen with `SO_REUSEPORT`, so that several Workers share the port. */
   readonly reusePort: boolean;
-  /** Largest number of likes in one message. */
-  readonly maxLikes: number;
-  /** Longest frame, in bytes. */
-  readonly maxLineBytes: number;
-  /** Silence after which an unterminated message is answered, in ms. */
-  readonly pauseMs: number;
-  /** Silence after which a connection is dropped, in ms. */
-  readonly idleTimeoutMs: number;
-  /** A write to a client stuck this long closes its connection, in ms. */
-  readonly writeTimeoutMs: number;
-  /** Replies buffered per connection before it stops reading, in bytes. */
-  readonly replyBufferBytes: number;
-  /** Open connections across all Workers past which new ones are refused. */
-  readonly maxConnections: number;
   /** The server log file each Worker appends to, or null: the Workers log nothing. */
   readonly logFile: string | null;
   /** Number of Workers, reported by `STATS`. */
