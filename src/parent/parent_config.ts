@@ -5,7 +5,12 @@
  */
 
 import { type Flag, formatUsage, parseFlags, parseInteger, parseSeconds } from "../cli/flags.ts";
-import { LIKES_RUN_FLAGS, type LikesRunConfig, parseLikesRunFlags } from "../edge/likes_flags.ts";
+import {
+  EDGE_DEFAULTS,
+  LIKES_RUN_FLAGS,
+  type LikesRunConfig,
+  parseLikesRunFlags,
+} from "../edge/likes_flags.ts";
 
 /** Validated ParentProcess settings (times in ms); the shared ones are passed to each child. */
 export interface ParentConfig extends LikesRunConfig {
@@ -16,9 +21,36 @@ export interface ParentConfig extends LikesRunConfig {
   readonly viewPort: number | null;
 }
 
+/** The ParentProcess's defaults, written once: the seed exercise's, and its children's. */
+export const PARENT_DEFAULTS = Object.freeze(
+  {
+    ...EDGE_DEFAULTS,
+    /** LikesServers to spawn. */
+    children: 10,
+    /** The pause between two spawns, in ms. */
+    staggerMs: 1000,
+    /** How long children get to stop after SIGTERM before SIGKILL, in ms. */
+    killGraceMs: 5000,
+    /** How often the live view gets a snapshot of the run, in ms. */
+    observeEveryMs: 250,
+  } as const,
+);
+
 const FLAGS: Flag[] = [
-  { name: "children", type: "string", value: "N", default: "10", help: "LikesServers to spawn" },
-  { name: "stagger", type: "string", value: "SECONDS", default: "1", help: "pause between spawns" },
+  {
+    name: "children",
+    type: "string",
+    value: "N",
+    default: String(PARENT_DEFAULTS.children),
+    help: "LikesServers to spawn",
+  },
+  {
+    name: "stagger",
+    type: "string",
+    value: "SECONDS",
+    default: String(PARENT_DEFAULTS.staggerMs / 1000),
+    help: "pause between spawns",
+  },
   ...LIKES_RUN_FLAGS,
   { name: "json", type: "boolean", help: "print the report as JSON instead of a table" },
   {

@@ -16,7 +16,7 @@ import { ReplyTimeoutError } from "../protocol/line_client.ts";
 import { fetchStats, StatsPoller } from "../protocol/stats_client.ts";
 import type { RunSnapshot } from "../view/run_snapshot.ts";
 import { exitCodeFor, onStopSignal } from "../cli/signals.ts";
-import type { ParentConfig } from "./parent_config.ts";
+import { PARENT_DEFAULTS, type ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
 import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_report.ts";
 import { ChildRoster } from "./child_roster.ts";
@@ -103,9 +103,9 @@ export async function runParent(
     print = (text: string) => Deno.stdout.writeSync(encoder.encode(text)),
     progress = terminalProgress(),
     runId = crypto.randomUUID().slice(0, 8),
-    killGraceMs = 5000,
+    killGraceMs = PARENT_DEFAULTS.killGraceMs,
     observe,
-    observeEveryMs = 250,
+    observeEveryMs = PARENT_DEFAULTS.observeEveryMs,
   } = options;
   const logDir = resolve(config.logDir);
   const logFile = parentLogFile(logDir);
