@@ -13,6 +13,7 @@
 
 import { LatencyRecorder, type LatencySummary } from "./latency.ts";
 import { randomInt, seededRandom } from "../base/random.ts";
+import { describeError } from "../base/describe_error.ts";
 
 /** How clients use their connections. */
 export type LoadMode = "per-message" | "persistent" | "pipeline";
@@ -139,7 +140,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
 
   const fail = (error: unknown) => {
     failures++;
-    firstFailure ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    firstFailure ??= describeError(error);
   };
   const onReply = (ok: boolean, likes: number, sentAt: number, now: number) => {
     if (!ok) {

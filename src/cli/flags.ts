@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { describeError } from "../base/describe_error.ts";
 
 /** One flag of an entry point. */
 export interface Flag {
@@ -77,7 +78,7 @@ export function parseFlags(
       allowPositionals: options.positionals ?? false,
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+    throw new UsageError(describeError(error, "message"), { cause: error });
   }
   const strings: Record<string, string> = {};
   const booleans: Record<string, boolean> = {};
@@ -172,6 +173,22 @@ export function parseSeconds(flag: string, text: string, bounds: Bounds): number
     );
   }
   return Math.round(value * 1000);
+}
+
+/**
+ * A duration in milliseconds as a flag value in seconds: what {@linkcode parseSeconds} reads
+ * back (for a flag's default, or a child's command line).
+ *
+ * @example
+ * ```ts
+ * import { formatSeconds, parseSeconds } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatSeconds(50), "0.05");
+ * assert.equal(parseSeconds("pause", formatSeconds(1500), { min: 0 }), 1500);
+ * ```
+ */
+export function formatSeconds(ms: number): string {
+  return String(ms / 1000);
 }
 
 /**

@@ -13,6 +13,7 @@ import { freshSeed, randomBetween, seededRandom } from "../base/random.ts";
 import { type ServerProcess, startServer } from "../launch/processes.ts";
 import { prepareRun, runFlags, startParent } from "./run_flags.ts";
 import { say } from "../cli/say.ts";
+import { describeError } from "../base/describe_error.ts";
 
 const FLAGS = [
   ...runFlags({
@@ -148,7 +149,7 @@ export async function runChaos(args: readonly string[]): Promise<number> {
     tell(`no more kills; LikesServers finish and drain against pid ${server.pid}`);
   } catch (error) {
     failure = error;
-    tell(`could not restart the server: ${error instanceof Error ? error.message : error}`);
+    tell(`could not restart the server: ${describeError(error, "message")}`);
   }
   const parentStatus = await parent.status;
   const serverStatus = failure ? null : await server.stop("SIGTERM");

@@ -10,6 +10,7 @@ import { type RedisProcess, startRedis } from "../launch/redis_process.ts";
 import { startServer } from "../launch/processes.ts";
 import { prepareRun, runFlags, startParent } from "./run_flags.ts";
 import { say } from "../cli/say.ts";
+import { LOG_FILES, logPath } from "../log/log_paths.ts";
 
 const FLAGS = [
   ...runFlags({
@@ -53,7 +54,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   if (b.help) return await printUsage(demoUsage());
   const store = parseChoice("store", s.store!, ["embedded", "redis"] as const);
   const run = await prepareRun(s, b, "likes-demo-", 5);
-  tell(`logs in ${run.logDir} (watch with: tail -f ${run.logDir}/PrimaryLikesLog)`);
+  tell(`logs in ${run.logDir} (watch with: tail -f ${logPath(run.logDir, LOG_FILES.server)})`);
   let redis: RedisProcess | undefined;
   if (store === "redis") {
     const dir = `${run.logDir}/redis`;

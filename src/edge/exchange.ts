@@ -9,8 +9,6 @@ import type { AckMode } from "../protocol/classic_reply.ts";
 import type { ConnectionPattern, Protocol } from "../protocol/grammar.ts";
 import type { ServerAddress } from "./likes_flags.ts";
 
-export type { ServerAddress } from "./likes_flags.ts";
-
 /** What came of sending one message. */
 export type Outcome =
   /** The server acknowledged it. */

@@ -7,6 +7,7 @@
 
 import {
   type Flag,
+  formatSeconds,
   parseChoice,
   parseHost,
   parseInteger,
@@ -95,8 +96,6 @@ export const EDGE_DEFAULTS = Object.freeze(
   } as const,
 );
 
-const seconds = (ms: number) => String(ms / 1000);
-
 /** The shared flags, with the seed exercise's defaults. */
 export const LIKES_RUN_FLAGS: readonly Flag[] = [
   {
@@ -124,21 +123,21 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "duration",
     type: "string",
     value: "SECONDS",
-    default: seconds(EDGE_DEFAULTS.durationMs),
+    default: formatSeconds(EDGE_DEFAULTS.durationMs),
     help: "how long a LikesServer generates likes",
   },
   {
     name: "min-interval",
     type: "string",
     value: "SECONDS",
-    default: seconds(EDGE_DEFAULTS.minIntervalMs),
+    default: formatSeconds(EDGE_DEFAULTS.minIntervalMs),
     help: "shortest wait between batches",
   },
   {
     name: "max-interval",
     type: "string",
     value: "SECONDS",
-    default: seconds(EDGE_DEFAULTS.maxIntervalMs),
+    default: formatSeconds(EDGE_DEFAULTS.maxIntervalMs),
     help: "longest wait between batches",
   },
   {
@@ -196,14 +195,14 @@ export const LIKES_RUN_FLAGS: readonly Flag[] = [
     name: "reply-timeout",
     type: "string",
     value: "SECONDS",
-    default: seconds(EDGE_DEFAULTS.replyTimeoutMs),
+    default: formatSeconds(EDGE_DEFAULTS.replyTimeoutMs),
     help: "wait this long for a connection or a reply",
   },
   {
     name: "drain",
     type: "string",
     value: "SECONDS",
-    default: seconds(EDGE_DEFAULTS.drainMs),
+    default: formatSeconds(EDGE_DEFAULTS.drainMs),
     help: "after its lifetime, a LikesServer retries unacknowledged likes this long",
   },
 ];

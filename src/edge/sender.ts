@@ -10,8 +10,6 @@ import { ClassicSender } from "./classic_sender.ts";
 import type { Sender, SenderOptions } from "./exchange.ts";
 import { KeyedSender } from "./keyed_sender.ts";
 
-export type { Outcome, Sender, SenderOptions } from "./exchange.ts";
-
 /** The sender for `options.protocol`; nothing connects before the first exchange. */
 export function createSender(options: SenderOptions): Sender {
   return options.protocol === "keyed" ? new KeyedSender(options) : new ClassicSender(options);

@@ -62,7 +62,7 @@ export interface ServerProcess extends ListeningProcess {
 export function serverArgs(options: StartServerOptions): string[] {
   const { logDir, port = 0, workers = 2, args = [] } = options;
   const dataDir = options.dataDir ?? `${logDir}/data`;
-  const allowWrite = options.allowWrite ?? grantList([`${logDir}/PrimaryLikesLog`, dataDir]);
+  const allowWrite = options.allowWrite ?? grantList([logPath(logDir, LOG_FILES.server), dataDir]);
   return [
     "run",
     "--no-prompt",
@@ -212,7 +212,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     ...options,
     env: { ...serviceEnv("likes-primary"), ...options.env },
   });
-  return Object.assign(started, { logFile: `${options.logDir}/PrimaryLikesLog` });
+  return Object.assign(started, { logFile: logPath(options.logDir, LOG_FILES.server) });
 }
 
 /** Flags of a parent run, as `parent.ts` takes them (seconds may be fractional). */
@@ -238,7 +238,7 @@ export function parentArgs(options: ParentRunOptions): string[] {
     `--config=${PROJECT.config}`,
     `--allow-net=${host}:${port}${viewPort === undefined ? "" : `,127.0.0.1:${viewPort}`}`,
     "--allow-run=deno",
-    `--allow-write=${grantList([`${logDir}/ParentProcessStatus`])}`,
+    `--allow-write=${grantList([logPath(logDir, LOG_FILES.parent)])}`,
     PROJECT.parent,
     `--host=${host}`,
     `--port=${port}`,

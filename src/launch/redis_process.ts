@@ -8,6 +8,7 @@
  */
 
 import { freePort } from "./free_port.ts";
+import { describeError } from "../base/describe_error.ts";
 
 /** Runs `redis-cli -p PORT args…` against 127.0.0.1 and returns what it printed. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
@@ -25,7 +26,7 @@ export function redisMissing(): string | null {
       .outputSync();
     return status.success ? null : "redis-server --version failed";
   } catch (error) {
-    return `redis-server not found (${error instanceof Error ? error.message : error})`;
+    return `redis-server not found (${describeError(error, "message")})`;
   }
 }
 

@@ -4,7 +4,14 @@
  * @module
  */
 
-import { type Flag, formatUsage, parseFlags, parseInteger, parseSeconds } from "../cli/flags.ts";
+import {
+  type Flag,
+  formatSeconds,
+  formatUsage,
+  parseFlags,
+  parseInteger,
+  parseSeconds,
+} from "../cli/flags.ts";
 import {
   EDGE_DEFAULTS,
   LIKES_RUN_FLAGS,
@@ -48,7 +55,7 @@ const FLAGS: Flag[] = [
     name: "stagger",
     type: "string",
     value: "SECONDS",
-    default: String(PARENT_DEFAULTS.staggerMs / 1000),
+    default: formatSeconds(PARENT_DEFAULTS.staggerMs),
     help: "pause between spawns",
   },
   ...LIKES_RUN_FLAGS,

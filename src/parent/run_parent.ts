@@ -22,6 +22,7 @@ import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_repor
 import { ChildRoster } from "./child_roster.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
 import { say } from "../cli/say.ts";
+import { describeError } from "../base/describe_error.ts";
 
 /** Where the parent writes its status log, given its log directory. */
 export function parentLogFile(logDir: string): string {
@@ -82,7 +83,7 @@ async function readCounts(config: ParentConfig, names: readonly string[]): Promi
       }, names);
       return { total: stats.total, clients: stats.clients, error: null, hasStats: true };
     } catch (failure) {
-      error = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+      error = describeError(failure);
       const answered = failure instanceof ProtocolError ||
         failure instanceof ReplyTimeoutError || failure instanceof Deno.errors.UnexpectedEof;
       if (answered && config.protocol === "classic") {

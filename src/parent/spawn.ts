@@ -10,6 +10,7 @@ import { forEachLine, serviceEnv, spawnDeno } from "../launch/child_process.ts";
 import { likesServerArgs } from "../launch/processes.ts";
 import { type EdgeReport, parseEdgeReport } from "../protocol/edge_report.ts";
 import type { LikesRunConfig } from "../edge/likes_flags.ts";
+import { formatSeconds } from "../cli/flags.ts";
 
 /**
  * What one child is asked to do: the LikesServer's own settings (`LikesRunConfig`, as its flags
@@ -39,8 +40,6 @@ export interface ChildSpec extends
   readonly logDir: string;
 }
 
-const seconds = (ms: number) => String(ms / 1000);
-
 /**
  * The `deno` arguments that run one child with narrow permissions. Pure, so tests can check that
  * nothing broader than the one host:port and the one log file is granted.
@@ -63,17 +62,17 @@ export function childArgs(spec: ChildSpec): string[] {
     id: spec.id,
     args: [
       `--client-id=${spec.clientId}`,
-      `--duration=${seconds(spec.durationMs)}`,
-      `--min-interval=${seconds(spec.minIntervalMs)}`,
-      `--max-interval=${seconds(spec.maxIntervalMs)}`,
+      `--duration=${formatSeconds(spec.durationMs)}`,
+      `--min-interval=${formatSeconds(spec.minIntervalMs)}`,
+      `--max-interval=${formatSeconds(spec.maxIntervalMs)}`,
       `--max-likes=${spec.maxLikes}`,
       `--seed=${spec.seed}`,
       `--protocol=${spec.protocol}`,
       `--ack=${spec.ack}`,
       `--connection=${spec.connection}`,
       `--retry=${spec.retry}`,
-      `--reply-timeout=${seconds(spec.replyTimeoutMs)}`,
-      `--drain=${seconds(spec.drainMs)}`,
+      `--reply-timeout=${formatSeconds(spec.replyTimeoutMs)}`,
+      `--drain=${formatSeconds(spec.drainMs)}`,
       "--report-json",
       "--quiet",
     ],

@@ -41,9 +41,6 @@ export interface ByteConn {
   close(): void;
 }
 
-/** The default cap on replies waiting to be written to one client, in bytes. */
-export const DEFAULT_REPLY_BUFFER_BYTES: number = SERVER_DEFAULTS.replyBufferBytes;
-
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
   /** Longest frame kept, in bytes. @default {512} */
@@ -213,7 +210,7 @@ export class Connection {
       maxLineBytes = SERVER_DEFAULTS.maxLineBytes,
       pauseMs = SERVER_DEFAULTS.pauseMs,
       readBufferBytes = 4096,
-      maxPendingReplyBytes = DEFAULT_REPLY_BUFFER_BYTES,
+      maxPendingReplyBytes = SERVER_DEFAULTS.replyBufferBytes,
       clock = Date.now,
       timers = GLOBAL_TIMERS,
       store,

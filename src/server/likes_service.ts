@@ -23,13 +23,6 @@ import { exportServerCounters, journalFlushObserver } from "./server_metrics.ts"
 import { WorkerPool } from "./worker_pool.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 
-/** How long a write to a client may stay stuck before its connection is closed, in ms. */
-export const DEFAULT_WRITE_TIMEOUT_MS: number = SERVER_DEFAULTS.writeTimeoutMs;
-/** Open connections (all Workers together) past which new ones are refused. */
-export const DEFAULT_MAX_CONNECTIONS: number = SERVER_DEFAULTS.maxConnections;
-/** How long a client's state is kept after its last message, in ms (7 days). */
-export const DEFAULT_CLIENT_TTL_MS: number = SERVER_DEFAULTS.clientTtlMs;
-
 /**
  * Options for {@linkcode serveLikes}: the per-connection settings (`ConnectionLimits`, each
  * defaulting to `SERVER_DEFAULTS`) and the ones below.

@@ -19,6 +19,7 @@ import {
   type KeyedRequest,
   OUTCOME_UNKNOWN,
   parseRequest,
+  type Protocol,
   ProtocolError,
 } from "../protocol/grammar.ts";
 import { formatStats, STATS_MAX_CLIENTS } from "../protocol/stats.ts";
@@ -30,13 +31,9 @@ import {
   type Receipt,
   StoreOutcomeUnknownError,
 } from "../store/likes_store.ts";
-import {
-  messageCounter,
-  messageTotals,
-  type Protocol,
-  type ServerCounters,
-} from "./server_counters.ts";
+import { messageCounter, messageTotals, type ServerCounters } from "./server_counters.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
+import { describeError } from "../base/describe_error.ts";
 
 /** What a responder needs besides the frame. */
 export interface ResponderOptions {
@@ -156,9 +153,7 @@ export function createResponder(
     }
     counters.count(messageCounter("unavailable", protocol));
     invalidLog.warn(
-      `store unavailable for ${input} from ${peer}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `store unavailable for ${input} from ${peer}: ${describeError(error, "message")}`,
     );
     return now(formatError("store unavailable"));
   }

@@ -14,6 +14,7 @@ import type { ServerConfig } from "./server_config.ts";
 import { describeRedis, isStoreStartError } from "../store/open_store.ts";
 import { say } from "../cli/say.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { describeError } from "../base/describe_error.ts";
 
 /** Where the server writes, given its log directory. */
 export function serverLogFile(logDir: string): string {
@@ -40,7 +41,7 @@ export function explainStartError(error: unknown, config: ServerConfig, logFile:
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `Cannot listen on ${where}: the address is not available on this machine`;
   }
-  return `Cannot start the server: ${error instanceof Error ? error.message : String(error)}`;
+  return `Cannot start the server: ${describeError(error, "message")}`;
 }
 
 /** Runs until stopped; resolves to the process exit code. */

@@ -7,6 +7,7 @@
 
 import {
   type Flag,
+  formatSeconds,
   formatUsage,
   LISTEN_HOST_FLAG,
   parseChoice,
@@ -92,7 +93,7 @@ function flags(cpus: number): Flag[] {
       name: "fsync-interval",
       type: "string",
       value: "SECONDS",
-      default: String(SERVER_DEFAULTS.fsyncIntervalMs / 1000),
+      default: formatSeconds(SERVER_DEFAULTS.fsyncIntervalMs),
       help:
         "with --fsync interval: the longest time between flushes (what a machine crash may lose)",
     },
@@ -143,14 +144,14 @@ function flags(cpus: number): Flag[] {
       name: "idle-timeout",
       type: "string",
       value: "SECONDS",
-      default: String(SERVER_DEFAULTS.idleTimeoutMs / 1000),
+      default: formatSeconds(SERVER_DEFAULTS.idleTimeoutMs),
       help: "drop a connection silent this long",
     },
     {
       name: "write-timeout",
       type: "string",
       value: "SECONDS",
-      default: String(SERVER_DEFAULTS.writeTimeoutMs / 1000),
+      default: formatSeconds(SERVER_DEFAULTS.writeTimeoutMs),
       help: "close a connection whose client takes no replies this long",
     },
     {
@@ -172,7 +173,7 @@ function flags(cpus: number): Flag[] {
       name: "pause",
       type: "string",
       value: "SECONDS",
-      default: String(SERVER_DEFAULTS.pauseMs / 1000),
+      default: formatSeconds(SERVER_DEFAULTS.pauseMs),
       help: "answer an unterminated message after this much silence",
     },
     {
@@ -186,7 +187,7 @@ function flags(cpus: number): Flag[] {
       name: "client-ttl",
       type: "string",
       value: "SECONDS",
-      default: String(SERVER_DEFAULTS.clientTtlMs / 1000),
+      default: formatSeconds(SERVER_DEFAULTS.clientTtlMs),
       help: "forget a client silent this long (7 days; its likes stay in the total)",
     },
     {

@@ -35,9 +35,6 @@ export interface ServerCounters {
   counter(counter: Counter): number;
 }
 
-/** The two wire forms a message comes in. */
-export type { Protocol };
-
 /** What became of a message: the `result` of the `likes.messages` metric. */
 export type MessageResult = "counted" | "duplicate" | "invalid" | "unavailable" | "unknown";
 
@@ -120,7 +117,7 @@ const SLOTS: Readonly<Record<Counter, number>> = {
   connectionsOpen: 11,
   connectionsRefused: 12,
 };
-const SLOT_COUNT = 13;
+const SLOT_COUNT = Object.keys(SLOTS).length;
 
 /**
  * The server's counters in a `SharedArrayBuffer`: create them once, attach the same buffer in

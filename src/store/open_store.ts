@@ -27,12 +27,7 @@ import { RedisSecretError } from "./redis/redis_secrets.ts";
 
 export { DataDirError } from "./embedded/data_dir.ts";
 export { FSYNC_ALIASES, FSYNC_MODES, type FsyncMode } from "./embedded/journal_writer.ts";
-export {
-  DEFAULT_MAX_CLIENTS,
-  LikesTable,
-  MAX_CLIENTS_LIMIT,
-  MAX_NAME_BYTES,
-} from "./embedded/likes_table.ts";
+export { LikesTable, MAX_CLIENTS_LIMIT, MAX_NAME_BYTES } from "./embedded/likes_table.ts";
 export type { Recovered } from "./embedded/recovery.ts";
 export {
   describeRedis,

@@ -6,6 +6,7 @@
 
 import {
   type Flag,
+  formatSeconds,
   formatUsage,
   parseFlags,
   parseHost,
@@ -88,7 +89,7 @@ const FLAGS: Flag[] = [
     name: "client-ttl",
     type: "string",
     value: "SECONDS",
-    default: String(NODE_DEFAULTS.clientTtlMs / 1000),
+    default: formatSeconds(NODE_DEFAULTS.clientTtlMs),
     help: "forget a client idle this long; its likes stay in the total, as the owner's retired row",
   },
   {
@@ -102,7 +103,7 @@ const FLAGS: Flag[] = [
     name: "gossip-interval",
     type: "string",
     value: "SECONDS",
-    default: String(NODE_DEFAULTS.gossipIntervalMs / 1000),
+    default: formatSeconds(NODE_DEFAULTS.gossipIntervalMs),
     help: "time between full replica exchanges with each neighbour (changes go at once)",
   },
   {
@@ -124,21 +125,21 @@ const FLAGS: Flag[] = [
     name: "deadline",
     type: "string",
     value: "SECONDS",
-    default: String(NODE_DEFAULTS.deadlineMs / 1000),
+    default: formatSeconds(NODE_DEFAULTS.deadlineMs),
     help: "deadline of a query that does not carry one",
   },
   {
     name: "heartbeat",
     type: "string",
     value: "SECONDS",
-    default: String(NODE_DEFAULTS.heartbeatMs / 1000),
+    default: formatSeconds(NODE_DEFAULTS.heartbeatMs),
     help: "time between heartbeats (ping, answered pong) to each neighbour",
   },
   {
     name: "down-after",
     type: "string",
     value: "SECONDS",
-    default: String(NODE_DEFAULTS.downAfterMs / 1000),
+    default: formatSeconds(NODE_DEFAULTS.downAfterMs),
     help: "a neighbour silent this long is marked down: not asked, not gossiped to, probed",
   },
 ];

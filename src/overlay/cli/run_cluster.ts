@@ -36,6 +36,7 @@ import type { ClusterSecret } from "../wire/link_auth.ts";
 import { loadClusterConfig } from "./run_node.ts";
 import { createSecretFile, readSecretFile, secretPath } from "./secret_file.ts";
 import { say } from "../../cli/say.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 const encoder = new TextEncoder();
 
@@ -375,7 +376,7 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
         );
       } catch (error) {
         tell(
-          `t=${t}s query at ${portal.id} failed: ${error instanceof Error ? error.message : error}`,
+          `t=${t}s query at ${portal.id} failed: ${describeError(error, "message")}`,
         );
       }
     }, run.queryIntervalMs);

@@ -21,6 +21,7 @@ import type { NodeRunConfig } from "./node_flags.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
 import { say } from "../../cli/say.ts";
 import { LOG_FILES, logPath } from "../../log/log_paths.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /**
  * Reads and checks a cluster config file.
@@ -62,7 +63,7 @@ function explain(error: unknown, config: ClusterConfig, run: NodeRunConfig): str
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `Cannot listen on ${host}: the address is not on this machine (run node ${run.id} where ${me.host} is, or pass --listen 0.0.0.0)`;
   }
-  return `Cannot start node ${run.id}: ${error instanceof Error ? error.message : String(error)}`;
+  return `Cannot start node ${run.id}: ${describeError(error, "message")}`;
 }
 
 /** Runs until stopped; resolves to the process exit code. */

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { UsageError } from "../../cli/flags.ts";
 import type { ClusterConfig } from "../domain/cluster_config.ts";
 import { ClusterSecret } from "../wire/link_auth.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /**
  * The secret's path: `flag` when given, else the config's `secret_file` resolved against the
@@ -63,7 +64,7 @@ export async function readSecretFile(path: string): Promise<ClusterSecret> {
   try {
     return ClusterSecret.fromText(text);
   } catch (error) {
-    throw new UsageError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`${path}: ${describeError(error, "message")}`);
   }
 }
 

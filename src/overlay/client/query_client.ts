@@ -18,6 +18,7 @@ import {
 import type { Consistency, Row } from "../domain/query.ts";
 import type { TimingTree } from "../domain/timing.ts";
 import { QueryCall } from "../../telemetry/overlay_telemetry.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /** A node's answer to a query, as `deno task query --json` prints it. */
 export interface QueryReply {
@@ -117,7 +118,7 @@ export async function askNode(options: AskOptions): Promise<QueryReply> {
       ),
     );
   } catch (error) {
-    call.end({}, error instanceof Error ? error.message : String(error));
+    call.end({}, describeError(error, "message"));
     throw error;
   }
   const clientMs = Math.round((performance.now() - started) * 100) / 100;

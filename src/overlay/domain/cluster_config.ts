@@ -1,3 +1,4 @@
+import { describeError } from "../../base/describe_error.ts";
 /**
  * The overlay's config, in the seed's schema: `processes` maps a one-letter id to
  * `{host, port, connections, data_subset}` (plus our optional `likes_port`, where that node's own
@@ -130,7 +131,7 @@ export function parseClusterConfig(source: string): ClusterConfig {
   try {
     value = JSON.parse(source);
   } catch (error) {
-    fail("config", `not JSON (${error instanceof Error ? error.message : String(error)})`);
+    fail("config", `not JSON (${describeError(error, "message")})`);
   }
   if (!isObject(value)) fail("config", 'must be an object {"processes": …, "overlay": […]}');
   if (value.processes === undefined) fail("processes", "missing");

@@ -33,17 +33,7 @@ export type { NodeStats };
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
 import { LOG_FILES, logPath } from "../../log/log_paths.ts";
 import { NODE_DEFAULTS } from "./node_defaults.ts";
-
-/** Time between full gossip exchanges when not given, in ms. */
-export const DEFAULT_GOSSIP_INTERVAL_MS: number = NODE_DEFAULTS.gossipIntervalMs;
-/** Cache TTL of the portal (a node without likes) and of the other nodes, in ms (as the seed). */
-export const DEFAULT_CACHE_TTL_MS: { readonly portal: number; readonly data: number } =
-  NODE_DEFAULTS.cacheTtlMs;
-
-/** Time a frame may take to arrive once its first byte has, when not given, in ms. */
-export const DEFAULT_FRAME_DEADLINE_MS: number = NODE_DEFAULTS.frameDeadlineMs;
-/** Requests one connection may have in flight when not given. */
-export const DEFAULT_MAX_IN_FLIGHT: number = NODE_DEFAULTS.maxInFlight;
+import { describeError } from "../../base/describe_error.ts";
 
 /** Options for {@linkcode startNode}. */
 export interface StartNodeOptions {
@@ -142,11 +132,11 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
   const logDir = options.logDir.replace(/\/+$/, "") || "/";
   const listenHost = options.listenHost ?? me.host;
   const queryWorkers = options.queryWorkers ?? NODE_DEFAULTS.queryWorkers;
-  const gossipIntervalMs = options.gossipIntervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS;
+  const gossipIntervalMs = options.gossipIntervalMs ?? NODE_DEFAULTS.gossipIntervalMs;
   const onFatal = options.onFatal ?? (() => {});
   const shared = NodeShared.create({
     ttlMs: options.cacheTtlMs ??
-      (me.likesPort === null ? DEFAULT_CACHE_TTL_MS.portal : DEFAULT_CACHE_TTL_MS.data),
+      (me.likesPort === null ? NODE_DEFAULTS.cacheTtlMs.portal : NODE_DEFAULTS.cacheTtlMs.data),
     capacityBytes: options.cacheBytes ?? NODE_DEFAULTS.cacheBytes,
   }, [...config.nodes.keys()]);
 
@@ -279,9 +269,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
         const notLogged = gossipLog.admit(`${peer}/${rule}`, performance.now());
         if (notLogged !== null) {
           log.warn(
-            `gossip from ${peer} refused, nothing of it merged: ${
-              error instanceof Error ? error.message : error
-            }${
+            `gossip from ${peer} refused, nothing of it merged: ${describeError(error, "message")}${
               notLogged > 0 ? ` (${notLogged} more refused for this since the last such line)` : ""
             }`,
           );

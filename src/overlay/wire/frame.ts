@@ -1,3 +1,4 @@
+import { describeError } from "../../base/describe_error.ts";
 /**
  * The overlay's wire framing, for node-to-node and client-to-node traffic over plain TCP: each
  * message is a 4-byte big-endian length followed by that many bytes of body — UTF-8 JSON, after
@@ -39,9 +40,7 @@ export function decodeJson(body: Uint8Array): unknown {
     return JSON.parse(decoder.decode(body));
   } catch (error) {
     throw new FrameError(
-      `Cannot read a frame: it does not hold JSON (${
-        error instanceof Error ? error.message : error
-      })`,
+      `Cannot read a frame: it does not hold JSON (${describeError(error, "message")})`,
     );
   }
 }

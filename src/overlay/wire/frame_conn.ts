@@ -31,6 +31,7 @@ import {
   newNonce,
   TAG_BYTES,
 } from "./link_auth.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /** Bytes a connection may hold waiting to be written before it is given up (32 MiB). */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
@@ -196,7 +197,7 @@ export class FrameConn implements Disposable {
         : error instanceof AuthError
         ? error
         : new AuthError(
-          `the handshake failed: ${error instanceof Error ? error.message : String(error)}`,
+          `the handshake failed: ${describeError(error, "message")}`,
         );
       if (!this.#closed && !/refused this connection/.test(reason.message)) {
         await this.#sendJson({ type: "error", message: `authentication failed: ${reason.message}` })
@@ -516,7 +517,7 @@ export class PeerLink implements Disposable {
       await framed.authenticate(this.#options.secret, timeoutMs);
     } catch (error) {
       throw new PeerError(
-        `cannot reach ${this.address}: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot reach ${this.address}: ${describeError(error, "message")}`,
       );
     }
     if (this.#disposed) {
@@ -542,7 +543,7 @@ export class PeerLink implements Disposable {
           } catch (error) { // the handler's failure fails its request, not the link
             this.#waiting.delete(rid!);
             clearTimeout(waiting.timer);
-            waiting.reject(new PeerError(error instanceof Error ? error.message : String(error)));
+            waiting.reject(new PeerError(describeError(error, "message")));
             continue;
           }
           if (pending) await waitUntil(pending, waiting.deadline);
@@ -566,7 +567,7 @@ export class PeerLink implements Disposable {
     }
     const reason = error instanceof PeerError
       ? error
-      : new PeerError(`${this.address}: ${error instanceof Error ? error.message : String(error)}`);
+      : new PeerError(`${this.address}: ${describeError(error, "message")}`);
     for (const [rid, waiting] of this.#waiting) {
       if (waiting.conn !== conn) continue;
       clearTimeout(waiting.timer);

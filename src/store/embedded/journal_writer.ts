@@ -17,6 +17,7 @@ import type { JournalRing } from "./journal_ring.ts";
 import type { Recovered } from "./recovery.ts";
 import { type ClientState, writeSnapshot } from "./snapshot.ts";
 import { STORE_DEFAULTS } from "../store_defaults.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 /** When an acknowledgement may be sent, relative to the journal. */
 export const FSYNC_MODES = ["always", "interval", "never"] as const;
@@ -32,9 +33,6 @@ export type FsyncMode = typeof FSYNC_MODES[number];
 
 /** `--fsync batch`, the mode's former name, means `always`. */
 export const FSYNC_ALIASES: Readonly<Record<string, FsyncMode>> = { batch: "always" };
-
-/** The default flush interval of `--fsync interval`, in ms (Redis `everysec`). */
-export const DEFAULT_FSYNC_INTERVAL_MS: number = STORE_DEFAULTS.fsyncIntervalMs;
 
 /** Options for {@linkcode JournalWriter.start}. */
 export interface JournalWriterOptions {
@@ -109,7 +107,7 @@ export class JournalWriter {
     this.#ring = ring;
     this.#dir = options.dir;
     this.#fsync = options.fsync ?? "always";
-    this.#fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
+    this.#fsyncIntervalMs = options.fsyncIntervalMs ?? STORE_DEFAULTS.fsyncIntervalMs;
     this.#snapshotEvery = options.snapshotEvery ?? STORE_DEFAULTS.snapshotEvery;
     this.#log = options.log;
     this.#onFatal = options.onFatal ?? (() => {});
@@ -212,7 +210,7 @@ export class JournalWriter {
       // failed flush proves nothing (Linux may have dropped the pages). Nothing more is
       // acknowledged; the replies that wait are told, and the owner stops the server.
       this.#ring.fail();
-      const cause = error instanceof Error ? error.message : String(error);
+      const cause = describeError(error, "message");
       this.#failed = new Error(
         `the journal failed, nothing more can be acknowledged: ${this.#doing}: ${cause}`,
         { cause: error },

@@ -44,8 +44,6 @@ export type { ApplyResult } from "../likes_store.ts";
 
 /** Longest client name the table stores, in bytes (ASCII). */
 export const MAX_NAME_BYTES = 64;
-/** The default `maxClients`. */
-export const DEFAULT_MAX_CLIENTS: number = STORE_DEFAULTS.maxClients;
 /** Largest `maxClients` (the table then takes about 490 MB). */
 export const MAX_CLIENTS_LIMIT = 1 << 21;
 
@@ -208,7 +206,7 @@ export class LikesTable {
    * @throws {RangeError} If `maxClients` is not an integer from 1 to {@linkcode MAX_CLIENTS_LIMIT}.
    */
   static create(options: LikesTableOptions = {}): LikesTable {
-    const { maxClients = DEFAULT_MAX_CLIENTS, journal, clock = Date.now } = options;
+    const { maxClients = STORE_DEFAULTS.maxClients, journal, clock = Date.now } = options;
     if (!Number.isInteger(maxClients) || maxClients < 1 || maxClients > MAX_CLIENTS_LIMIT) {
       throw new RangeError(
         `Cannot create the likes table as 'maxClients' must be an integer from 1 to ${MAX_CLIENTS_LIMIT}: current value is ${maxClients}`,

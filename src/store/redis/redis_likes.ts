@@ -45,6 +45,7 @@ import {
 } from "./redis_settings.ts";
 import { readRedisPassword, readSecretFile } from "./redis_secrets.ts";
 import { describeRedis, type RedisLikesOptions, RedisSettingsRefused } from "./redis_options.ts";
+import { describeError } from "../../base/describe_error.ts";
 
 export { describeRedis, type RedisLikesOptions, RedisSettingsRefused } from "./redis_options.ts";
 
@@ -116,7 +117,7 @@ return {0, count, total}
  * to a closed socket or a timeout, so the script may have run.
  */
 export function classifyFailure(error: unknown): StoreUnavailableError | StoreOutcomeUnknownError {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = describeError(error, "message");
   if (
     error instanceof ClientOfflineError || error instanceof ClientClosedError ||
     error instanceof ErrorReply
@@ -249,7 +250,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
       return {
         refusal: null,
         warning: `Cannot check the eviction and persistence settings of ${where} (CONFIG GET: ${
-          error instanceof Error ? error.message : error
+          describeError(error, "message")
         }); make sure its maxmemory-policy is noeviction and it persists as --fsync ${asked} asks`,
       };
     }
@@ -280,7 +281,7 @@ export class RedisLikes implements LikesStore, AsyncDisposable {
       confirmed = await this.#nextWait;
     } catch (error) {
       throw new StoreOutcomeUnknownError(
-        `counted by the master, WAIT failed (${error instanceof Error ? error.message : error})`,
+        `counted by the master, WAIT failed (${describeError(error, "message")})`,
         { cause: error },
       );
     }
