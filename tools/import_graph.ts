@@ -77,10 +77,16 @@ const DYNAMIC_IMPORT = /\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g;
 /** A Worker module is imported too, by URL. */
 const WORKER_URL = /new\s+URL\(\s*"(\.{1,2}\/[^"]+\.ts)",\s*import\.meta\.url\s*\)/g;
 
-/** The relative specifiers `text` imports (JSDoc examples, indented, are not imports). */
-export function specifiersOf(text: string): string[] {
+/**
+ * The relative specifiers `text` imports (JSDoc examples, indented, are not imports); with
+ * `loadedLater` false, only those loaded with the module (no `import()`, no Worker URL).
+ */
+export function specifiersOf(text: string, loadedLater = true): string[] {
   const found: string[] = [];
-  for (const pattern of [STATIC_IMPORT, BARE_IMPORT, DYNAMIC_IMPORT, WORKER_URL]) {
+  const patterns = loadedLater
+    ? [STATIC_IMPORT, BARE_IMPORT, DYNAMIC_IMPORT, WORKER_URL]
+    : [STATIC_IMPORT, BARE_IMPORT];
+  for (const pattern of patterns) {
     for (const match of text.matchAll(pattern)) found.push(match[1]!);
   }
   return found;
@@ -168,6 +174,19 @@ export function importCycles(graph: ImportGraph): string[][] {
   return cycles;
 }
 
+/** Every module `from` imports, directly or through others (itself not included unless on a cycle). */
+export function reachableFrom(graph: ImportGraph, from: string): Set<string> {
+  const seen = new Set<string>();
+  const next = [...(graph.get(from) ?? [])];
+  while (next.length > 0) {
+    const module = next.pop()!;
+    if (seen.has(module)) continue;
+    seen.add(module);
+    next.push(...(graph.get(module) ?? []));
+  }
+  return seen;
+}
+
 /** Wing → wing arrows with how many imports each stands for. */
 export function wingArrows(graph: ImportGraph): Map<string, number> {
   const arrows = new Map<string, number>();
@@ -182,7 +201,10 @@ export function wingArrows(graph: ImportGraph): Map<string, number> {
 }
 
 /** The modules under `root` (the project's `.ts` files at the root and in `src/`, no tests). */
-export async function readImportGraph(root: URL): Promise<Map<string, Set<string>>> {
+export async function readImportGraph(
+  root: URL,
+  loadedLater = true,
+): Promise<Map<string, Set<string>>> {
   const modules: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for await (const entry of Deno.readDir(new URL(dir || ".", root))) {
@@ -198,7 +220,7 @@ export async function readImportGraph(root: URL): Promise<Map<string, Set<string
   for (const module of modules.sort()) {
     const text = await Deno.readTextFile(new URL(module, root));
     const targets = new Set<string>();
-    for (const specifier of specifiersOf(text)) {
+    for (const specifier of specifiersOf(text, loadedLater)) {
       const path = resolvePath(module, specifier);
       if (path !== null && path.endsWith(".ts")) targets.add(path);
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   importCycles,
   layerViolations,
+  reachableFrom,
   readImportGraph,
   resolvePath,
   specifiersOf,
@@ -17,6 +18,26 @@ Deno.test("the code keeps the layer rule: no import sideways or up, none past th
   assert.ok(tree.get("src/server/likes_service.ts")?.has("src/store/open_store.ts"));
   assert.deepEqual(layerViolations(tree), []);
   assert.deepEqual(importCycles(tree), []);
+});
+
+Deno.test("a server, its Workers and a node's query Workers do not load the Redis client unless the store is in Redis", async () => {
+  // Loaded with the program: static imports only (the door loads the Redis store with import()).
+  const loaded = await readImportGraph(new URL("../", import.meta.url), false);
+  for (
+    const module of [
+      "server.ts",
+      "node.ts",
+      "src/server/connection_worker.ts",
+      "src/overlay/node/query_worker.ts",
+    ]
+  ) {
+    const reached = reachableFrom(loaded, module);
+    assert.ok(reached.has("src/store/embedded/likes_table.ts"), `${module} reaches the table`);
+    assert.ok(!reached.has("src/store/redis/redis_likes.ts"), `${module} loads the Redis client`);
+  }
+  // ... but the door can load it.
+  const all = await readImportGraph(new URL("../", import.meta.url));
+  assert.ok(reachableFrom(all, "src/store/open_store.ts").has("src/store/redis/redis_likes.ts"));
 });
 
 Deno.test("layerViolations() names an import into a higher or a sibling wing, past a door, or from a loose file", () => {
