@@ -107,6 +107,11 @@ export {
   serveLikes,
   type ServeLikesOptions,
 } from "./src/server/likes_service.ts";
+export {
+  type MessageReading,
+  type ServerReadings,
+  type ServerRecorder,
+} from "./src/server/server_recorder.ts";
 export { type Outgoing, PendingLikes, type PendingLikesOptions } from "./src/edge/pending_likes.ts";
 export {
   type ClusterConfig,

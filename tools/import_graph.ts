@@ -1,7 +1,8 @@
 /**
  * The import graph of the code and the rule it must keep (README "Code layout"): every module
  * sits in a wing; a wing imports only wings of a lower layer (never one beside it or above it);
- * the store is entered through its doors only; no module imports itself back through others.
+ * the store is entered through its doors only; the likes wings are handed a recorder instead of
+ * importing telemetry; no module imports itself back through others.
  * Test files may reach sideways (they are not modules of the product) and are left out.
  *
  * `deno run --allow-read=. tools/import_graph.ts` prints the wing-to-wing arrows with their
@@ -59,6 +60,12 @@ export const DOORS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
+/**
+ * Wings that import nothing of telemetry: whoever starts them hands them a recorder (the server
+ * its `ServerRecorder`), so their code and tests run the same with telemetry on or off.
+ */
+export const HANDED_A_RECORDER: readonly string[] = ["store", "server", "edge"];
+
 /** Module path (relative to the project, `/`-separated) → the modules it imports. */
 export type ImportGraph = ReadonlyMap<string, ReadonlySet<string>>;
 
@@ -104,7 +111,10 @@ export function resolvePath(from: string, specifier: string): string | null {
   return parts.join("/");
 }
 
-/** Broken rules in `graph`: an import into a wing beside or above, past a door, or from a loose file. */
+/**
+ * Broken rules in `graph`: an import into a wing beside or above, past a door, of telemetry by a
+ * wing handed a recorder, or from a loose file.
+ */
 export function layerViolations(graph: ImportGraph): string[] {
   const broken: string[] = [];
   for (const [from, targets] of graph) {
@@ -132,6 +142,10 @@ export function layerViolations(graph: ImportGraph): string[] {
         );
       } else if (wing !== "entry" && DOORS[target] && !DOORS[target].includes(to)) {
         broken.push(`${from} imports ${to}, past the doors of ${target}/ (${DOORS[target]})`);
+      } else if (target === "telemetry" && HANDED_A_RECORDER.includes(wing)) {
+        broken.push(
+          `${from} imports ${to}: ${wing}/ is handed a recorder, it imports no telemetry`,
+        );
       }
     }
   }

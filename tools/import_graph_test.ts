@@ -40,7 +40,7 @@ Deno.test("a server, its Workers and a node's query Workers do not load the Redi
   assert.ok(reachableFrom(all, "src/store/open_store.ts").has("src/store/redis/redis_likes.ts"));
 });
 
-Deno.test("layerViolations() names an import into a higher or a sibling wing, past a door, or from a loose file", () => {
+Deno.test("layerViolations() names an import into a higher or a sibling wing, past a door, of telemetry by the server, or from a loose file", () => {
   assert.deepEqual(
     layerViolations(graph({
       "src/store/embedded/likes_table.ts": ["src/server/server_counters.ts"], // up
@@ -51,6 +51,8 @@ Deno.test("layerViolations() names an import into a higher or a sibling wing, pa
         "src/protocol/grammar.ts", // down
         "src/server/respond.ts", // its own wing
       ],
+      "src/server/likes_service.ts": ["src/telemetry/server_telemetry.ts"], // handed a recorder
+      "src/overlay/node/node_service.ts": ["src/telemetry/server_telemetry.ts"], // may hand one
       "src/cli.ts": ["src/base/delay.ts"], // a loose file
       "server.ts": ["src/store/embedded/likes_table.ts", "likes_server.ts"], // an entry point may
     })),
@@ -58,6 +60,7 @@ Deno.test("layerViolations() names an import into a higher or a sibling wing, pa
       "src/cli.ts is in no wing",
       "src/overlay/cli/run_cluster.ts (overlay/cli, layer 6) imports src/parent/run_report.ts (parent, layer 6)",
       "src/server/connection_worker.ts imports src/store/redis/redis_likes.ts, past the doors of store/ (src/store/likes_store.ts,src/store/open_store.ts,src/store/embedded/likes_table.ts)",
+      "src/server/likes_service.ts imports src/telemetry/server_telemetry.ts: server/ is handed a recorder, it imports no telemetry",
       "src/store/embedded/likes_table.ts (store, layer 2) imports src/server/server_counters.ts (server, layer 3)",
     ],
   );

@@ -27,7 +27,7 @@ import { FrameDecoder } from "../protocol/framing.ts";
 import type { Frame } from "../protocol/framing.ts";
 import { type LikesStore, NO_RECEIPT } from "../store/likes_store.ts";
 import type { Responder } from "./respond.ts";
-import type { AckTimer } from "./server_metrics.ts";
+import type { AckTimer } from "./reply_times.ts";
 import { describeError } from "../base/describe_error.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
 

@@ -14,7 +14,7 @@ import { Connection, type ConnectionOptions } from "./connection.ts";
 import { type AttachedStore, attachStore, type StoreAttachment } from "../store/open_store.ts";
 import { createResponder } from "./respond.ts";
 import { SharedCounters } from "./server_counters.ts";
-import { ackTimer } from "./server_metrics.ts";
+import { REPLY_TIMES_POST_MS, ReplyTimeBatch } from "./reply_times.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
 
 const log = getLogger(["likes", "server", "worker"]);
@@ -33,9 +33,12 @@ let sweeper: ReturnType<typeof setInterval> | undefined;
 let logging: Logging | undefined;
 /** This Worker's view of the store (a connection of its own, when the counts live in Redis). */
 let attached: AttachedStore | undefined;
+/** Reply times not yet posted, with `timeReplies` only. */
+let replyTimes: ReplyTimeBatch | undefined;
+let replyTimesPoster: ReturnType<typeof setInterval> | undefined;
 
-function post(message: FromWorker): void {
-  self.postMessage(message);
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -82,12 +85,15 @@ async function start(
     Math.min(1000, settings.idleTimeoutMs / 4, settings.writeTimeoutMs / 4),
   );
   post({ kind: "listening", port });
-  const timer = ackTimer(); // only while telemetry is on
+  if (settings.timeReplies) {
+    replyTimes = new ReplyTimeBatch((times) => post({ kind: "replied", times }, [times.buffer]));
+    replyTimesPoster = setInterval(() => replyTimes?.flush(), REPLY_TIMES_POST_MS);
+  }
   acceptLoop(listener, counters, respond, {
     ...settings,
     maxPendingReplyBytes: settings.replyBufferBytes,
     store,
-    ...(timer ? { ackTimer: timer } : {}),
+    ...(replyTimes ? { ackTimer: replyTimes } : {}),
   });
 }
 
@@ -221,6 +227,8 @@ async function stop(): Promise<number> {
     for (const connection of open) connection.close();
   }
   await Promise.all([...served]);
+  clearInterval(replyTimesPoster);
+  replyTimes?.flush(); // before "stopped", so the main thread has every time when it stops
   log.debug(`worker ${workerIndex} stopped; it served ${accepted} connection(s)`);
   await attached?.close().catch(() => {});
   await logging?.shutdown();

@@ -3,8 +3,8 @@
  * (`src/store/open_store.ts`: the embedded table with its journal, or Redis), the server's own
  * counters in shared memory, and a pool of connection Workers, each answering through its own
  * view of the store (`LikesStore`). The entry point (`server.ts`) adds flags, logging and
- * signals. In a process run with `OTEL_DENO=true` it records the `likes.*` metrics
- * (`server_metrics.ts`); otherwise nothing is recorded.
+ * signals. It records metrics only through the recorder it is handed (`server_recorder.ts`;
+ * the entry point passes telemetry's when `OTEL_DENO=true`); without one nothing is recorded.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import {
 } from "../store/open_store.ts";
 import { type ServerCounters, SharedCounters } from "./server_counters.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
-import { exportServerCounters, journalFlushObserver } from "./server_metrics.ts";
+import { serverReadings, type ServerRecorder } from "./server_recorder.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 
@@ -76,6 +76,11 @@ export interface ServeLikesOptions extends Partial<ConnectionLimits> {
    * same messages). @default {connection_worker.ts}
    */
   readonly workerUrl?: string;
+  /**
+   * Told the server's counts, journal flushes and reply times (for metrics). Without it the
+   * server records nothing, and its Workers read no clock for it. @default {none}
+   */
+  readonly recorder?: ServerRecorder;
 }
 
 /** A running server. */
@@ -136,6 +141,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     clientTtlMs = SERVER_DEFAULTS.clientTtlMs,
     repair = SERVER_DEFAULTS.repair,
     onFatal = () => {},
+    recorder = {},
   } = options;
   if (!Number.isInteger(workers) || workers < 1) {
     throw new RangeError(
@@ -143,7 +149,8 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     );
   }
   const log = getLogger(["likes", "server", "lifecycle"]);
-  const flushObserver = journalFlushObserver();
+  const flushed = recorder.flushed?.bind(recorder);
+  const replied = recorder.replied?.bind(recorder);
   const store = await openStore({
     ...(options.redis ? { redis: options.redis } : {}),
     ...(dataDir === undefined ? {} : { dataDir }),
@@ -155,7 +162,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
     repair,
     log,
     onFatal,
-    ...(flushObserver ? { onFlush: flushObserver } : {}),
+    ...(flushed ? { onFlush: flushed } : {}),
   });
   const counters = SharedCounters.create();
   let pool: WorkerPool;
@@ -173,12 +180,16 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
       logFile: logFile ?? null,
       workers,
       startedAt: Date.now(),
-    }, { onFatal, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
+    }, {
+      onFatal,
+      ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
+      ...(replied ? { onReplied: replied } : {}),
+    });
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
   }
-  const metrics = exportServerCounters(counters);
+  const watching = recorder.watch?.(serverReadings(counters));
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -186,7 +197,7 @@ export async function serveLikes(options: ServeLikesOptions): Promise<LikesServi
         await pool.stop();
       } finally {
         await store.close();
-        metrics.stop();
+        watching?.stop();
       }
     })();
     return stopping;

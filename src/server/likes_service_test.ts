@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { getConfig } from "@logtape/logtape";
 import { LineClient } from "../protocol/line_client.ts";
 import { serveLikes } from "./likes_service.ts";
+import type { ServerReadings, ServerRecorder } from "./server_recorder.ts";
 
 Deno.test("serveLikes() leaves logging to its caller: without a log file nothing is configured or written", async () => {
   assert.equal(getConfig(), null, "nothing configured before");
@@ -22,6 +23,76 @@ Deno.test("serveLikes() leaves logging to its caller: without a log file nothing
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("serveLikes() tells the recorder it is handed every reply time from every Worker, every flush and the final counts", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-service-recorder-" });
+  let replied = 0;
+  let waited = 0;
+  let flushedRecords = 0;
+  let flushes = 0;
+  let readings: ServerReadings | undefined;
+  let atStop: { counted: number; likes: number; open: number } | undefined;
+  const recorder: ServerRecorder = {
+    watch(given) {
+      readings = given;
+      return {
+        stop() {
+          const counted = given.messages.filter((m) => m.result === "counted");
+          atStop = {
+            counted: counted.reduce((sum, m) => sum + m.read(), 0),
+            likes: given.likesCounted(),
+            open: given.connectionsOpen(),
+          };
+        },
+      };
+    },
+    flushed(ms, records) {
+      assert.ok(ms >= 0);
+      flushes++;
+      flushedRecords += records;
+    },
+    replied(ms, messages) {
+      assert.ok(ms >= 0);
+      replied += messages;
+      waited += ms;
+    },
+  };
+  let likes = 0;
+  try {
+    const server = await serveLikes({ workers: 2, dataDir: `${dir}/data`, recorder });
+    assert.ok(readings, "watch() was called once the server ran");
+    // Eight clients, so that both Workers answer some, one message at a time.
+    await Promise.all(Array.from({ length: 8 }, async (_, c) => {
+      using client = await LineClient.connect({ port: server.port });
+      for (let i = 1; i <= 10; i++) {
+        assert.equal(await client.request(`LikesServer${c} ${i}`), "ACK");
+        likes += i;
+      }
+    }));
+    using keyed = await LineClient.connect({ port: server.port });
+    assert.match(await keyed.request("LIKE edge-1 1 5"), /^ACK seq=1 /);
+    assert.match(await keyed.request("LIKE edge-1 1 5"), /dup$/);
+    assert.match(await keyed.request("LikesServer1 99"), /^ERR /);
+    likes += 5;
+    assert.equal(readings.likesCounted(), likes, "the readings follow the counters live");
+    keyed.close();
+    await server.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(replied, 8 * 10 + 3, "a time for every reply, from every Worker, none lost at stop");
+  assert.ok(waited > 0);
+  assert.equal(flushedRecords, 8 * 10 + 1, "every counted message was made durable by a flush");
+  assert.ok(flushes >= 1 && flushes <= flushedRecords);
+  assert.deepEqual(atStop, { counted: 81, likes, open: 0 }, "stopped after the last count");
+});
+
+Deno.test("serveLikes() without a recorder has its Workers time nothing", async () => {
+  await using server = await serveLikes({ workers: 1 });
+  using client = await LineClient.connect({ port: server.port });
+  assert.equal(await client.request("LikesServer1 4"), "ACK");
+  assert.equal(server.counters.counter("likesCounted"), 4);
 });
 
 const likesOf = (seq: number) => seq % 43;

@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { setupLogging, shutdownLogging } from "../log/log.ts";
 import { onStopSignal } from "../cli/signals.ts";
 import { type LikesService, serveLikes } from "./likes_service.ts";
+import type { ServerRecorder } from "./server_recorder.ts";
 import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { describeRedis, isStoreStartError } from "../store/open_store.ts";
@@ -44,8 +45,11 @@ export function explainStartError(error: unknown, config: ServerConfig, logFile:
   return `Cannot start the server: ${describeError(error, "message")}`;
 }
 
-/** Runs until stopped; resolves to the process exit code. */
-export async function runServer(config: ServerConfig): Promise<number> {
+/**
+ * Runs until stopped, recording metrics with `recorder` when there is one; resolves to the
+ * process exit code.
+ */
+export async function runServer(config: ServerConfig, recorder?: ServerRecorder): Promise<number> {
   const logFile = serverLogFile(config.logDir);
   using stop = onStopSignal();
   let service: LikesService;
@@ -59,6 +63,7 @@ export async function runServer(config: ServerConfig): Promise<number> {
       hostname: host,
       logFile,
       ...(redis ? { redis } : {}),
+      ...(recorder ? { recorder } : {}),
       onFatal: (error) => {
         fatal = error;
         died.resolve();

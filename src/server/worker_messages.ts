@@ -24,6 +24,8 @@ export interface WorkerSettings extends ConnectionLimits {
   readonly workers: number;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
+  /** Time each reply and post the times to the main thread (`{kind: "replied"}`). */
+  readonly timeReplies: boolean;
 }
 
 /** Main thread → Worker. */
@@ -43,4 +45,6 @@ export type ToWorker =
 export type FromWorker =
   | { readonly kind: "listening"; readonly port: number }
   | { readonly kind: "failed"; readonly name: string; readonly message: string }
-  | { readonly kind: "stopped"; readonly connectionsClosed: number };
+  | { readonly kind: "stopped"; readonly connectionsClosed: number }
+  /** A batch of reply times (`reply_times.ts`), with `timeReplies` only. */
+  | { readonly kind: "replied"; readonly times: Float64Array<ArrayBuffer> };

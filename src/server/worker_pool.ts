@@ -9,10 +9,11 @@
 import { getLogger } from "@logtape/logtape";
 import type { StoreAttachment } from "../store/open_store.ts";
 import { startListeningWorkers, stopWorker } from "../threads/listening_workers.ts";
-import type { ToWorker, WorkerSettings } from "./worker_messages.ts";
+import type { FromWorker, ToWorker, WorkerSettings } from "./worker_messages.ts";
+import { replayReplyTimes } from "./reply_times.ts";
 
-/** Settings for the pool; `port` may be 0. */
-export type PoolSettings = Omit<WorkerSettings, "reusePort">;
+/** Settings for the pool; `port` may be 0; the Workers time replies when there is `onReplied`. */
+export type PoolSettings = Omit<WorkerSettings, "reusePort" | "timeReplies">;
 
 /** The shared state every Worker attaches: its view of the store, and the server's counters. */
 export interface WorkerMemory {
@@ -32,6 +33,11 @@ export interface WorkerPoolOptions {
    * @default {connection_worker.ts}
    */
   readonly workerUrl?: string;
+  /**
+   * Told, on this thread, how long messages waited for their replies (the Workers time them only
+   * when this is given, and post the times in batches). @default {none: nothing is timed}
+   */
+  readonly onReplied?: (ms: number, messages: number) => void;
 }
 
 const WORKER_URL = new URL("./connection_worker.ts", import.meta.url).href;
@@ -63,7 +69,8 @@ export class WorkerPool implements AsyncDisposable {
     settings: PoolSettings,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
-    const { onFatal = () => {}, stopTimeoutMs = 10_000, workerUrl = WORKER_URL } = options;
+    const { onFatal = () => {}, stopTimeoutMs = 10_000, workerUrl = WORKER_URL, onReplied } =
+      options;
     const dead = new Set<Worker>();
     const { workers, port } = await startListeningWorkers({
       url: workerUrl,
@@ -77,8 +84,15 @@ export class WorkerPool implements AsyncDisposable {
         index,
         store: memory.store,
         counters: memory.counters,
-        settings: { ...settings, port, reusePort },
+        settings: { ...settings, port, reusePort, timeReplies: onReplied !== undefined },
       }),
+      ...(onReplied
+        ? {
+          onMessage: (_index: number, event: MessageEvent<FromWorker>) => {
+            if (event.data.kind === "replied") replayReplyTimes(event.data.times, onReplied);
+          },
+        }
+        : {}),
       onDeath: (index, worker, event) => {
         dead.add(worker);
         if (dead.size > 1) return; // the server is stopping already

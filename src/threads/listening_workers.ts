@@ -35,6 +35,11 @@ export interface ListeningWorkersOptions {
    * handled: the process goes on). @default {nothing}
    */
   readonly onDeath?: (index: number, worker: Worker, event: ErrorEvent) => void;
+  /**
+   * Takes Worker `index`'s messages from the moment it listens (set before any other Worker
+   * starts, so none is missed). @default {none: the Worker's onmessage is left free}
+   */
+  readonly onMessage?: (index: number, event: MessageEvent) => void;
 }
 
 /** Re-creates a Worker's error with the matching `Deno.errors` class when there is one. */
@@ -48,7 +53,7 @@ export function reviveError(name: string, message: string): Error {
 
 /**
  * Starts the Workers one after the other and resolves once every one listens, with the port
- * they share. Their `onmessage` is free for the caller afterwards.
+ * they share. Their `onmessage` is `onMessage`'s, or free for the caller afterwards.
  *
  * @throws The first Worker's start-up error (for example `Deno.errors.AddrInUse` or
  *   `Deno.errors.NotCapable`), after terminating the Workers already started.
@@ -80,7 +85,8 @@ export async function startListeningWorkers(
         };
         worker.postMessage(options.startMessage(index, port, reusePort));
       });
-      worker.onmessage = null;
+      const { onMessage } = options;
+      worker.onmessage = onMessage ? (event) => onMessage(index, event) : null;
       worker.onerror = (event) => {
         event.preventDefault();
         options.onDeath?.(index, worker, event);

@@ -31,6 +31,7 @@ import type { NodeStats } from "../domain/messages.ts";
 import { NodeShared } from "../domain/node_shared.ts";
 export type { NodeStats };
 import { exportNodeMetrics } from "../../telemetry/overlay_telemetry.ts";
+import { serverTelemetry } from "../../telemetry/server_telemetry.ts";
 import { LOG_FILES, logPath } from "../../log/log_paths.ts";
 import { NODE_DEFAULTS } from "./node_defaults.ts";
 import { describeError } from "../../base/describe_error.ts";
@@ -148,6 +149,7 @@ export async function startNode(options: StartNodeOptions): Promise<OverlayNode>
     ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
     ...(options.clientTtlMs === undefined ? {} : { clientTtlMs: options.clientTtlMs }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    recorder: serverTelemetry() ?? {},
     onFatal,
   });
   // A node counts in the embedded store (never in Redis): its own rows are read from the table.
