@@ -48,7 +48,12 @@ export async function loadClusterConfig(file: string): Promise<ClusterConfig> {
   }
 }
 
-function explain(error: unknown, config: ClusterConfig, run: NodeRunConfig): string {
+/** Explains why node `run.id` could not start, in one line that says what to do. */
+export function explainNodeStartError(
+  error: unknown,
+  config: ClusterConfig,
+  run: NodeRunConfig,
+): string {
   const me = config.nodes.get(run.id)!;
   const host = run.listen ?? me.host;
   if (error instanceof DataDirError) return error.message;
@@ -112,7 +117,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       },
     });
   } catch (error) {
-    say(`error: ${explain(error, config, run)}`);
+    say(`error: ${explainNodeStartError(error, config, run)}`);
     await shutdownLogging();
     return 1;
   }
