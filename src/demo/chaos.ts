@@ -63,7 +63,12 @@ export function chaosUsage(): string {
   );
 }
 
-function parseRange(
+/**
+ * Reads the pair of second flags `--LOW` and `--HIGH` from parsed flags, in ms.
+ *
+ * @throws {UsageError} If either is not a number of seconds ≥ 0, or LOW exceeds HIGH.
+ */
+export function parseSecondsRange(
   s: Readonly<Record<string, string>>,
   low: string,
   high: string,
@@ -87,8 +92,8 @@ function parseRange(
 export async function runChaos(args: readonly string[]): Promise<number> {
   const { strings: s, booleans: b } = parseFlags(args, FLAGS);
   if (b.help) return await printUsage(chaosUsage());
-  const [minUp, maxUp] = parseRange(s, "min-up", "max-up");
-  const [minDown, maxDown] = parseRange(s, "min-down", "max-down");
+  const [minUp, maxUp] = parseSecondsRange(s, "min-up", "max-up");
+  const [minDown, maxDown] = parseSecondsRange(s, "min-down", "max-down");
   const run = await prepareRun(s, b, "likes-chaos-", 30);
   const random = seededRandom(run.seed ?? freshSeed());
   const dataDir = `${run.logDir}/data`;
