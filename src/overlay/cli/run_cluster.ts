@@ -59,7 +59,9 @@ export function nodeCommands(
   // A relative path is read from the project directory, so it goes into the copy of the project.
   const target = secretFile.startsWith("/") ? secretFile : `likes/${secretFile}`;
   const placing =
-    `# every machine that runs a node or asks one needs the cluster's secret at ${secretFile}, readable by the nodes' user only: copy it with the project (e.g. scp -p ${secretFile} HOST:${target}), never through a channel others can read`;
+    `# every machine that runs a node or asks one needs the cluster's secret at ${secretFile}, readable by the nodes' user only: copy it with the project (e.g. scp -p ${
+      shellQuote(secretFile)
+    } ${shellQuote(`HOST:${target}`)}), never through a channel others can read`;
   return [
     placing,
     ...[...config.nodes.keys()].map((id) =>
