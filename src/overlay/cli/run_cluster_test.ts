@@ -49,9 +49,10 @@ Deno.test("nodeCommands(): one command per node, each with narrow grants and the
       [run.id, run.configFile, run.secretFile, run.dir, run.listen],
       [id, "cluster.json", secret, `/var/likes/${id}`, "0.0.0.0"],
     );
-    const grant = (name: string) =>
-      words.slice(0, entry).find((w) => w.startsWith(`--allow-${name}=`))?.split("=")[1]!
-        .split(",");
+    const grant = (name: string) => {
+      const flag = words.slice(0, entry).find((w) => w.startsWith(`--allow-${name}=`));
+      return flag?.slice(`--allow-${name}=`.length).split(",");
+    };
     const me = config.nodes.get(id)!;
     const net = grant("net")!;
     assert.ok(net.includes(`0.0.0.0:${me.port}`), `${id} may listen on its port: ${net}`);
