@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runnerArgs } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { runDeno, tempDir } from "./_helpers.ts";
+import { nameIfSkipped, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("chaos: kill -9 the server at least 3 times during a run; every LikesServer converges", async () => {
   await using dir = await tempDir();
@@ -40,4 +40,72 @@ Deno.test("chaos: kill -9 the server at least 3 times during a run; every LikesS
     assert.equal(child.counted, child.generated, child.name);
   }
   assert.equal(report.server.total, report.totals.generated, "the global total equals the sum");
+});
+
+/** What a terminal shows for `transcript`: `\r` goes back to the line's start, `ESC[2K` erases it. */
+function renderTerminal(transcript: string): string[] {
+  const shown: string[] = [];
+  for (const raw of transcript.split("\n")) {
+    let line: string[] = [];
+    let column = 0;
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] === "\r") column = 0;
+      else if (raw.startsWith("\u001b[2K", i)) {
+        line = [];
+        i += 3;
+      } else line[column++] = raw[i]!;
+    }
+    shown.push(Array.from(line, (c) => c ?? " ").join(""));
+  }
+  return shown;
+}
+
+const hasScript = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: nameIfSkipped(
+    "chaos on a terminal: its kill and restart lines never land on the parent's progress line",
+    hasScript ? null : "/usr/bin/script (util-linux) not found",
+  ),
+  ignore: !hasScript,
+  async fn() {
+    await using dir = await tempDir();
+    const command = [
+      "deno",
+      ...runnerArgs("chaos", dir.path, [
+        "--children=3",
+        "--duration=3",
+        "--min-up=0.4",
+        "--max-up=0.7",
+        "--min-down=0.1",
+        "--max-down=0.2",
+        "--min-interval=0.02",
+        "--max-interval=0.05",
+        "--seed=5",
+        "--no-view",
+      ]),
+    ].map((word) => `'${word}'`).join(" ");
+    // util-linux `script` runs chaos on a pseudo-terminal and copies what it shows to stdout.
+    const output = await new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const transcript = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, transcript);
+    assert.ok(transcript.includes("\r\u001b[2KLikesServers "), "the parent drew its progress line");
+    const shown = renderTerminal(transcript);
+    const chaosLines = shown.filter((line) => /chaos +\d+\.\d s: /.test(line));
+    assert.ok(chaosLines.some((line) => line.includes("kill -9")), shown.join("\n"));
+    for (const line of chaosLines) {
+      assert.match(line, /^chaos +\d+\.\d s: /, `a line glued to another:\n${line}`);
+    }
+    assert.ok(shown.some((line) => /^verdict: CONVERGED/.test(line)), shown.join("\n"));
+  },
 });

@@ -14,6 +14,7 @@ import {
   printUsage,
   UsageError,
 } from "../cli/flags.ts";
+import { ERASE_LINE } from "../base/terminal_line.ts";
 import { forEachText } from "../launch/child_process.ts";
 import { delay } from "../base/delay.ts";
 import { type BenchCase, benchCases, serverLabel } from "./cases.ts";
@@ -89,7 +90,7 @@ const encoder = new TextEncoder();
 
 function progress(line: string): void {
   const tty = Deno.stderr.isTerminal();
-  Deno.stderr.writeSync(encoder.encode(tty ? `\r\x1b[2K${line}` : `${line}\n`));
+  Deno.stderr.writeSync(encoder.encode(tty ? `${ERASE_LINE}${line}` : `${line}\n`));
 }
 
 /** Paths of the built reference tools, when the run uses them. */

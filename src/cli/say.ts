@@ -5,15 +5,19 @@
  * @module
  */
 
+import { lineStart, type MaybeTerminal } from "../base/terminal_line.ts";
+
 const encoder = new TextEncoder();
 
 /** Where a line goes: standard output or standard error (or anything with `writeSync`). */
-export interface LineOutput {
+export interface LineOutput extends MaybeTerminal {
   writeSync(bytes: Uint8Array): number;
 }
 
 /**
- * Writes `line` and a newline to `output` (standard error by default), all of it.
+ * Writes `line` and a newline to `output` (standard error by default), all of it. On a terminal
+ * it first erases a progress line drawn there (by this process or another), so the two are never
+ * glued together.
  *
  * @example
  * ```ts
@@ -26,7 +30,7 @@ export interface LineOutput {
  * ```
  */
 export function say(line: string, output: LineOutput = Deno.stderr): void {
-  const bytes = encoder.encode(`${line}\n`);
+  const bytes = encoder.encode(`${lineStart(output)}${line}\n`);
   let written = 0;
   while (written < bytes.length) written += output.writeSync(bytes.subarray(written));
 }

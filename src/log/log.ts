@@ -15,6 +15,7 @@ import {
   withFilter,
 } from "@logtape/logtape";
 import { getBufferedFileSink } from "./buffered_file_sink.ts";
+import { lineStart } from "../base/terminal_line.ts";
 
 let lastStamp = -1;
 let lastIso = "";
@@ -53,10 +54,14 @@ function renderMessage(record: LogRecord): string {
 
 const encoder = new TextEncoder();
 
-/** A sink that writes short lines to stderr, so stdout stays free for data. */
+/**
+ * A sink that writes short lines to stderr, so stdout stays free for data; on a terminal each
+ * line first erases a progress line drawn there (`terminal_line.ts`).
+ */
 export function getStderrSink(): Sink {
+  const start = lineStart(Deno.stderr);
   return (record) => {
-    Deno.stderr.writeSync(encoder.encode(consoleLine(record)));
+    Deno.stderr.writeSync(encoder.encode(`${start}${consoleLine(record)}`));
   };
 }
 

@@ -18,6 +18,7 @@ import type { RunSnapshot } from "../view/run_snapshot.ts";
 import { exitCodeFor, onStopSignal } from "../cli/signals.ts";
 import { PARENT_DEFAULTS, type ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
+import { ERASE_LINE } from "../base/terminal_line.ts";
 import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_report.ts";
 import { ChildRoster } from "./child_roster.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
@@ -52,7 +53,7 @@ const encoder = new TextEncoder();
 
 function terminalProgress(): ((line: string) => void) | null {
   if (!Deno.stderr.isTerminal()) return null;
-  return (line) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+  return (line) => Deno.stderr.writeSync(encoder.encode(`${ERASE_LINE}${line}`));
 }
 
 /** What the server said it counted, or why it could not say. */
