@@ -264,3 +264,31 @@ export async function startParentWithView(
 export function nameIfSkipped(name: string, skipReason: string | null): string {
   return skipReason === null ? name : `${name} (skipped: ${skipReason})`;
 }
+
+/** util-linux `script(1)`, which runs a command on a pseudo-terminal (Debian always has it). */
+export const SCRIPT = "/usr/bin/script";
+
+/** Why a test that needs {@linkcode SCRIPT} is skipped, or null when it is there. */
+export const noScript: string | null = (() => {
+  try {
+    return Deno.statSync(SCRIPT).isFile ? null : `${SCRIPT} (util-linux) not found`;
+  } catch {
+    return `${SCRIPT} (util-linux) not found`;
+  }
+})();
+
+/**
+ * Runs `deno` with `args` on a pseudo-terminal (through {@linkcode SCRIPT}) and resolves to its
+ * exit code and everything the terminal was sent (escapes included).
+ */
+export async function onTerminal(
+  args: readonly string[],
+): Promise<{ code: number; shown: string }> {
+  const command = ["deno", ...args].map((word) => `'${word}'`).join(" ");
+  const output = await new Deno.Command(SCRIPT, {
+    args: ["-qec", command, "/dev/null"],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: output.code, shown: new TextDecoder().decode(output.stdout) };
+}

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runnerArgs } from "../src/launch/processes.ts";
 import type { RunReport } from "../src/parent/run_report.ts";
-import { nameIfSkipped, runDeno, tempDir } from "./_helpers.ts";
+import { nameIfSkipped, noScript, onTerminal, runDeno, tempDir } from "./_helpers.ts";
 
 Deno.test("chaos: kill -9 the server at least 3 times during a run; every LikesServer converges", async () => {
   await using dir = await tempDir();
@@ -60,25 +60,17 @@ function renderTerminal(transcript: string): string[] {
   return shown;
 }
 
-const hasScript = (() => {
-  try {
-    return Deno.statSync("/usr/bin/script").isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: nameIfSkipped(
     "chaos on a terminal: its kill and restart lines never land on the parent's progress line",
-    hasScript ? null : "/usr/bin/script (util-linux) not found",
+    noScript,
   ),
-  ignore: !hasScript,
+  ignore: noScript !== null,
   async fn() {
     await using dir = await tempDir();
-    const command = [
-      "deno",
-      ...runnerArgs("chaos", dir.path, [
+    // Chaos on a pseudo-terminal, as a person runs it.
+    const output = await onTerminal(
+      runnerArgs("chaos", dir.path, [
         "--children=3",
         "--duration=3",
         "--min-up=0.4",
@@ -90,14 +82,8 @@ Deno.test({
         "--seed=5",
         "--no-view",
       ]),
-    ].map((word) => `'${word}'`).join(" ");
-    // util-linux `script` runs chaos on a pseudo-terminal and copies what it shows to stdout.
-    const output = await new Deno.Command("script", {
-      args: ["-qec", command, "/dev/null"],
-      stdin: "null",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const transcript = new TextDecoder().decode(output.stdout);
+    );
+    const transcript = output.shown;
     assert.equal(output.code, 0, transcript);
     assert.ok(transcript.includes("\r\u001b[2KLikesServers "), "the parent drew its progress line");
     const shown = renderTerminal(transcript);

@@ -10,6 +10,8 @@ import {
   exchange,
   freePort,
   nameIfSkipped,
+  noScript,
+  onTerminal,
   readLines,
   runDeno,
   stats,
@@ -210,35 +212,20 @@ Deno.test("parent.ts on SIGTERM stops every LikesServer and leaves no orphan", a
   }
 });
 
-const hasScript = (() => {
-  try {
-    return Deno.statSync("/usr/bin/script").isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: nameIfSkipped(
     "parent.ts shows a live progress line when stderr is a terminal",
-    hasScript ? null : "/usr/bin/script (util-linux) not found",
+    noScript,
   ),
-  ignore: !hasScript, // util-linux's script(1) provides the terminal; Debian always has it
+  ignore: noScript !== null,
   async fn() {
     await using dir = await tempDir();
     await using server = await startServer({ logDir: dir.path, workers: 1 });
-    // util-linux `script` runs the parent on a pseudo-terminal and copies what it shows to stdout.
-    const command = [
-      "deno",
-      ...parentArgs({ port: server.port, logDir: dir.path, args: ["--children=2", ...SHORT] }),
-    ]
-      .map((word) => `'${word}'`).join(" ");
-    const output = await new Deno.Command("script", {
-      args: ["-qec", command, "/dev/null"],
-      stdin: "null",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const shown = new TextDecoder().decode(output.stdout);
+    // The parent on a pseudo-terminal, as a person runs it.
+    const output = await onTerminal(
+      parentArgs({ port: server.port, logDir: dir.path, args: ["--children=2", ...SHORT] }),
+    );
+    const shown = output.shown;
     assert.equal(output.code, 0, shown);
     assert.ok(shown.includes("\r\u001b[2KLikesServers "), "the line is redrawn in place");
     assert.match(
