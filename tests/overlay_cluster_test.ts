@@ -116,6 +116,31 @@ Deno.test("a bad cluster config is a one-line error naming the field, exit 2", a
   assert.match(query.stderr, /processes\.B\.connections: unknown process "Z"/);
 });
 
+Deno.test("deno task cluster with a node's port in use: one line naming the node and the port, exit 1, no node left running", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  const text = clusterText();
+  const config = parseClusterConfig(text);
+  const c = config.nodes.get("C")!;
+  await writeCluster(dir.path, text);
+  using _taken = Deno.listen({ hostname: "127.0.0.1", port: c.port });
+  const run = await runDeno(clusterArgs(dir.path, ["--duration=1"]), 60_000);
+  assert.equal(run.code, 1, run.stderr);
+  const lines = run.stderr.trim().split("\n");
+  assert.equal(
+    lines.at(-1),
+    `error: node C could not start: Cannot listen on 127.0.0.1:${c.port} or 127.0.0.1:${c.likesPort}: the address is already in use (is node C already running?)`,
+  );
+  assert.doesNotMatch(run.stderr, /Uncaught|\n\s+at /, "no stack trace");
+  for (const id of ["A", "B"]) {
+    const node = config.nodes.get(id)!;
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port: node.port }),
+      Deno.errors.ConnectionRefused,
+      `node ${id}, started before C, was stopped`,
+    );
+  }
+});
+
 Deno.test("nodes started with the --print-commands lines: a stopped (silent) node cannot hang a query, and with A killed B still answers", async () => {
   await using dir = await tempDir("likes-cluster-test-");
   const configFile = await writeCluster(dir.path);

@@ -31,6 +31,24 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A program that could not start, for a reason one line tells (a port in use, a process that
+ * exited before it listened): the entry point prints `error: LINE` and exits 1, with no stack.
+ * The message may say more (the process's whole stderr); {@linkcode StartError.line} is what a
+ * person reads.
+ */
+export class StartError extends Error {
+  /** The one line to print. */
+  readonly line: string;
+
+  /** Creates the error; `message` defaults to `line`. */
+  constructor(line: string, message: string = line, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartError";
+    this.line = line;
+  }
+}
+
 /** The help flag every entry point has. */
 export const HELP_FLAG: Flag = { name: "help", type: "boolean", help: "show this help and exit" };
 
@@ -269,6 +287,10 @@ export async function runCommand(body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
+    if (error instanceof StartError) {
+      await Deno.stderr.write(encoder.encode(`error: ${error.line}\n`));
+      return 1;
+    }
     if (!(error instanceof UsageError)) throw error;
     await Deno.stderr.write(
       encoder.encode(`error: ${error.message}\nRun with --help for usage.\n`),

@@ -115,3 +115,27 @@ Deno.test("exitWith() ends a process with its code once the event loop is idle, 
   const held = await run("setInterval(() => {}, 1000); exitWith(4, 200);");
   assert.equal(held.exit, 4, "a loop held by a timer ends by Deno.exit() after the grace");
 });
+
+Deno.test("runCommand(): a StartError is one line and exit 1, a UsageError adds the usage hint and exit 2", async () => {
+  const cli = new URL("./flags.ts", import.meta.url).href;
+  const run = async (thrown: string) => {
+    const output = await new Deno.Command("deno", {
+      args: [
+        "eval",
+        `import { exitWith, runCommand, StartError, UsageError } from "${cli}";
+         exitWith(await runCommand(async () => { throw ${thrown}; }));`,
+      ],
+      stdout: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  };
+  assert.deepEqual(
+    await run(`new StartError("node C could not start: port in use", "long\\nstderr")`),
+    { code: 1, stderr: "error: node C could not start: port in use\n" },
+  );
+  assert.deepEqual(await run(`new UsageError("--port must be a number")`), {
+    code: 2,
+    stderr: "error: --port must be a number\nRun with --help for usage.\n",
+  });
+});

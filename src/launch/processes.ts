@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forEachText, grantList, serviceEnv, spawnDeno } from "./child_process.ts";
 import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { StartError } from "../cli/flags.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -98,11 +99,31 @@ export interface ListeningProcess extends AsyncDisposable {
 }
 
 /**
+ * The last `error: …` line a program printed, without the prefix (our programs explain a
+ * failure in one such line), or its last line of any kind; `null` if it printed nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lastError } from "./processes.ts";
+ * assert.equal(lastError("Check x.ts\nerror: Cannot listen on 127.0.0.1:4353: in use\n"), "Cannot listen on 127.0.0.1:4353: in use");
+ * assert.equal(lastError("panic\n  at x\n"), "at x");
+ * assert.equal(lastError(" \n"), null);
+ * ```
+ */
+export function lastError(stderr: string): string | null {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const explained = lines.findLast((line) => line.startsWith("error: "));
+  return explained?.slice("error: ".length) ?? lines.at(-1) ?? null;
+}
+
+/**
  * Spawns `deno args` and resolves once it prints `listening on HOST:PORT` (the server and the
  * overlay nodes do).
  *
  * @param what Names the process in errors, e.g. `"server"`, `"node B"`.
- * @throws {Error} If it exits or stays silent first (the message holds its stderr).
+ * @throws {StartError} If it exits or stays silent first: its `line` says why in one line (the
+ *   program's own `error:` line), its message holds the whole stderr.
  */
 export async function startListening(
   what: string,
@@ -136,13 +157,21 @@ export async function startListening(
   const status = Promise.all([child.status, pipes]).then(([s]) => s);
   status.then((s) =>
     listening.reject(
-      new Error(`${what} exited (code ${s.code}) before listening: ${stderr.trim()}`),
+      new StartError(
+        `${what} could not start: ${lastError(stderr) ?? `it exited with code ${s.code}`}`,
+        `${what} exited (code ${s.code}) before listening: ${stderr.trim()}`,
+      ),
     )
   );
   const timer = setTimeout(
     () =>
       listening.reject(
-        new Error(`${what} not listening after ${readyTimeoutMs} ms: ${stderr.trim()}`),
+        new StartError(
+          `${what} did not start listening within ${readyTimeoutMs / 1000} s${
+            lastError(stderr) ? `: ${lastError(stderr)}` : ""
+          }`,
+          `${what} not listening after ${readyTimeoutMs} ms: ${stderr.trim()}`,
+        ),
       ),
     readyTimeoutMs,
   );
@@ -205,7 +234,8 @@ export async function startListening(
 /**
  * Starts `server.ts` and resolves once it prints `listening on HOST:PORT`.
  *
- * @throws {Error} If it exits or stays silent first (the message holds its stderr).
+ * @throws {StartError} If it exits or stays silent first: its `line` says why in one line (the
+ *   program's own `error:` line), its message holds the whole stderr.
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
   const started = await startListening("server", serverArgs(options), {
