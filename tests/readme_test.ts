@@ -116,7 +116,11 @@ Deno.test("the overlay's two commands (README, The overlay) work as written", as
       // It ended by itself: `started` says why.
     }
     const status = await ended;
+    // The run made a fresh folder for its nodes, as a person's run would; the test removes it.
+    const made = /logs and journals in (\/tmp\/likes-cluster-[^\s]+)/.exec(stderr)?.[1];
+    if (made) await Deno.remove(made, { recursive: true });
     assert.equal(status.code, 143, stderr);
+    assert.ok(made, `the cluster named its folder: ${stderr}`);
   }
   assert.match(stderr, /SIGTERM: stopping the LikesServers and the nodes/);
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: 4351 }), "A stopped");

@@ -31,7 +31,7 @@ async function primaryThroughProxy() {
     args: [`--store=redis://127.0.0.1:${proxy.port}`],
   }).catch(async (error) => {
     await proxy[Symbol.asyncDispose]();
-    await redis.stop();
+    await redis[Symbol.asyncDispose]();
     await dir[Symbol.asyncDispose]();
     throw error;
   });
@@ -42,7 +42,7 @@ async function primaryThroughProxy() {
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]();
       await proxy[Symbol.asyncDispose]();
-      await redis.stop();
+      await redis[Symbol.asyncDispose]();
       await dir[Symbol.asyncDispose]();
     },
   };
