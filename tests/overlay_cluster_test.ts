@@ -141,6 +141,20 @@ Deno.test("deno task cluster with a node's port in use: one line naming the node
   }
 });
 
+Deno.test("deno task cluster with a --dir it may not write: one line with the grant to add, exit 1", async () => {
+  await using dir = await tempDir("likes-cluster-test-");
+  await writeCluster(dir.path);
+  const args = clusterArgs(dir.path, ["--duration=1"]).map((a) =>
+    a.startsWith("--dir=") ? "--dir=/var/likes-cluster-test-denied" : a
+  );
+  const run = await runDeno(args, 30_000);
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(
+    run.stderr,
+    "error: no permission to write the nodes' logs and journals in /var/likes-cluster-test-denied; run deno with --allow-write=/var/likes-cluster-test-denied\n",
+  );
+});
+
 Deno.test("nodes started with the --print-commands lines: a stopped (silent) node cannot hang a query, and with A killed B still answers", async () => {
   await using dir = await tempDir("likes-cluster-test-");
   const configFile = await writeCluster(dir.path);

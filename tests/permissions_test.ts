@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { serverArgs, startServer } from "../src/launch/processes.ts";
+import { likesServerArgs, parentArgs, serverArgs, startServer } from "../src/launch/processes.ts";
 import { childArgs } from "../src/parent/spawn.ts";
 import { freePort, runDeno, tempDir } from "./_helpers.ts";
 
@@ -44,6 +44,52 @@ Deno.test("server.ts cannot listen on a port it was not granted", async () => {
       `Cannot listen on 127\\.0\\.0\\.1:${asked}: no permission; run deno with --allow-net=127\\.0\\.0\\.1:${asked}`,
     ),
   );
+});
+
+Deno.test("parent.ts without a grant for the server it reports on fails at once, in one line, before starting a LikesServer", async () => {
+  await using dir = await tempDir();
+  const granted = freePort();
+  let asked = freePort();
+  while (asked === granted) asked = freePort();
+  // As `deno task parent --port ASKED` would be: the task grants one port, the flag asks another.
+  const args = parentArgs({
+    port: granted,
+    logDir: dir.path,
+    args: ["--children=1", "--duration=2", "--drain=1"],
+  }).map((a) => a === `--port=${granted}` ? `--port=${asked}` : a);
+  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
+    .output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr);
+  assert.equal(
+    stderr,
+    `error: no permission to ask the PrimaryLikesServer at 127.0.0.1:${asked} for its counts; run deno with --allow-net=127.0.0.1:${asked}\n`,
+  );
+  const log = await Deno.readTextFile(`${dir.path}/ParentProcessStatus`).catch(() => "");
+  assert.doesNotMatch(log, /LikesServer0 started/, "no LikesServer was started");
+});
+
+Deno.test("likes_server.ts without a grant for its server fails at once, in one line, instead of retrying all its life", async () => {
+  await using dir = await tempDir();
+  const granted = freePort();
+  let asked = freePort();
+  while (asked === granted) asked = freePort();
+  const args = likesServerArgs({
+    port: granted,
+    logDir: dir.path,
+    id: 1,
+    args: ["--duration=2", "--min-interval=0.05", "--max-interval=0.1", "--drain=1"],
+  }).map((a) => a === `--port=${granted}` ? `--port=${asked}` : a);
+  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
+    .output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr);
+  assert.equal(
+    stderr,
+    `error: no permission to send likes to 127.0.0.1:${asked}; run deno with --allow-net=127.0.0.1:${asked}\n`,
+  );
+  const log = await Deno.readTextFile(`${dir.path}/LikesServer1`);
+  assert.doesNotMatch(log, /LikesServer1 \d+$/m, "no batch was generated");
 });
 
 Deno.test("server.ts with its narrow grants serves on exactly its granted port", async () => {

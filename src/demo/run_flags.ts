@@ -5,7 +5,15 @@
  * @module
  */
 
-import { type Flag, parseInteger, parseIntervals, parsePath, parseSeconds } from "../cli/flags.ts";
+import {
+  type Flag,
+  parseInteger,
+  parseIntervals,
+  parsePath,
+  parseSeconds,
+  StartError,
+} from "../cli/flags.ts";
+import { missingGrants, writeNeed } from "../cli/grants.ts";
 import { serviceEnv } from "../launch/child_process.ts";
 import { freePort } from "../launch/free_port.ts";
 import { onStopSignal } from "../cli/signals.ts";
@@ -92,6 +100,7 @@ export interface RunSettings {
  * Validates the run flags, creates the log directory, and builds the parent's flags.
  *
  * @throws {UsageError} On a bad value.
+ * @throws {StartError} If a `--log-dir` given was not granted for writing.
  */
 export async function prepareRun(
   s: Readonly<Record<string, string>>,
@@ -110,9 +119,12 @@ export async function prepareRun(
   const seed = s.seed === undefined
     ? undefined
     : parseInteger("seed", s.seed, { min: 0, max: 4294967295 });
-  const logDir = s["log-dir"] === undefined
-    ? await Deno.makeTempDir({ dir: "/tmp", prefix })
-    : parsePath("log-dir", s["log-dir"]);
+  const given = s["log-dir"] === undefined ? null : parsePath("log-dir", s["log-dir"]);
+  const missing = given === null
+    ? null
+    : await missingGrants([writeNeed(given, `write logs and data in ${given}`)]);
+  if (missing) throw new StartError(missing);
+  const logDir = given ?? await Deno.makeTempDir({ dir: "/tmp", prefix });
   await Deno.mkdir(logDir, { recursive: true });
   return {
     children,

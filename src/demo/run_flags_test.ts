@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags, UsageError } from "../cli/flags.ts";
+import { parseFlags, StartError, UsageError } from "../cli/flags.ts";
 import { prepareRun, runFlags } from "./run_flags.ts";
 
 const FLAGS = runFlags({
@@ -79,3 +79,15 @@ async function testDirs(): Promise<string[]> {
   }
   return found.sort();
 }
+
+Deno.test("prepareRun() with a --log-dir it may not write fails at once with the grant to add", async () => {
+  // The tests may write /tmp only.
+  await assert.rejects(prepare(["--log-dir=/var/likes-run-flags-test"]), (error: Error) => {
+    assert.ok(error instanceof StartError, String(error));
+    assert.equal(
+      error.line,
+      "no permission to write logs and data in /var/likes-run-flags-test; run deno with --allow-write=/var/likes-run-flags-test",
+    );
+    return true;
+  });
+});

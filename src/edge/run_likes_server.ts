@@ -17,10 +17,10 @@ import { type Random, randomBetween, randomInt, seededRandom } from "../base/ran
 import { onStopSignal } from "../cli/signals.ts";
 import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
-import { describeError } from "../base/describe_error.ts";
 import { createSender } from "./sender.ts";
-import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { explainLogFileError, LOG_FILES, logPath } from "../log/log_paths.ts";
 import { say } from "../cli/say.ts";
+import { missingGrants, netNeed } from "../cli/grants.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
 export function edgeLogFile(logDir: string, id: number): string {
@@ -58,12 +58,16 @@ export async function runLikesServer(
       consoleCategories: config.quiet ? [] : [["likes", "edge", "lifecycle"]],
     });
   } catch (error) {
-    const why = error instanceof Deno.errors.NotCapable
-      ? `no permission; run deno with --allow-write=${logFile}`
-      : error instanceof Deno.errors.NotFound
-      ? `the directory ${config.logDir} does not exist`
-      : describeError(error);
-    say(`error: Cannot write ${logFile}: ${why}`);
+    say(`error: ${explainLogFileError(error, logFile)}`);
+    return 1;
+  }
+  // A connection refused for want of a grant would look like a server away for the whole run.
+  const missing = await missingGrants(
+    config.servers.map(({ host, port }) => netNeed(host, port, `send likes to ${host}:${port}`)),
+  );
+  if (missing) {
+    say(`error: ${missing}`);
+    await shutdownLogging();
     return 1;
   }
   const lifecycle = getLogger(["likes", "edge", "lifecycle"]);

@@ -32,3 +32,35 @@ export function logPath(logDir: string, name: string): string {
   const dir = logDir.replace(/\/+$/, "");
   return logDir.startsWith("/") && dir === "" ? `/${name}` : `${dir}/${name}`;
 }
+
+/**
+ * Why a program could not open its log file, in one line that says what to do. Without a read
+ * grant for the directory Deno cannot tell a missing directory from a forbidden one, so a missing
+ * write grant also reminds that the directory must exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { explainLogFileError } from "./log_paths.ts";
+ * assert.equal(
+ *   explainLogFileError(new Deno.errors.NotFound("x"), "/missing/PrimaryLikesLog"),
+ *   "Cannot write /missing/PrimaryLikesLog: the directory /missing does not exist",
+ * );
+ * assert.equal(
+ *   explainLogFileError(new Deno.errors.NotCapable("x"), "/missing/PrimaryLikesLog"),
+ *   "Cannot write /missing/PrimaryLikesLog: no permission; run deno with --allow-write=/missing/PrimaryLikesLog (the directory /missing must exist)",
+ * );
+ * ```
+ */
+export function explainLogFileError(error: unknown, logFile: string): string {
+  const slash = logFile.lastIndexOf("/");
+  const dir = slash < 0 ? "." : logFile.slice(0, slash) || "/";
+  const why = error instanceof Deno.errors.NotCapable
+    ? `no permission; run deno with --allow-write=${logFile} (the directory ${dir} must exist)`
+    : error instanceof Deno.errors.NotFound
+    ? `the directory ${dir} does not exist`
+    : error instanceof Error
+    ? error.message
+    : String(error);
+  return `Cannot write ${logFile}: ${why}`;
+}

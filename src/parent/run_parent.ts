@@ -18,10 +18,11 @@ import type { RunSnapshot } from "../view/run_snapshot.ts";
 import { exitCodeFor, onStopSignal } from "../cli/signals.ts";
 import { PARENT_DEFAULTS, type ParentConfig } from "./parent_config.ts";
 import { formatProgress } from "./progress.ts";
+import { missingGrants, netNeed, runNeed } from "../cli/grants.ts";
 import { ERASE_LINE } from "../base/terminal_line.ts";
 import { buildReport, formatReport, NO_STATS, type RunReport } from "./run_report.ts";
 import { ChildRoster } from "./child_roster.ts";
-import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { explainLogFileError, LOG_FILES, logPath } from "../log/log_paths.ts";
 import { say } from "../cli/say.ts";
 import { describeError } from "../base/describe_error.ts";
 
@@ -114,16 +115,21 @@ export async function runParent(
   try {
     await setupLogging({ file: logFile });
   } catch (error) {
-    const why = error instanceof Deno.errors.NotCapable
-      ? `no permission; run deno with --allow-write=${logFile}`
-      : error instanceof Deno.errors.NotFound
-      ? `the directory ${logDir} does not exist`
-      : String(error);
-    say(`error: Cannot write ${logFile}: ${why}`);
+    say(`error: ${explainLogFileError(error, logFile)}`);
+    return 1;
+  }
+  const address = `${config.host}:${config.port}`;
+  // STATS is asked only at the end: a missing grant must not cost the whole run.
+  const missing = await missingGrants([
+    runNeed("deno", "start the LikesServers"),
+    netNeed(config.host, config.port, `ask the PrimaryLikesServer at ${address} for its counts`),
+  ]);
+  if (missing) {
+    say(`error: ${missing}`);
+    await shutdownLogging();
     return 1;
   }
   const log = getLogger(["likes", "parent"]);
-  const address = `${config.host}:${config.port}`;
   using stopSignal = onStopSignal();
   const stopping = new AbortController();
   let interrupted: string | null = null;

@@ -14,7 +14,7 @@ import { messageTotals } from "./server_counters.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { describeRedis, isStoreStartError } from "../store/open_store.ts";
 import { say } from "../cli/say.ts";
-import { LOG_FILES, logPath } from "../log/log_paths.ts";
+import { explainLogFileError, LOG_FILES, logPath } from "../log/log_paths.ts";
 import { describeError } from "../base/describe_error.ts";
 
 /** Where the server writes, given its log directory. */
@@ -31,11 +31,9 @@ export function explainStartError(error: unknown, config: ServerConfig, logFile:
       ? `Cannot listen on ${where}: no permission; run deno with --allow-net=${where}`
       : /read access/.test(error.message)
       ? `Cannot load the connection Workers: no read permission for src/; run deno with --allow-read=src (${error.message})`
-      : `Cannot write ${logFile}: no permission; run deno with --allow-write=${logFile}`;
+      : explainLogFileError(error, logFile);
   }
-  if (error instanceof Deno.errors.NotFound) {
-    return `Cannot write ${logFile}: the directory ${config.logDir} does not exist`;
-  }
+  if (error instanceof Deno.errors.NotFound) return explainLogFileError(error, logFile);
   if (error instanceof Deno.errors.AddrInUse) {
     return `Cannot listen on ${where}: the address is already in use (another server running?)`;
   }

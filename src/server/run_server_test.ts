@@ -29,7 +29,7 @@ Deno.test("explainStartError() says in one line what to do about each start-up f
     explain(
       new Deno.errors.NotCapable('Requires write access to "/var/log/likes/PrimaryLikesLog"'),
     ),
-    "Cannot write /var/log/likes/PrimaryLikesLog: no permission; run deno with --allow-write=/var/log/likes/PrimaryLikesLog",
+    "Cannot write /var/log/likes/PrimaryLikesLog: no permission; run deno with --allow-write=/var/log/likes/PrimaryLikesLog (the directory /var/log/likes must exist)",
   );
   assert.equal(
     explain(new Deno.errors.NotFound("no such file")),

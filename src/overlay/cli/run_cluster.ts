@@ -8,7 +8,8 @@
  */
 
 import { resolve } from "node:path";
-import { UsageError } from "../../cli/flags.ts";
+import { StartError, UsageError } from "../../cli/flags.ts";
+import { missingGrants, writeNeed } from "../../cli/grants.ts";
 import { forEachText, serviceEnv, spawnDeno } from "../../launch/child_process.ts";
 import {
   type ListeningProcess,
@@ -254,6 +255,10 @@ export async function runCluster(run: ClusterRunConfig): Promise<number> {
     await Deno.stdout.write(encoder.encode(`${lines.join("\n")}\n`));
     return 0;
   }
+  const missing = run.dir === null
+    ? null
+    : await missingGrants([writeNeed(run.dir, `write the nodes' logs and journals in ${run.dir}`)]);
+  if (missing) throw new StartError(missing);
   const dir = run.dir ?? await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-cluster-" });
   const paths = {
     denoConfig: PROJECT.config,
