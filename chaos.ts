@@ -1,6 +1,6 @@
 /**
  * Chaos entry point: `deno task chaos` kills and restarts the server at random while a parent
- * runs, then shows whether every like survived. `deno task chaos -- --help` lists its flags.
+ * runs, then shows whether every like survived. `deno task chaos --help` lists its flags.
  *
  * @module
  */

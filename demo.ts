@@ -1,6 +1,6 @@
 /**
  * Demo entry point: `deno task demo` runs a server and a parent with short settings and shows the
- * convergence table. `deno task demo -- --help` lists its flags.
+ * convergence table. `deno task demo --help` lists its flags.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * LikesServer entry point (one edge server): `deno task likes -- --help`.
+ * LikesServer entry point (one edge server): `deno task likes --help`.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * ParentProcess entry point: `deno task parent -- --help`.
+ * ParentProcess entry point: `deno task parent --help`.
  *
  * @module
  */

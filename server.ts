@@ -1,5 +1,5 @@
 /**
- * PrimaryLikesServer entry point: `deno task server -- --help`.
+ * PrimaryLikesServer entry point: `deno task server --help`.
  *
  * @module
  */

@@ -155,6 +155,22 @@ Deno.test("deno task cluster with a --dir it may not write: one line with the gr
   );
 });
 
+Deno.test("deno task query with a bad value: one line naming the flag, exit 2 (as README says)", async () => {
+  const run = await runDeno([
+    "task",
+    `--config=${PROJECT.config}`,
+    "query",
+    "get_all",
+    "--deadline",
+    "x",
+  ]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /^error: --deadline must be a number of seconds from 0\.001 to 60: current value is "x"\nRun with --help for usage\.\n$/m,
+  );
+});
+
 Deno.test("nodes started with the --print-commands lines: a stopped (silent) node cannot hang a query, and with A killed B still answers", async () => {
   await using dir = await tempDir("likes-cluster-test-");
   const configFile = await writeCluster(dir.path);

@@ -41,8 +41,13 @@ async function readmeTaskExamples(): Promise<string[][]> {
 Deno.test("the README's deno task examples are accepted as written", async (t) => {
   const examples = await readmeTaskExamples();
   assert.ok(
-    examples.some(([task, first]) => task === "likes" && first === "--"),
-    "the README shows `deno task likes -- --id 3`",
+    examples.some(([task, first]) => task === "likes" && first === "--id"),
+    "the README shows `deno task likes --id 3`",
+  );
+  assert.deepEqual(
+    examples.filter((example) => example.includes("--")).map((e) => e.join(" ")),
+    [],
+    "one form everywhere: a task's flags follow its name, with no `--` before them",
   );
   for (const [task, ...args] of examples) {
     await t.step(["deno task", task, ...args].join(" "), async () => {
@@ -56,16 +61,21 @@ Deno.test("the README's deno task examples are accepted as written", async (t) =
   }
 });
 
-Deno.test("deno task likes -- --id 3 (the README's example) runs with the task's grants", async () => {
+Deno.test("deno task likes --id 3 (the README's example) runs with the task's grants, and so does the form with --", async () => {
   // A lifetime of 0 s: it starts, writes its log /tmp/LikesServer3 (granted by the task), and
   // exits 0 with nothing to send, so no server is needed.
-  const run = await runDeno(
-    ["task", `--config=${PROJECT.config}`, "likes", "--", "--id", "3", "--duration", "0"],
-    30_000,
-  );
-  assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /LikesServer3 started/);
-  assert.match(await Deno.readTextFile("/tmp/LikesServer3"), /LikesServer3 finished: generated 0/);
+  for (const separator of [[], ["--"]]) {
+    const run = await runDeno(
+      ["task", `--config=${PROJECT.config}`, "likes", ...separator, "--id", "3", "--duration", "0"],
+      30_000,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /LikesServer3 started/);
+    assert.match(
+      await Deno.readTextFile("/tmp/LikesServer3"),
+      /LikesServer3 finished: generated 0/,
+    );
+  }
 });
 
 Deno.test("the overlay's two commands (README, The overlay) work as written", async () => {
@@ -161,11 +171,17 @@ Deno.test({
       REDIS_BY_HAND,
     );
     assert.equal(rest.length, 0);
-    // Redis writes its append-only files in /tmp, as written; remove them after, unless they
-    // were there before.
-    const hadFiles = await Deno.stat("/tmp/appendonlydir").then(() => true, () => false);
-    const [redisCommand, ...redisArgs] = redisLine!.split(" ");
+    // Terminal 1 as written: a folder of Redis's own, then Redis writing its files there. The
+    // test removes the folder after, unless it was there before.
+    const [mkdirLine, startLine, ...more] = redisLine!.split(" && ");
+    assert.equal(more.length, 0);
+    const [mkdir, parents, redisDir, ...extra] = mkdirLine!.split(" ");
+    assert.deepEqual([mkdir, parents, extra], ["mkdir", "-p", []]);
+    const hadDir = await Deno.stat(redisDir!).then(() => true, () => false);
+    await Deno.mkdir(redisDir!, { recursive: true });
+    const [redisCommand, ...redisArgs] = startLine!.split(" ");
     assert.equal(redisCommand, "redis-server");
+    assert.equal(redisArgs[redisArgs.indexOf("--dir") + 1], redisDir, "Redis writes in it");
     const redis = new Deno.Command("redis-server", {
       args: redisArgs,
       stdin: "null",
@@ -197,7 +213,7 @@ Deno.test({
       for (const server of servers) await server.stop("SIGTERM");
       redis.kill("SIGTERM");
       await redis.status;
-      if (!hadFiles) await Deno.remove("/tmp/appendonlydir", { recursive: true }).catch(() => {});
+      if (!hadDir) await Deno.remove(redisDir!, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -28,7 +28,7 @@ Deno.test("server.ts refuses a port another server holds, even with several Work
 Deno.test("server.ts --help prints every flag and exits 0; a bad flag exits 2 with the usage hint", async () => {
   const help = await runDeno(["run", `--config=${PROJECT.config}`, PROJECT.server, "--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: deno task server -- \[flags\]/);
+  assert.match(help.stdout, /^Usage: deno task server \[flags\]/);
   for (
     const flag of ["--host", "--port", "--workers", "--log-dir", "--max-likes", "--idle-timeout"]
   ) {

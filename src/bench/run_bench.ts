@@ -78,7 +78,7 @@ const FLAGS: Flag[] = [
 /** The `--help` text. */
 export function benchUsage(): string {
   return formatUsage(
-    "deno task bench --",
+    "deno task bench",
     "Measures the PrimaryLikesServer (and Redis, when redis-server is installed) under load from a\n" +
       "Deno load generator: messages/s, likes/s, latency percentiles, peak memory, and whether the\n" +
       "server's total equals the likes acknowledged. Each case gets a fresh server.",

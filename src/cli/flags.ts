@@ -64,8 +64,9 @@ export const LISTEN_HOST_FLAG: Flag = {
 /**
  * Parses `args` against `flags` (plus `--help`), rejecting unknown flags and (unless
  * `options.positionals`) positional arguments. A
- * leading `--` is skipped: `deno task likes -- --id 3` passes it on (Deno 2.9), and it is the
- * usual way to separate a task's flags from a script's.
+ * leading `--` is skipped: the README writes `deno task likes --id 3` (Deno 2 passes what
+ * follows the task's name on), but `deno task likes -- --id 3` passes the `--` on too, and many
+ * people type it.
  *
  * @returns The string values (defaults filled in) and boolean values by flag name.
  * @throws {UsageError} On an unknown flag, a missing value or a positional argument.

@@ -56,7 +56,7 @@ const FLAGS = [
 /** The `--help` text. */
 export function chaosUsage(): string {
   return formatUsage(
-    "deno task chaos --",
+    "deno task chaos",
     "Runs a ParentProcess against a PrimaryLikesServer that is killed (SIGKILL) and restarted at random\n" +
       "while the LikesServers live, then shows whether every like survived. Exit 0 only if all converged.",
     FLAGS,

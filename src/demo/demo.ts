@@ -33,7 +33,7 @@ const FLAGS = [
 /** The `--help` text. */
 export function demoUsage(): string {
   return formatUsage(
-    "deno task demo --",
+    "deno task demo",
     "Runs a PrimaryLikesServer and a ParentProcess with short settings and shows them converge.",
     FLAGS,
   );

@@ -58,7 +58,7 @@ const FLAGS: Flag[] = [
 /** The `--help` text. */
 export function edgeUsage(): string {
   return formatUsage(
-    "deno task likes --",
+    "deno task likes",
     "LikesServer: sends a random 0..max likes every min..max seconds to the PrimaryLikesServer,\n" +
       "keeps likes that were not acknowledged and sends them again. Exit 0 when all were acknowledged.",
     FLAGS,

@@ -71,7 +71,7 @@ const FLAGS: Flag[] = [
 /** The `--help` text. */
 export function parentUsage(): string {
   return formatUsage(
-    "deno task parent --",
+    "deno task parent",
     "ParentProcess: spawns N LikesServers, one every --stagger seconds, waits for all, logs each one's\n" +
       "start, end and exit status to <log-dir>/ParentProcessStatus, then reports per LikesServer the\n" +
       "likes generated, acknowledged and counted by the server. Exit 0 only if every one converged.",

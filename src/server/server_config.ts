@@ -201,7 +201,7 @@ function flags(cpus: number): Flag[] {
 /** The `--help` text. */
 export function serverUsage(cpus: number): string {
   return formatUsage(
-    "deno task server --",
+    "deno task server",
     "PrimaryLikesServer: counts likes sent over TCP, in shared memory updated by a pool of Workers.\n" +
       "An ACK means the like is in the journal on disk (--fsync). Logs every message and the running\n" +
       "total to <log-dir>/PrimaryLikesLog. Stops on SIGINT/SIGTERM.",

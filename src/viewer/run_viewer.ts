@@ -67,7 +67,7 @@ export interface ViewerConfig {
 /** The `--help` text. */
 export function viewerUsage(): string {
   return formatUsage(
-    "deno task otel --",
+    "deno task otel",
     "Receives OpenTelemetry from the suite's processes and prints it: each trace as a tree, and the\n" +
       "latest likes.* metrics by service. Run the programs with OTEL_DENO=true and\n" +
       "OTEL_EXPORTER_OTLP_PROTOCOL=http/json (this receiver reads JSON, not protobuf).",

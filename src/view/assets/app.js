@@ -141,6 +141,10 @@ function render(state) {
   $("replicas-section").hidden = !cluster;
   $("cluster-lede").hidden = !cluster;
   $("counted-label").textContent = cluster ? "counted by the owners" : "counted by the server";
+  if (cluster) {
+    $("chart-hint").textContent =
+      "(seconds since the run started; the thick line is what the owners counted, each thin one a node's replica of it catching up)";
+  }
   $("server-label").textContent = cluster ? "portal" : "PrimaryLikesServer";
   if (cluster) {
     $("replicas").querySelector("tbody").replaceChildren(...state.replicas.map((r) => {
