@@ -8,7 +8,7 @@
 import { benchCases } from "./cases.ts";
 import type { CaseResult } from "./report.ts";
 
-const CASES = benchCases({ quick: false, redis: true, reference: false });
+const CASES = benchCases({ quick: false, redis: true, reference: true });
 
 /**
  * A result of the case `id` (from the full set) at `messagesPerSecond`, with p99 `p99` ms;

@@ -1,7 +1,8 @@
 /**
  * The throughput goals the benchmark checks in every run (issue 10's targets): each a ratio to
- * Redis on the same load, driver and run, sometimes with a latency bound. Pure: results in, a
- * short report out.
+ * Redis on the same load, driver and run, sometimes with a latency bound, judged with the C load
+ * generator `likesload` when it ran (it loads the machine less than our Deno driver, so it sees
+ * more of the server) and with the Deno driver otherwise. Pure: results in, a short report out.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { type CaseResult, ratioToRedis } from "./report.ts";
 export interface Goal {
   /** What is measured, in words. */
   readonly label: string;
-  /** The case whose ratio to its Redis twin is judged. */
+  /** The case whose ratio to its Redis twin is judged (its `likesload` twin when that ran). */
   readonly caseId: string;
   /** The least ratio that meets the goal. */
   readonly minRatio: number;
@@ -53,19 +54,22 @@ export const GOALS: readonly Goal[] = [
  * ```
  */
 export function formatGoals(results: readonly CaseResult[]): string {
-  const lines = ["goals (ratio to Redis on the same load, in this run):"];
+  const lines = [
+    "goals (ratio to Redis on the same load and client, in this run; measured with likesload where",
+    "it ran, else the Deno driver; reported, not enforced: the exit code is 1 only for a wrong total):",
+  ];
   for (const goal of GOALS) {
-    const result = results.find((r) => r.case.id === goal.caseId);
-    const ratio = result ? ratioToRedis(result, results) : null;
-    if (!result || ratio === null) {
+    const measured = judgedBy(goal, results);
+    if (!measured) {
       lines.push(`  ${goal.label}: not measured in this run`);
       continue;
     }
+    const { result, ratio, client } = measured;
     const p99 = result.latency?.p99 ?? null;
     const ratioMet = ratio >= goal.minRatio;
     const p99Met = goal.maxP99Ms === undefined || (p99 !== null && p99 <= goal.maxP99Ms);
     lines.push(
-      `  ${goal.label}: ${ratio.toFixed(2)}× (target ≥ ${goal.minRatio.toFixed(2)}×)${
+      `  ${goal.label} (${client}): ${ratio.toFixed(2)}× (target ≥ ${goal.minRatio.toFixed(2)}×)${
         goal.maxP99Ms === undefined
           ? ""
           : `, p99 ${p99 === null ? "?" : p99.toFixed(2)} ms (target ≤ ${goal.maxP99Ms} ms)`
@@ -79,4 +83,20 @@ export function formatGoals(results: readonly CaseResult[]): string {
     }`,
   );
   return `${lines.join("\n")}\n`;
+}
+
+/** The goal's case and ratio, with likesload when it and its Redis twin ran, else the Deno driver. */
+function judgedBy(
+  goal: Goal,
+  results: readonly CaseResult[],
+): { result: CaseResult; ratio: number; client: string } | null {
+  for (const driver of ["likesload", "deno"] as const) {
+    const id = goal.caseId.replace(/\/deno$/, `/${driver}`);
+    const result = results.find((r) => r.case.id === id);
+    const ratio = result ? ratioToRedis(result, results) : null;
+    if (result && ratio !== null) {
+      return { result, ratio, client: driver === "deno" ? "Deno driver" : "likesload" };
+    }
+  }
+  return null;
 }

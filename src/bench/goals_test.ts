@@ -15,9 +15,12 @@ Deno.test("formatGoals() judges each goal by its ratio to Redis (and p99), and t
   ]);
   assert.match(
     text,
-    /durable, persistent 10 clients: 1\.07× \(target ≥ 1\.00×\), p99 0\.90 ms \(target ≤ 1 ms\): met/,
+    /durable, persistent 10 clients \(Deno driver\): 1\.07× \(target ≥ 1\.00×\), p99 0\.90 ms \(target ≤ 1 ms\): met/,
   );
-  assert.match(text, /durable, persistent 100 clients: 0\.50× \(target ≥ 0\.90×\): NOT met/);
+  assert.match(
+    text,
+    /durable, persistent 100 clients \(Deno driver\): 0\.50× \(target ≥ 0\.90×\): NOT met/,
+  );
   assert.match(text, /durable, pipelined 16 × 10: not measured in this run/);
   assert.match(
     text,
@@ -28,4 +31,23 @@ Deno.test("formatGoals() judges each goal by its ratio to Redis (and p99), and t
     result("persistent-10/redis-always/deno", 28_000),
   ]);
   assert.match(slow, /p99 1\.20 ms \(target ≤ 1 ms\): NOT met/);
+});
+
+Deno.test("formatGoals() judges a goal with likesload when it and its Redis twin ran, and says so", () => {
+  const both = [
+    result("persistent-100/likes-always/deno", 50_000),
+    result("persistent-100/redis-always/deno", 100_000),
+    result("persistent-100/likes-always/likesload", 95_000),
+    result("persistent-100/redis-always/likesload", 100_000),
+  ];
+  assert.match(
+    formatGoals(both),
+    /durable, persistent 100 clients \(likesload\): 0\.95× \(target ≥ 0\.90×\): met/,
+  );
+  // likesload without its Redis twin cannot judge: the Deno driver's pair does.
+  assert.match(
+    formatGoals(both.slice(0, 3)),
+    /durable, persistent 100 clients \(Deno driver\): 0\.50×/,
+  );
+  assert.match(formatGoals(both), /reported, not enforced/);
 });

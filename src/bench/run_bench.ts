@@ -166,6 +166,8 @@ async function runLikesload(c: BenchCase, port: number, durationMs: number, like
     "--likes",
     "random",
     ...(c.depth ? ["--depth", String(c.depth)] : []),
+    // Redis the same way as our Deno driver drives it: INCRBY, and ":<total>" for an ACK.
+    ...(c.protocol === "redis" ? ["--format", "INCRBY likes %l\\r\\n", "--ack-prefix", ":"] : []),
   ];
   const child = new Deno.Command(likesload, {
     args,
