@@ -94,6 +94,19 @@ Deno.test({
     assert.equal(number(shown.acknowledged), report.totals.acknowledged);
     assert.equal(number(shown.counted), report.totals.counted);
     assert.equal(number(shown.gap), 0);
+    // The gap chart: over the same times, what was not yet acknowledged and not yet counted;
+    // never negative, and closed at the end.
+    assert.deepEqual(shown.gapLegend, [
+      "not yet acknowledged: generated − acknowledged (likes)",
+      "not yet counted: generated − counted (likes)",
+    ]);
+    assert.equal(shown.gapPoints, shown.points);
+    const [unacknowledged, uncounted] = shown.gapSeries as (number | null)[][];
+    for (const series of [unacknowledged!, uncounted!]) {
+      assert.ok(series.every((v) => v === null || v >= 0), `never negative: ${series}`);
+    }
+    assert.equal(unacknowledged!.at(-1), 0, "closed at the end");
+    assert.equal(uncounted!.at(-1), 0, "closed at the end");
     assert.deepEqual(
       shown.rows.map((
         r: Record<string, string>,
@@ -150,6 +163,10 @@ Deno.test({
       shown.replicas.map((r: Record<string, string>) => [r.node, number(r.total!), r.behind]),
       report.nodes.map((n) => [n.id, n.replicaTotal, "0"]),
     );
+    assert.deepEqual(shown.gapLegend, ["most behind the owners, of all replicas (likes)"]);
+    const [lag] = shown.gapSeries as (number | null)[][];
+    assert.equal(lag!.length, shown.points);
+    assert.ok(lag!.every((v) => v === null || v >= 0), `never negative: ${lag}`);
     assert.ok((await Deno.stat(screenshot)).size > 10_000, "the screenshot was saved");
   },
 });

@@ -83,7 +83,10 @@ try {
       server: text("server"),
       since: text("since"),
       verdict: document.getElementById("verdict").hidden ? null : text("verdict"),
-      legend: [...document.querySelectorAll(".u-legend .u-label")].map((e) => e.textContent),
+      legend: [...document.querySelectorAll("#chart .u-legend .u-label")].map((e) => e.textContent),
+      gapLegend: [...document.querySelectorAll("#gap-chart .u-legend .u-label")].map((e) => e.textContent),
+      gapSeries: globalThis.likesView.gap.data.slice(1),
+      gapPoints: globalThis.likesView.gap.data[0].length,
       dashed: globalThis.likesView.chart.series.map((s) => Array.isArray(s.dash) && s.dash.length > 0),
       rows,
       replicas: [...document.querySelectorAll("#replicas tbody tr")].map((tr) => {

@@ -12,6 +12,8 @@ const view = {
   nodes: [],
   up: [],
   closed: false,
+  // The gap chart: what has not yet caught up, over the same times.
+  gap: { chart: null, data: [[], [], []] },
 };
 // For people and tests alike: what the page shows, as data.
 globalThis.likesView = view;
@@ -92,6 +94,81 @@ function makeChart() {
   });
 }
 
+const gapColors = { unacknowledged: "#e07b00", uncounted: "#c0392b", lag: "#7b3fa0" };
+
+/**
+ * The gap series from the main chart's data: in a likes run, generated − acknowledged (held by the
+ * LikesServers) and generated − counted; in an overlay run, the largest replica lag (owners' count
+ * minus a replica), each `null` where a count is unknown.
+ */
+function gapData() {
+  const [t, ...series] = view.data;
+  const minus = (
+    a,
+    b,
+  ) => (a === null || a === undefined || b === null || b === undefined ? null : a - b);
+  if (view.nodes.length > 0) {
+    const [counted, ...replicas] = series;
+    const lag = t.map((_, i) => {
+      const behind = replicas.map((r) => minus(counted[i], r[i])).filter((d) => d !== null);
+      return behind.length === 0 ? null : Math.max(...behind);
+    });
+    return [t, lag];
+  }
+  const [generated, acknowledged, counted] = series;
+  return [
+    t,
+    t.map((_, i) => minus(generated[i], acknowledged[i])),
+    t.map((_, i) => minus(generated[i], counted[i])),
+  ];
+}
+
+function makeGapChart() {
+  const el = $("gap-chart");
+  const overlay = view.nodes.length > 0;
+  const line = (label, stroke, width) => ({
+    label,
+    stroke,
+    width,
+    spanGaps: false,
+    points: { show: false },
+  });
+  view.gap.chart = new uPlot(
+    {
+      width: Math.max(320, el.clientWidth - 16),
+      height: 180,
+      scales: { x: { time: false } },
+      axes: [{ label: "seconds since the run started" }, { label: "likes", size: 70 }],
+      legend: { live: false },
+      hooks: { drawAxes: [shadeDowntime] },
+      series: [
+        { label: "seconds" },
+        ...(overlay
+          ? [line("most behind the owners, of all replicas (likes)", gapColors.lag, 2)]
+          : [
+            line(
+              "not yet acknowledged: generated − acknowledged (likes)",
+              gapColors.unacknowledged,
+              3,
+            ),
+            line("not yet counted: generated − counted (likes)", gapColors.uncounted, 1.5),
+          ]),
+      ],
+    },
+    view.gap.data,
+    el,
+  );
+  globalThis.addEventListener("resize", () => {
+    view.gap.chart.setSize({ width: Math.max(320, el.clientWidth - 16), height: 180 });
+  });
+}
+
+function drawGap() {
+  view.gap.data = gapData();
+  if (!view.gap.chart) makeGapChart();
+  else view.gap.chart.setData(view.gap.data);
+}
+
 function render(state) {
   view.state = state;
   const cluster = state.replicas.length > 0;
@@ -142,6 +219,8 @@ function render(state) {
   $("cluster-lede").hidden = !cluster;
   $("counted-label").textContent = cluster ? "counted by the owners" : "counted by the server";
   if (cluster) {
+    $("gap-hint").textContent =
+      "(how far the replica furthest behind is from what the owners counted: it closes as gossip catches up)";
     $("chart-hint").textContent =
       "(seconds since the run started; the thick line is what the owners counted, each thin one a node's replica of it catching up)";
   }
@@ -186,6 +265,7 @@ function load(series) {
   view.points = series.t.length;
   if (!view.chart) makeChart();
   else view.chart.setData(view.data);
+  drawGap();
 }
 
 function append(point) {
@@ -201,6 +281,7 @@ function append(point) {
   }
   view.points++;
   view.chart.setData(view.data);
+  drawGap();
 }
 
 const events = new EventSource("/api/events");
