@@ -9,6 +9,7 @@ import { freePort } from "../src/launch/free_port.ts";
 export { freePort };
 import { parentArgs } from "../src/launch/processes.ts";
 import { fetchStats } from "../src/protocol/stats_client.ts";
+import { toolMissing, toolPath } from "./_tools.ts";
 
 /** A fresh directory under /tmp (the tests' write grant), removed on dispose. */
 export async function tempDir(prefix = "likes-test-"): Promise<AsyncDisposable & { path: string }> {
@@ -265,27 +266,18 @@ export function nameIfSkipped(name: string, skipReason: string | null): string {
   return skipReason === null ? name : `${name} (skipped: ${skipReason})`;
 }
 
-/** util-linux `script(1)`, which runs a command on a pseudo-terminal (Debian always has it). */
-export const SCRIPT = "/usr/bin/script";
-
-/** Why a test that needs {@linkcode SCRIPT} is skipped, or null when it is there. */
-export const noScript: string | null = (() => {
-  try {
-    return Deno.statSync(SCRIPT).isFile ? null : `${SCRIPT} (util-linux) not found`;
-  } catch {
-    return `${SCRIPT} (util-linux) not found`;
-  }
-})();
+/** Why a test that needs util-linux `script(1)` (a pseudo-terminal) is skipped, or null. */
+export const noScript: string | null = toolMissing("script", true);
 
 /**
- * Runs `deno` with `args` on a pseudo-terminal (through {@linkcode SCRIPT}) and resolves to its
+ * Runs `deno` with `args` on a pseudo-terminal (through `script`) and resolves to its
  * exit code and everything the terminal was sent (escapes included).
  */
 export async function onTerminal(
   args: readonly string[],
 ): Promise<{ code: number; shown: string }> {
   const command = ["deno", ...args].map((word) => `'${word}'`).join(" ");
-  const output = await new Deno.Command(SCRIPT, {
+  const output = await new Deno.Command(toolPath("script")!, {
     args: ["-qec", command, "/dev/null"],
     stdin: "null",
     env: { NO_COLOR: "1" },

@@ -9,11 +9,12 @@
 
 import { fileURLToPath } from "node:url";
 import { forEachLine } from "../src/launch/child_process.ts";
+import { toolPath } from "./_tools.ts";
 
 const SCRIPT = fileURLToPath(new URL("./fixtures/power_cut_fs.py", import.meta.url));
-/** Debian's interpreter: a pyenv `python3` on PATH lacks Debian's modules. */
-const PYTHON = "/usr/bin/python3";
-const FUSERMOUNT = "/usr/bin/fusermount3";
+/** The `python3` on PATH must have fusepy (Debian's python3-fusepy; a pyenv one may lack it). */
+const PYTHON = toolPath("python3") ?? "python3";
+const FUSERMOUNT = toolPath("fusermount3") ?? "fusermount3";
 
 /**
  * Why the power-loss tests cannot run here, or `null` when they can: it mounts the filesystem

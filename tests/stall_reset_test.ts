@@ -12,11 +12,13 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../src/launch/processes.ts";
 import { nameIfSkipped, stats, tempDir, until } from "./_helpers.ts";
+import { toolMissing, toolPath } from "./_tools.ts";
 
 const CLIENT = fileURLToPath(new URL("./fixtures/stall_reset_client.py", import.meta.url));
-const PYTHON = "/usr/bin/python3";
+const PYTHON = toolPath("python3");
 
 async function whyNot(): Promise<string | null> {
+  if (PYTHON === null) return toolMissing("python3");
   try {
     const out = await new Deno.Command(PYTHON, { args: ["-c", "import socket"] }).output();
     return out.success ? null : `${PYTHON} cannot run`;
@@ -51,7 +53,7 @@ Deno.test({
     for (const [run, framing] of (["lf", "none"] as const).entries()) {
       const client = `LikesServer${80 + run}`;
       const message = `${client} 1`;
-      const out = await new Deno.Command(PYTHON, {
+      const out = await new Deno.Command(PYTHON!, {
         args: [CLIENT, String(server.port), message, framing],
         stdout: "piped",
         stderr: "piped",

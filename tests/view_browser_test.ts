@@ -12,15 +12,11 @@ import { spawnDeno } from "../src/launch/child_process.ts";
 import type { ClusterReport } from "../src/overlay/cli/cluster_report.ts";
 import { clusterText } from "./_overlay.ts";
 import { nameIfSkipped, runDeno, startParentWithView, tempDir, viewUrl } from "./_helpers.ts";
+import { toolMissing, toolPath } from "./_tools.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+const CHROMIUM = toolPath("chromium");
+const noChromium = toolMissing("chromium", true);
+const hasChromium = noChromium === null;
 const ARTIFACTS = fileURLToPath(new URL("../.artifacts", import.meta.url));
 
 const number = (text: string) => Number(text.replaceAll(",", ""));
@@ -46,6 +42,7 @@ function checkView(url: string, screenshot: string) {
       fileURLToPath(new URL("./browser/view_check.ts", import.meta.url)),
       `--url=${url}`,
       `--screenshot=${screenshot}`,
+      `--chromium=${CHROMIUM}`,
       "--wait-verdict",
       "--timeout=60",
     ],
@@ -57,7 +54,7 @@ function checkView(url: string, screenshot: string) {
 Deno.test({
   name: nameIfSkipped(
     "the live view draws in Chromium and shows the parent's final numbers",
-    hasChromium ? null : "/usr/bin/chromium not found",
+    noChromium,
   ),
   ignore: !hasChromium,
   async fn() {
@@ -120,7 +117,7 @@ Deno.test({
 Deno.test({
   name: nameIfSkipped(
     "the cluster's live view draws one line per node's replica, converging on the owners' count",
-    hasChromium ? null : "/usr/bin/chromium not found",
+    noChromium,
   ),
   ignore: !hasChromium,
   async fn() {

@@ -24,6 +24,7 @@ const { values } = parseArgs({
     "wait-verdict": { type: "boolean" },
     timeout: { type: "string", default: "30" },
     width: { type: "string", default: "1200" },
+    chromium: { type: "string", default: "/usr/bin/chromium" },
   },
 });
 if (!values.url || !values.screenshot) throw new TypeError("--url and --screenshot are required");
@@ -31,7 +32,7 @@ const timeout = Number(values.timeout) * 1000;
 await Deno.mkdir(dirname(values.screenshot), { recursive: true });
 
 const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
+  executablePath: values.chromium,
   args: [
     "--no-sandbox",
     "--disable-gpu",
