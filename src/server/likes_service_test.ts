@@ -3,6 +3,10 @@ import { getConfig } from "@logtape/logtape";
 import { LineClient } from "../protocol/line_client.ts";
 import { serveLikes } from "./likes_service.ts";
 import type { ServerReadings, ServerRecorder } from "./server_recorder.ts";
+import { dirname } from "node:path";
+import { PROJECT, startListening } from "../launch/processes.ts";
+
+const DYING_SERVER = new URL("../../tests/fixtures/dying_server.ts", import.meta.url).pathname;
 
 Deno.test("serveLikes() leaves logging to its caller: without a log file nothing is configured or written", async () => {
   assert.equal(getConfig(), null, "nothing configured before");
@@ -148,19 +152,28 @@ Deno.test("a connection Worker that dies mid-run stops the server in seconds; no
   const dataDir = `${dir}/data`;
   const clients = Array.from({ length: 8 }, (_, i) => `w${i}`);
   try {
-    const died = Promise.withResolvers<Error>();
-    const server = await serveLikes({
-      workers: 2,
+    // In a process of its own: Deno prints a Worker's uncaught error itself, into that stderr.
+    await Deno.mkdir(dataDir);
+    const server = await startListening("dying server", [
+      "run",
+      "--no-prompt",
+      `--config=${PROJECT.config}`,
+      "--allow-net=127.0.0.1",
+      `--allow-read=${PROJECT.src},${dirname(DYING_SERVER)},${dataDir}`,
+      `--allow-write=${dataDir}`,
+      DYING_SERVER,
       dataDir,
-      workerUrl: new URL("../../tests/fixtures/dying_connection_worker.ts", import.meta.url).href,
-      onFatal: (error) => died.resolve(error),
-    });
+    ]);
     const running = clients.map((c) => pipeline(server.port, c));
-    const error = await died.promise;
-    assert.match(error.message, /connection worker 1 died: .*dies on purpose/);
-    const stopping = performance.now();
-    await server.stop(); // what server.ts does on a fatal error
-    const stopMs = performance.now() - stopping;
+    const status = await server.status;
+    const { stdout, stderr } = server.output();
+    assert.equal(status.code, 0, stderr);
+    assert.match(
+      stderr,
+      /Uncaught \(in worker "connections-1"\) Error: connection worker 1 dies on purpose/,
+    );
+    const { fatal, stopMs } = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.match(fatal, /connection worker 1 died: .*dies on purpose/);
     assert.ok(stopMs < 8000, `stopped in ${stopMs} ms`);
     const results = await Promise.all(running);
     assert.ok(results.some((r) => r.acked > 0), JSON.stringify(results));
