@@ -1,5 +1,24 @@
 import assert from "node:assert/strict";
-import { findTools, OPTIONAL_TOOLS, parseFound, testArgs } from "./run_tests.ts";
+import { type FoundTools, OPTIONAL_TOOLS, parseFound, testArgs } from "./run_tests.ts";
+
+/**
+ * `findTools(path)` in a process granted `sh`, as the launcher is (the tests themselves may not
+ * run a shell).
+ */
+async function findTools(path: string): Promise<FoundTools> {
+  const launcher = new URL("./run_tests.ts", import.meta.url).href;
+  const output = await new Deno.Command("deno", {
+    args: [
+      "eval",
+      `import { findTools } from "${launcher}";
+       Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(await findTools(${
+        JSON.stringify(path)
+      }))));`,
+    ],
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
 
 Deno.test("findTools() finds a tool wherever PATH has it, first match first, and leaves out what is not there", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "likes-run-tests-" });
