@@ -19,7 +19,7 @@ import type { EdgeConfig } from "./edge_config.ts";
 import { PendingLikes } from "./pending_likes.ts";
 import { createSender } from "./sender.ts";
 import { explainLogFileError, LOG_FILES, logPath } from "../log/log_paths.ts";
-import { say } from "../cli/say.ts";
+import { type LineOutput, say } from "../cli/say.ts";
 import { missingGrants, netNeed } from "../cli/grants.ts";
 
 /** Where a LikesServer writes its log, given its number and log directory. */
@@ -37,6 +37,8 @@ export interface RunLikesServerOptions {
   readonly clock?: () => number;
   /** Receives each `--report-json` line. @default {writes to stdout} */
   readonly report?: (line: string) => void;
+  /** Where a start-up error's one line goes. @default {stderr} */
+  readonly errors?: LineOutput;
 }
 
 /** Runs one LikesServer until its lifetime and drain end (or SIGINT/SIGTERM); returns the exit code. */
@@ -49,6 +51,7 @@ export async function runLikesServer(
     jitter = Math.random,
     clock = Date.now,
     report = (line: string) => say(line, Deno.stdout),
+    errors = Deno.stderr,
   } = options;
   const name = `LikesServer${config.id}`;
   const logFile = edgeLogFile(config.logDir, config.id);
@@ -58,7 +61,7 @@ export async function runLikesServer(
       consoleCategories: config.quiet ? [] : [["likes", "edge", "lifecycle"]],
     });
   } catch (error) {
-    say(`error: ${explainLogFileError(error, logFile)}`);
+    say(`error: ${explainLogFileError(error, logFile)}`, errors);
     return 1;
   }
   // A connection refused for want of a grant would look like a server away for the whole run.
@@ -66,7 +69,7 @@ export async function runLikesServer(
     config.servers.map(({ host, port }) => netNeed(host, port, `send likes to ${host}:${port}`)),
   );
   if (missing) {
-    say(`error: ${missing}`);
+    say(`error: ${missing}`, errors);
     await shutdownLogging();
     return 1;
   }

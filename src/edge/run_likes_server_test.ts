@@ -101,7 +101,26 @@ Deno.test("runLikesServer(): with no server for its whole drain it reports its l
 
 Deno.test("runLikesServer(): a log directory that does not exist is one error and exit 1, before any like", async () => {
   const reports: string[] = [];
+  const errors = lines();
   const config = shortRun(freePort(), "/tmp/likes-no-such-dir/below");
-  assert.equal(await runLikesServer(config, { report: (line) => reports.push(line) }), 1);
+  assert.equal(
+    await runLikesServer(config, { report: (line) => reports.push(line), errors }),
+    1,
+  );
   assert.deepEqual(reports, []);
+  assert.deepEqual(errors.text(), [
+    "error: Cannot write /tmp/likes-no-such-dir/below/LikesServer3: the directory /tmp/likes-no-such-dir/below does not exist",
+  ]);
 });
+
+/** A line output that keeps what it is given. */
+function lines() {
+  const written: string[] = [];
+  return {
+    writeSync(bytes: Uint8Array) {
+      written.push(new TextDecoder().decode(bytes));
+      return bytes.length;
+    },
+    text: () => written.join("").split("\n").filter((line) => line !== ""),
+  };
+}

@@ -19,7 +19,7 @@ import {
 import { type OverlayNode, startNode } from "../node/node_service.ts";
 import type { NodeRunConfig } from "./node_flags.ts";
 import { readSecretFile, secretPath } from "./secret_file.ts";
-import { say } from "../../cli/say.ts";
+import { type LineOutput, say } from "../../cli/say.ts";
 import { LOG_FILES, logPath } from "../../log/log_paths.ts";
 import { describeError } from "../../base/describe_error.ts";
 
@@ -71,8 +71,14 @@ export function explainNodeStartError(
   return `Cannot start node ${run.id}: ${describeError(error, "message")}`;
 }
 
-/** Runs until stopped; resolves to the process exit code. */
-export async function runNode(run: NodeRunConfig): Promise<number> {
+/**
+ * Runs until stopped; resolves to the process exit code. A start-up error is one line on
+ * `errors` (stderr by default).
+ */
+export async function runNode(
+  run: NodeRunConfig,
+  errors: LineOutput = Deno.stderr,
+): Promise<number> {
   const config = await loadClusterConfig(run.configFile);
   const me = config.nodes.get(run.id);
   if (!me) {
@@ -117,7 +123,7 @@ export async function runNode(run: NodeRunConfig): Promise<number> {
       },
     });
   } catch (error) {
-    say(`error: ${explainNodeStartError(error, config, run)}`);
+    say(`error: ${explainNodeStartError(error, config, run)}`, errors);
     await shutdownLogging();
     return 1;
   }

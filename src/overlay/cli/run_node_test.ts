@@ -89,7 +89,16 @@ Deno.test("runNode(): a port in use is exit 1 with one line naming the port and 
     const ports = portsFor({ A: port });
     const file = await writeCluster(dir, ports);
     const run = nodeRun(["--id=A", `--config=${file}`, `--dir=${dir}/A`]);
-    assert.equal(await runNode(run), 1);
+    const written: string[] = [];
+    const errors = {
+      writeSync: (
+        bytes: Uint8Array,
+      ) => (written.push(new TextDecoder().decode(bytes)), bytes.length),
+    };
+    assert.equal(await runNode(run, errors), 1);
+    assert.deepEqual(written, [
+      `error: Cannot listen on 127.0.0.1:${port}: the address is already in use (is node A already running?)\n`,
+    ]);
     const config = parseClusterConfig(await Deno.readTextFile(file));
     assert.equal(
       explainNodeStartError(new Deno.errors.AddrInUse("in use"), config, run),
