@@ -47,6 +47,7 @@ export function testArgs(found: FoundTools, extra: readonly string[]): string[] 
   return [
     "test",
     "--doc",
+    "--no-prompt",
     "--allow-env=REDIS_DEBUG_MAINTENANCE,LIKES_TOOLS",
     "--allow-net=127.0.0.1",
     `--allow-read=${[".", "/tmp", ...read].join(",")}`,
@@ -112,7 +113,15 @@ if (import.meta.main) {
     args: testArgs(found, Deno.args),
     env: { LIKES_TOOLS: JSON.stringify(found) },
   }).spawn();
-  // Ctrl-C reaches the tests through the terminal; this process only waits for them.
-  Deno.addSignalListener("SIGINT", () => {});
+  // A stop signal goes on to the tests (a terminal's Ctrl-C reaches both; this waits for them).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // They ended already.
+      }
+    });
+  }
   Deno.exit((await child.status).code);
 }

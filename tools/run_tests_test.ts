@@ -42,6 +42,7 @@ Deno.test("testArgs() grants deno and exactly the tools found, by path; passes t
   assert.deepEqual(testArgs({}, ["tests/parent_test.ts"]), [
     "test",
     "--doc",
+    "--no-prompt",
     "--allow-env=REDIS_DEBUG_MAINTENANCE,LIKES_TOOLS",
     "--allow-net=127.0.0.1",
     "--allow-read=.,/tmp",
