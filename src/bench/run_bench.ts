@@ -276,8 +276,12 @@ async function runCase(
   }
 }
 
-/** The overlay's sizes from `--keys` (or the default set). */
-function overlaySizes(text: string | undefined, quick: boolean): number[] {
+/**
+ * The overlay's sizes from `--keys` (or the default set).
+ *
+ * @throws {UsageError} If a size is not a whole number from 4 to 4,000,000.
+ */
+export function overlaySizes(text: string | undefined, quick: boolean): number[] {
   if (text === undefined) return quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
   return text.split(",").map((part) => {
     const keys = Number(part);

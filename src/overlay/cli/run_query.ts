@@ -27,8 +27,25 @@ import { readSecretFile, secretPath } from "./secret_file.ts";
 
 const encoder = new TextEncoder();
 
-/** Asks and prints; resolves to 0 (complete), 3 (partial) or 1 (failed or unreachable). */
-export async function runQuery(run: QueryRunConfig): Promise<number> {
+/** Something a query's output is written to (`Deno.stdout`, `Deno.stderr`). */
+export interface Output {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Where a query prints: its answer, and its errors. */
+export interface QueryOutputs {
+  readonly stdout: Output;
+  readonly stderr: Output;
+}
+
+/**
+ * Asks and prints (to `io`, the process's stdout and stderr by default); resolves to 0
+ * (complete), 3 (partial) or 1 (failed or unreachable).
+ */
+export async function runQuery(
+  run: QueryRunConfig,
+  io: QueryOutputs = { stdout: Deno.stdout, stderr: Deno.stderr },
+): Promise<number> {
   let server = run.server;
   const config = run.server === null || run.secretFile === null
     ? await loadClusterConfig(run.configFile)
@@ -44,15 +61,15 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
   if (run.verb === "stats") {
     try {
       const stats = await nodeStats(server.host, server.port, secret, run.deadlineMs);
-      await Deno.stdout.write(encoder.encode(`${JSON.stringify(stats, null, 2)}\n`));
+      await writeAll(io.stdout, `${JSON.stringify(stats, null, 2)}\n`);
       return 0;
     } catch (error) {
       if (!(error instanceof PeerError)) throw error;
-      await Deno.stderr.write(encoder.encode(`error: ${error.message}\n`));
+      await writeAll(io.stderr, `error: ${error.message}\n`);
       return 1;
     }
   }
-  const printer = new StreamPrinter(run.json);
+  const printer = new StreamPrinter(run.json, io);
   let reply;
   try {
     reply = await askNode({
@@ -74,18 +91,18 @@ export async function runQuery(run: QueryRunConfig): Promise<number> {
       );
     }
     if (!(error instanceof PeerError)) throw error;
-    await Deno.stderr.write(encoder.encode(`error: ${error.message}\n`));
+    await writeAll(io.stderr, `error: ${error.message}\n`);
     return 1;
   }
   if (printer.started) await printer.end(reply, run);
   else {
     const text = run.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReply(reply, run);
-    await writeAll(reply.success || run.json ? Deno.stdout : Deno.stderr, text);
+    await writeAll(reply.success || run.json ? io.stdout : io.stderr, text);
   }
   return !reply.success ? 1 : reply.partial ? 3 : 0;
 }
 
-async function writeAll(to: typeof Deno.stdout | typeof Deno.stderr, text: string): Promise<void> {
+async function writeAll(to: Output, text: string): Promise<void> {
   const bytes = encoder.encode(text);
   for (let at = 0; at < bytes.length;) at += await to.write(bytes.subarray(at));
 }
@@ -96,10 +113,12 @@ async function writeAll(to: typeof Deno.stdout | typeof Deno.stderr, text: strin
  */
 class StreamPrinter {
   readonly #json: boolean;
+  readonly #io: QueryOutputs;
   #widths: ColumnWidths | null = null;
 
-  constructor(json: boolean) {
+  constructor(json: boolean, io: QueryOutputs) {
     this.#json = json;
+    this.#io = io;
   }
 
   /** True once some rows were printed. */
@@ -116,13 +135,14 @@ class StreamPrinter {
       text = this.#json ? STREAMED_JSON_HEAD : formatTableHead(this.#widths);
     }
     text += this.#json ? formatJsonRows(rows, first) : formatTableRows(rows, this.#widths!);
-    return writeAll(Deno.stdout, text);
+    return writeAll(this.#io.stdout, text);
   }
 
   /** Prints what follows the rows: the summary (a failure to stderr), or the JSON's end. */
   async end(reply: QueryReply, options: { readonly timing: boolean }): Promise<void> {
-    if (this.#json) return await writeAll(Deno.stdout, formatJsonTail(reply, true));
-    if (reply.success) await writeAll(Deno.stdout, formatTableRows(reply.results, this.#widths!));
-    await writeAll(reply.success ? Deno.stdout : Deno.stderr, formatSummary(reply, options));
+    const { stdout, stderr } = this.#io;
+    if (this.#json) return await writeAll(stdout, formatJsonTail(reply, true));
+    if (reply.success) await writeAll(stdout, formatTableRows(reply.results, this.#widths!));
+    await writeAll(reply.success ? stdout : stderr, formatSummary(reply, options));
   }
 }
