@@ -40,7 +40,7 @@ Deno.test("runQuery(): exit 0 for a complete answer, 3 for a partial one (naming
       const partial = captured();
       assert.equal(await runQuery(query(args), partial.io), 3, partial.text.stderr);
       assert.match(partial.text.stdout, /answered A B D E · MISSING C/);
-      assert.match(partial.text.stdout, /^  C: cannot reach 127\.0\.0\.1:\d+/m);
+      assert.match(partial.text.stdout, /^ {2}C: cannot reach 127\.0\.0\.1:\d+/m);
 
       const json = captured();
       assert.equal(await runQuery(query([...args, "--json"]), json.io), 3);
