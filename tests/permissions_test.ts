@@ -8,6 +8,21 @@ import { childArgs } from "../src/parent/spawn.ts";
 import { testArgs } from "../tools/run_tests.ts";
 import { freePort, runDeno, tempDir } from "./_helpers.ts";
 
+/**
+ * Runs `deno` with `argsFor(granted)` (a program's own narrow grants for one port), except that
+ * the program is told `--port=ASKED`, another port: as `deno task X --port ASKED` would be.
+ */
+async function runAskingAnotherPort(argsFor: (granted: number) => string[]) {
+  const granted = freePort();
+  let asked = freePort();
+  // Two calls may return the same free port: then the program would be granted it, and run.
+  while (asked === granted) asked = freePort();
+  const args = argsFor(granted).map((a) => a === `--port=${granted}` ? `--port=${asked}` : a);
+  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
+    .output();
+  return { asked, code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
 Deno.test("server.ts cannot write outside the log file it was granted", async () => {
   await using granted = await tempDir();
   await using elsewhere = await tempDir();
@@ -29,18 +44,12 @@ Deno.test("server.ts cannot write outside the log file it was granted", async ()
 
 Deno.test("server.ts cannot listen on a port it was not granted", async () => {
   await using dir = await tempDir();
-  const granted = freePort();
-  let asked = freePort();
-  // Two calls may return the same free port: then the server would be granted it, and run.
-  while (asked === granted) asked = freePort();
-  const args = serverArgs({ logDir: dir.path, port: granted }).map((a) =>
-    a === `--port=${granted}` ? `--port=${asked}` : a
+  const { asked, code, stderr } = await runAskingAnotherPort((port) =>
+    serverArgs({ logDir: dir.path, port })
   );
-  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
-    .output();
-  assert.equal(output.code, 1);
+  assert.equal(code, 1);
   assert.match(
-    new TextDecoder().decode(output.stderr),
+    stderr,
     new RegExp(
       `Cannot listen on 127\\.0\\.0\\.1:${asked}: no permission; run deno with --allow-net=127\\.0\\.0\\.1:${asked}`,
     ),
@@ -49,19 +58,10 @@ Deno.test("server.ts cannot listen on a port it was not granted", async () => {
 
 Deno.test("parent.ts without a grant for the server it reports on fails at once, in one line, before starting a LikesServer", async () => {
   await using dir = await tempDir();
-  const granted = freePort();
-  let asked = freePort();
-  while (asked === granted) asked = freePort();
-  // As `deno task parent --port ASKED` would be: the task grants one port, the flag asks another.
-  const args = parentArgs({
-    port: granted,
-    logDir: dir.path,
-    args: ["--children=1", "--duration=2", "--drain=1"],
-  }).map((a) => a === `--port=${granted}` ? `--port=${asked}` : a);
-  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
-    .output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 1, stderr);
+  const { asked, code, stderr } = await runAskingAnotherPort((port) =>
+    parentArgs({ port, logDir: dir.path, args: ["--children=1", "--duration=2", "--drain=1"] })
+  );
+  assert.equal(code, 1, stderr);
   assert.equal(
     stderr,
     `error: no permission to ask the PrimaryLikesServer at 127.0.0.1:${asked} for its counts; run deno with --allow-net=127.0.0.1:${asked}\n`,
@@ -72,19 +72,15 @@ Deno.test("parent.ts without a grant for the server it reports on fails at once,
 
 Deno.test("likes_server.ts without a grant for its server fails at once, in one line, instead of retrying all its life", async () => {
   await using dir = await tempDir();
-  const granted = freePort();
-  let asked = freePort();
-  while (asked === granted) asked = freePort();
-  const args = likesServerArgs({
-    port: granted,
-    logDir: dir.path,
-    id: 1,
-    args: ["--duration=2", "--min-interval=0.05", "--max-interval=0.1", "--drain=1"],
-  }).map((a) => a === `--port=${granted}` ? `--port=${asked}` : a);
-  const output = await new Deno.Command("deno", { args, stdin: "null", env: { NO_COLOR: "1" } })
-    .output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 1, stderr);
+  const { asked, code, stderr } = await runAskingAnotherPort((port) =>
+    likesServerArgs({
+      port,
+      logDir: dir.path,
+      id: 1,
+      args: ["--duration=2", "--min-interval=0.05", "--max-interval=0.1", "--drain=1"],
+    })
+  );
+  assert.equal(code, 1, stderr);
   assert.equal(
     stderr,
     `error: no permission to send likes to 127.0.0.1:${asked}; run deno with --allow-net=127.0.0.1:${asked}\n`,
