@@ -27,7 +27,9 @@ export type ServerSpec =
     readonly primaries: 1 | 2;
     readonly ha?: RedisHa;
   }
-  | { readonly kind: "ideal" };
+  | { readonly kind: "ideal" }
+  /** The floor: a Deno server that only writes `ACK` per line, with our Workers (`floor_server.ts`). */
+  | { readonly kind: "floor" };
 
 /** How the likes' Redis is made highly available in a case (see {@linkcode ServerSpec}). */
 export type RedisHa = "wait-1" | "sentinel" | "sentinel-wait-1";
@@ -64,6 +66,8 @@ export function serverLabel(server: ServerSpec): string {
       return server.persistence === "always" ? "Redis appendfsync always" : "Redis no persistence";
     case "ideal":
       return "idealsrv (C)";
+    case "floor":
+      return "Deno floor (ACK only)";
     case "likes-redis":
       return `${server.ha ? HA_LABEL[server.ha] : "likes over Redis"}${
         server.primaries === 2 ? ", 2 primaries" : ""
@@ -105,6 +109,8 @@ function makeCase(
     ? `redis-${server.persistence}`
     : server.kind === "likes-redis"
     ? `likes-redis-p${server.primaries}${server.ha ? `-${server.ha}` : ""}`
+    : server.kind === "floor"
+    ? "floor"
     : "ideal";
   return {
     id: `${mode}${extra.depth ? extra.depth : ""}-${clients}${
@@ -126,6 +132,7 @@ const fast: ServerSpec = { kind: "likes", fsync: "never", workers: "default" };
 const safeOtel: ServerSpec = { kind: "likes", fsync: "always", workers: "default", otel: true };
 const redisAlways: ServerSpec = { kind: "redis", persistence: "always" };
 const redisOff: ServerSpec = { kind: "redis", persistence: "off" };
+const floor: ServerSpec = { kind: "floor" };
 
 /** Options for {@linkcode benchCases}. */
 export interface CaseOptions {
@@ -146,6 +153,8 @@ export function benchCases(options: CaseOptions): BenchCase[] {
     // Right after its twin without telemetry, so that the two see the same machine.
     if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, safeOtel, extra));
     if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, fast, extra));
+    // Deno's own floor for this load, right after ours without persistence.
+    if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, floor, extra));
     if (options.redis) {
       cases.push(makeCase(mode, clients, redisAlways, extra));
       if (!options.quick || clients === 100) cases.push(makeCase(mode, clients, redisOff, extra));
@@ -194,15 +203,15 @@ export function benchCases(options: CaseOptions): BenchCase[] {
     }
   };
   if (options.reference && options.quick) {
-    likesload("persistent", 100, [safe, redisAlways]);
+    likesload("persistent", 100, [safe, redisAlways, floor]);
     cases.push(makeCase("persistent", 100, { kind: "ideal" }, { driver: "likesload" }));
   } else if (options.reference) {
     cases.push(makeCase("persistent", 10, { kind: "ideal" }));
     cases.push(makeCase("persistent", 100, { kind: "ideal" }));
     cases.push(makeCase("pipeline", 10, { kind: "ideal" }, { depth: 16 }));
-    likesload("persistent", 10, [safe, redisAlways]);
-    likesload("persistent", 100, [safe, redisAlways, fast, redisOff]);
-    likesload("pipeline", 10, [safe, redisAlways, fast, redisOff], 16);
+    likesload("persistent", 10, [safe, redisAlways, fast, floor]);
+    likesload("persistent", 100, [safe, redisAlways, fast, redisOff, floor]);
+    likesload("pipeline", 10, [safe, redisAlways, fast, redisOff, floor], 16);
     cases.push(makeCase("persistent", 100, { kind: "ideal" }, { driver: "likesload" }));
     cases.push(makeCase("pipeline", 10, { kind: "ideal" }, { depth: 16, driver: "likesload" }));
   }
@@ -227,5 +236,22 @@ export function redisTwin(c: BenchCase, all: readonly BenchCase[]): BenchCase | 
   return all.find((o) =>
     o.server.kind === "redis" && o.server.persistence === persistence && o.mode === c.mode &&
     o.clients === c.clients && o.depth === c.depth && o.driver === c.driver
+  );
+}
+
+/**
+ * The floor case with the same load and client as `c` (for a case of ours with the classic
+ * protocol), if it ran.
+ */
+export function floorTwin(c: BenchCase, all: readonly BenchCase[]): BenchCase | undefined {
+  // The floor runs with the default Workers: a 1-Worker case of ours has no twin.
+  if (
+    c.server.kind !== "likes" || c.protocol !== "classic" || c.server.otel || c.server.workers === 1
+  ) {
+    return undefined;
+  }
+  return all.find((o) =>
+    o.server.kind === "floor" && o.mode === c.mode && o.clients === c.clients &&
+    o.depth === c.depth && o.driver === c.driver
   );
 }

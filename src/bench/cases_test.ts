@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { benchCases, redisTwin } from "./cases.ts";
+import { benchCases, floorTwin, redisTwin } from "./cases.ts";
 import { caseResult } from "./fixtures.ts";
 import { formatResults, ratioToRedis } from "./report.ts";
 
@@ -25,7 +25,21 @@ Deno.test("benchCases() covers the required loads, with unique ids", () => {
     full.some((c) => c.driver === "likesload") && full.some((c) => c.server.kind === "ideal"),
   );
   const quick = benchCases({ quick: true, redis: false, reference: false });
-  assert.ok(quick.length < full.length && quick.every((c) => c.server.kind === "likes"));
+  assert.ok(
+    quick.length < full.length &&
+      quick.every((c) => c.server.kind === "likes" || c.server.kind === "floor"),
+  );
+});
+
+Deno.test("floorTwin() pairs ours with the Deno floor on the same load and client, not a 1-Worker or keyed case", () => {
+  const cases = benchCases({ quick: false, redis: true, reference: true });
+  const twin = (id: string) => floorTwin(cases.find((c) => c.id === id)!, cases)?.id;
+  assert.equal(twin("persistent-10/likes-never/deno"), "persistent-10/floor/deno");
+  assert.equal(twin("persistent-100/likes-always/likesload"), "persistent-100/floor/likesload");
+  assert.equal(twin("pipeline16-10/likes-never/deno"), "pipeline16-10/floor/deno");
+  assert.equal(twin("persistent-100/likes-always-w1/deno"), undefined);
+  assert.equal(twin("persistent-100-keyed/likes-always/deno"), undefined);
+  assert.equal(twin("persistent-100/redis-off/deno"), undefined);
 });
 
 Deno.test("redisTwin() pairs fsync always with appendfsync always and never with no persistence", () => {

@@ -73,7 +73,13 @@ export function formatResults(results: readonly CaseResult[]): string {
       r.latency ? ms(r.latency.p999) : "",
       r.latency ? ms(r.latency.max) : "",
       r.peakRss === null ? "" : mb(r.peakRss),
-      idle ? `${(r.rssPerConnection! / 1024).toFixed(1)} KB/conn` : r.totalOk ? "yes" : "NO",
+      idle
+        ? `${(r.rssPerConnection! / 1024).toFixed(1)} KB/conn`
+        : r.serverTotal === null
+        ? "(counts none)"
+        : r.totalOk
+        ? "yes"
+        : "NO",
       ratio === null ? "" : `${ratio.toFixed(2)}×`,
     ];
   });

@@ -24,11 +24,13 @@ import { redisMissing } from "../launch/redis_process.ts";
 import { formatGoals } from "./goals.ts";
 import { formatRedisHaCost } from "./redis_ha_cost.ts";
 import { formatTelemetryCost } from "./telemetry_cost.ts";
+import { formatFloorShare } from "./floor_share.ts";
 import { OtlpReceiver } from "../telemetry/otlp_receiver.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import { benchOverlay } from "./overlay_bench.ts";
 import { formatOverlayResults, type OverlayResult } from "./overlay_report.ts";
 import {
+  startFloorTarget,
   startIdealTarget,
   startLikesRedisTarget,
   startLikesTarget,
@@ -119,6 +121,8 @@ async function startTarget(c: BenchCase, { dir, tools, otlp }: TargetContext): P
       return await startRedisTarget({ dir, persistence: c.server.persistence });
     case "ideal":
       return await startIdealTarget(tools!.idealsrv);
+    case "floor":
+      return await startFloorTarget({ workers });
     case "likes-redis":
       return await startLikesRedisTarget({
         dir,
@@ -258,14 +262,14 @@ async function runCase(
       peakRss,
       acknowledgedLikes: load.acknowledgedLikes,
       serverTotal,
-      totalOk: serverTotal === load.acknowledgedLikes,
+      totalOk: serverTotal === null || serverTotal === load.acknowledgedLikes,
       failures: load.failures,
       errors: load.errors,
       note: failed
         ? `${load.failures} client failure(s), ${load.errors} error repl(ies)${
           "firstFailure" in load && load.firstFailure ? `: ${load.firstFailure}` : ""
         }`
-        : serverTotal === load.acknowledgedLikes
+        : serverTotal === null || serverTotal === load.acknowledgedLikes
         ? null
         : `server total ${serverTotal} ≠ ${load.acknowledgedLikes} likes acknowledged`,
       rssPerConnection: null,
@@ -365,6 +369,8 @@ export async function runBench(args: readonly string[]): Promise<number> {
     `${navigator.hardwareConcurrency} CPU(s), Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}`;
   Deno.stdout.writeSync(encoder.encode(formatResults(results)));
   Deno.stdout.writeSync(encoder.encode(`\n${formatGoals(results)}`));
+  const floorShare = formatFloorShare(results);
+  if (floorShare) Deno.stdout.writeSync(encoder.encode(`\n${floorShare}`));
   const cost = formatTelemetryCost(results, otlp.received.requests);
   if (cost) Deno.stdout.writeSync(encoder.encode(`\n${cost}`));
   const haCost = formatRedisHaCost(results);

@@ -10,7 +10,8 @@ import { forEachText } from "../launch/child_process.ts";
 import { delay } from "../base/delay.ts";
 import { LineClient } from "../protocol/line_client.ts";
 import { fetchStats } from "../protocol/stats_client.ts";
-import { type ServerProcess, startServer } from "../launch/processes.ts";
+import { PROJECT, type ServerProcess, startListening, startServer } from "../launch/processes.ts";
+import { fileURLToPath } from "node:url";
 import {
   type RedisSentinelGroup,
   startRedis,
@@ -28,8 +29,8 @@ export interface Target {
   readonly ports?: readonly number[];
   /** Its resident memory now, in bytes, if it can tell. */
   rss(): Promise<number | null>;
-  /** What it counted in all. */
-  total(): Promise<number>;
+  /** What it counted in all (`null` for a server that counts nothing: the floor). */
+  total(): Promise<number | null>;
   /** Stops it and waits for the exit. */
   stop(): Promise<void>;
 }
@@ -153,6 +154,32 @@ export async function startIdealTarget(path: string): Promise<Target> {
     },
   };
 }
+
+/** The floor (`floor_server.ts`) with `workers` Workers, as its own process: it counts nothing. */
+export async function startFloorTarget(options: { readonly workers: number }): Promise<Target> {
+  const port = freePort();
+  const server = await startListening("floor server", [
+    "run",
+    "--no-prompt",
+    `--config=${PROJECT.config}`,
+    `--allow-net=127.0.0.1:${port}`,
+    `--allow-read=${PROJECT.src}`,
+    FLOOR_SERVER,
+    `--port=${port}`,
+    `--workers=${options.workers}`,
+  ]);
+  return {
+    name: "Deno floor",
+    port: server.port,
+    rss: () => Promise.resolve(null),
+    total: () => Promise.resolve(null),
+    stop: async () => {
+      await server.stop("SIGTERM", 10_000);
+    },
+  };
+}
+
+const FLOOR_SERVER = fileURLToPath(new URL("./floor_server.ts", import.meta.url));
 
 /** The Redis a {@linkcode startLikesRedisTarget} counts in, and the `--store` that reaches it. */
 async function startLikesRedis(
