@@ -31,6 +31,12 @@ import type { AckTimer } from "./reply_times.ts";
 import { describeError } from "../base/describe_error.ts";
 import { SERVER_DEFAULTS } from "./server_defaults.ts";
 
+/**
+ * The read buffer a connection starts with, in bytes: room for a few classic or keyed messages,
+ * and all an idle connection holds while its read waits (see `readBufferBytes`).
+ */
+export const FIRST_READ_BYTES = 512;
+
 /** The part of a `Deno.Conn` a connection loop uses. */
 export interface ByteConn {
   /** Reads into `buffer`; resolves to the byte count, or `null` at end of stream. */
@@ -47,7 +53,11 @@ export interface ConnectionOptions {
   readonly maxLineBytes?: number;
   /** Silence after which an unterminated message is answered, in ms. @default {50} */
   readonly pauseMs?: number;
-  /** Size of the read buffer, in bytes. @default {4096} */
+  /**
+   * Size of the read buffer, in bytes. A connection starts with {@linkcode FIRST_READ_BYTES} (an
+   * idle client holds no more than that while its read waits) and grows to this size the first
+   * time a read fills the small buffer. @default {4096}
+   */
   readonly readBufferBytes?: number;
   /**
    * Replies waiting to be written, in bytes, past which the connection stops reading until they
@@ -308,7 +318,7 @@ export class Connection {
    * the replies to what was read, so a client that takes no replies stops being read.
    */
   async serve(): Promise<void> {
-    const buffer = new Uint8Array(this.#readBufferBytes);
+    let buffer = new Uint8Array(Math.min(FIRST_READ_BYTES, this.#readBufferBytes));
     try {
       while (!this.#closed) {
         let n: number | null;
@@ -327,6 +337,8 @@ export class Connection {
           this.#input = "eof";
           break;
         }
+        // A full small buffer: more may be waiting, so the next reads take the full size.
+        const full = n === buffer.length && buffer.length < this.#readBufferBytes;
         // Bytes that arrived are answered (counted and logged) even if the connection closed meanwhile.
         this.#timers.clearTimeout(this.#pauseTimer);
         if (this.#ackTimer) this.#chunkAt = this.#ackTimer.now();
@@ -340,6 +352,7 @@ export class Connection {
           if (offset < n && parts % YIELD_EVERY_PARTS === 0) await nextTurn();
         }
         this.#midChunk = false;
+        if (full) buffer = new Uint8Array(this.#readBufferBytes);
         this.#lastActivity = this.#clock();
         if (this.#afterChunk) {
           this.#afterChunk();

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type ByteConn, Connection, type ConnectionTimers } from "./connection.ts";
+import {
+  type ByteConn,
+  Connection,
+  type ConnectionTimers,
+  FIRST_READ_BYTES,
+} from "./connection.ts";
 import type { Responder } from "./respond.ts";
 
 /**
@@ -12,6 +17,8 @@ class MemoryConn implements ByteConn {
   /** `ok`: writes succeed; `fail`: they throw BrokenPipe; `hang`: they never finish. */
   writes: "ok" | "fail" | "hang" = "ok";
   writeCalls = 0;
+  /** The size of the buffer each read was given. */
+  readonly readSizes: number[] = [];
   readonly #queue: Uint8Array[] = [];
   #end: "eof" | "reset" | null = null;
   #waiter: (() => void) | undefined;
@@ -43,13 +50,17 @@ class MemoryConn implements ByteConn {
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
     if (this.closed) throw new Deno.errors.BadResource("closed");
+    this.readSizes.push(buffer.length);
     const chunk = this.#queue.shift();
     if (!chunk) {
       if (this.#end === "reset") throw new Deno.errors.ConnectionReset("reset by peer");
       return null;
     }
-    buffer.set(chunk);
-    return chunk.length;
+    // As a socket does: at most what the buffer holds, the rest on the next read.
+    if (chunk.length > buffer.length) this.#queue.unshift(chunk.subarray(buffer.length));
+    const n = Math.min(chunk.length, buffer.length);
+    buffer.set(chunk.subarray(0, n));
+    return n;
   }
 
   async write(data: Uint8Array): Promise<number> {
@@ -130,6 +141,28 @@ Deno.test("Connection answers each frame in its own framing and flushes a partia
   await done;
   assert.equal(conn.written, "got a\ngot b\r\ngot c\0got d");
   assert.equal(conn.closed, true);
+});
+
+Deno.test("Connection reads with a small buffer while a client sends little, and the full one once a read fills it", async () => {
+  const conn = new MemoryConn();
+  const done = new Connection(conn, "mem", echo, { readBufferBytes: 4096 }).serve();
+  conn.push("LikesServer1 5\n");
+  await settle();
+  assert.equal(conn.written, "got LikesServer1 5\n");
+  // 100 pipelined messages (1,500 bytes) in one go: the small buffer fills, then it grows.
+  const many = Array.from({ length: 100 }, (_, i) => `LikesServer1 ${10 + (i % 30)}\n`).join("");
+  conn.push(many);
+  await settle();
+  conn.end();
+  await done;
+  assert.equal(
+    conn.written.split("\n").filter((l) => l !== "").length,
+    101,
+    "every message answered",
+  );
+  assert.equal(conn.readSizes[0], FIRST_READ_BYTES, "an idle client costs the small buffer only");
+  assert.equal(conn.readSizes[1], FIRST_READ_BYTES);
+  assert.equal(conn.readSizes.at(-1), 4096, "a busy one gets the full buffer");
 });
 
 Deno.test("Connection answers an unterminated message after the pause, while the client waits", async () => {
