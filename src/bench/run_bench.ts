@@ -25,6 +25,7 @@ import { formatGoals } from "./goals.ts";
 import { formatRedisHaCost } from "./redis_ha_cost.ts";
 import { formatTelemetryCost } from "./telemetry_cost.ts";
 import { formatFloorShare } from "./floor_share.ts";
+import { defaultWorkers } from "../server/server_defaults.ts";
 import { OtlpReceiver } from "../telemetry/otlp_receiver.ts";
 import { type CaseResult, formatResults } from "./report.ts";
 import { benchOverlay } from "./overlay_bench.ts";
@@ -107,7 +108,8 @@ interface TargetContext {
 }
 
 async function startTarget(c: BenchCase, { dir, tools, otlp }: TargetContext): Promise<Target> {
-  const workers = navigator.hardwareConcurrency || 1;
+  // "default" is the server's own default, so that the bench measures what a user runs.
+  const workers = defaultWorkers(navigator.hardwareConcurrency || 1);
   switch (c.server.kind) {
     case "likes":
       return await startLikesTarget({

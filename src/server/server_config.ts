@@ -24,7 +24,7 @@ import {
   MAX_CLIENTS_LIMIT,
   type RedisLikesOptions,
 } from "../store/open_store.ts";
-import { SERVER_DEFAULTS } from "./server_defaults.ts";
+import { defaultWorkers, SERVER_DEFAULTS } from "./server_defaults.ts";
 import type { ServeLikesOptions } from "./likes_service.ts";
 
 /** The server's default TCP port. */
@@ -116,8 +116,9 @@ function flags(cpus: number): Flag[] {
       name: "workers",
       type: "string",
       value: "K",
-      default: String(cpus),
-      help: "connection Workers sharing the port; the default is this machine's CPU count",
+      default: String(defaultWorkers(cpus)),
+      help:
+        "connection Workers sharing the port: one fewer than this machine's CPUs, at least 1, as the main thread writes the journal",
     },
     {
       name: "log-dir",

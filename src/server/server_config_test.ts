@@ -6,7 +6,7 @@ Deno.test("parseServerConfig() gives the seed defaults", () => {
   assert.deepEqual(parseServerConfig([], 2), {
     host: "127.0.0.1",
     port: DEFAULT_PORT,
-    workers: 2,
+    workers: 1, // one fewer than the 2 CPUs: the main thread writes the journal
     logDir: "/tmp",
     maxLikes: 42,
     maxLineBytes: 512,
@@ -24,6 +24,15 @@ Deno.test("parseServerConfig() gives the seed defaults", () => {
     snapshotEvery: 100_000,
     redis: null,
   });
+});
+
+Deno.test("parseServerConfig(): the default Workers are one fewer than the CPUs, at least 1", () => {
+  const workers = (cpus: number) => (parseServerConfig([], cpus) as { workers: number }).workers;
+  assert.deepEqual([1, 2, 8].map(workers), [1, 1, 7]);
+  assert.match(
+    serverUsage(8),
+    /--workers K .* at least 1, as the main thread writes the journal \(default 7\)/,
+  );
 });
 
 Deno.test("parseServerConfig() reads every flag", () => {
@@ -128,7 +137,7 @@ Deno.test("serverUsage() says each default once per line", () => {
   for (const line of serverUsage(4).split("\n")) {
     assert.ok((line.match(/\(default/g) ?? []).length <= 1, line);
   }
-  assert.match(serverUsage(4), /--workers K .*CPU count \(default 4\)/);
+  assert.match(serverUsage(4), /--workers K .*writes the journal \(default 3\)/);
 });
 
 Deno.test("parseStore() reads one Redis, a cluster, Sentinels with their master, and WAIT", () => {

@@ -39,3 +39,22 @@ export const SERVER_DEFAULTS = Object.freeze(
     maxConnections: 10_000,
   } as const,
 );
+
+/**
+ * The server's default number of connection Workers on a machine with `cpus` CPUs: one fewer
+ * than the CPUs, at least 1. The main thread writes and flushes the journal and is busy under
+ * load, so one Worker per CPU oversubscribes the cores. On 2 CPUs (BENCHMARKS.md, "Workers by
+ * default") 1 Worker matched 2 with `--fsync always` at 100 persistent clients (54k and 51k msg/s
+ * against 53k and 51k) and beat them with `--fsync never` (108k against 90k–93k), with a lower
+ * p99 and 40 MB less memory.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultWorkers } from "./server_defaults.ts";
+ * assert.deepEqual([1, 2, 4, 16].map(defaultWorkers), [1, 1, 3, 15]);
+ * ```
+ */
+export function defaultWorkers(cpus: number): number {
+  return Math.max(1, Math.floor(cpus) - 1);
+}
