@@ -284,3 +284,15 @@ export async function onTerminal(
   }).output();
   return { code: output.code, shown: new TextDecoder().decode(output.stdout) };
 }
+
+/** A `say()` output that keeps what it is given: `lines()` are the lines written, in order. */
+export function recordingOutput(): { writeSync(bytes: Uint8Array): number; lines(): string[] } {
+  let text = "";
+  return {
+    writeSync(bytes) {
+      text += new TextDecoder().decode(bytes);
+      return bytes.length;
+    },
+    lines: () => text.split("\n").filter((line) => line !== ""),
+  };
+}

@@ -35,7 +35,7 @@ export function formatFloorShare(results: readonly CaseResult[]): string {
     }
     const share = ours.messagesPerSecond / floor.messagesPerSecond;
     const judged = ours.case.server.fsync === "never" && ours.case.mode === "persistent" &&
-      (ours.case.clients === 10 || ours.case.clients === 100) && ours.case.server.workers !== 1;
+      (ours.case.clients === 10 || ours.case.clients === 100);
     lines.push(
       `  ${ours.case.load}, ${serverLabel(ours.case.server)} (${ours.case.driver}): ${
         share.toFixed(2)

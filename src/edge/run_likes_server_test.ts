@@ -6,6 +6,7 @@ import { delay } from "../base/delay.ts";
 import { parseEdgeConfig } from "./edge_config.ts";
 import type { EdgeConfig } from "./edge_config.ts";
 import { runLikesServer } from "./run_likes_server.ts";
+import { recordingOutput } from "../../tests/_helpers.ts";
 
 /** A short, quiet LikesServer run against `port`, reporting JSON lines. */
 function shortRun(port: number, logDir: string, extra: string[] = []): EdgeConfig {
@@ -101,26 +102,14 @@ Deno.test("runLikesServer(): with no server for its whole drain it reports its l
 
 Deno.test("runLikesServer(): a log directory that does not exist is one error and exit 1, before any like", async () => {
   const reports: string[] = [];
-  const errors = lines();
+  const errors = recordingOutput();
   const config = shortRun(freePort(), "/tmp/likes-no-such-dir/below");
   assert.equal(
     await runLikesServer(config, { report: (line) => reports.push(line), errors }),
     1,
   );
   assert.deepEqual(reports, []);
-  assert.deepEqual(errors.text(), [
+  assert.deepEqual(errors.lines(), [
     "error: Cannot write /tmp/likes-no-such-dir/below/LikesServer3: the directory /tmp/likes-no-such-dir/below does not exist",
   ]);
 });
-
-/** A line output that keeps what it is given. */
-function lines() {
-  const written: string[] = [];
-  return {
-    writeSync(bytes: Uint8Array) {
-      written.push(new TextDecoder().decode(bytes));
-      return bytes.length;
-    },
-    text: () => written.join("").split("\n").filter((line) => line !== ""),
-  };
-}

@@ -6,6 +6,7 @@ import type { NodeRunConfig } from "./node_flags.ts";
 import { createSecretFile } from "./secret_file.ts";
 import { explainNodeStartError, loadClusterConfig, runNode } from "./run_node.ts";
 import { freePort } from "../../launch/free_port.ts";
+import { recordingOutput } from "../../../tests/_helpers.ts";
 
 /** A distinct free port for each name, with `fixed` ones given. */
 function portsFor(fixed: Record<string, number> = {}): (name: string) => number {
@@ -89,15 +90,10 @@ Deno.test("runNode(): a port in use is exit 1 with one line naming the port and 
     const ports = portsFor({ A: port });
     const file = await writeCluster(dir, ports);
     const run = nodeRun(["--id=A", `--config=${file}`, `--dir=${dir}/A`]);
-    const written: string[] = [];
-    const errors = {
-      writeSync: (
-        bytes: Uint8Array,
-      ) => (written.push(new TextDecoder().decode(bytes)), bytes.length),
-    };
+    const errors = recordingOutput();
     assert.equal(await runNode(run, errors), 1);
-    assert.deepEqual(written, [
-      `error: Cannot listen on 127.0.0.1:${port}: the address is already in use (is node A already running?)\n`,
+    assert.deepEqual(errors.lines(), [
+      `error: Cannot listen on 127.0.0.1:${port}: the address is already in use (is node A already running?)`,
     ]);
     const config = parseClusterConfig(await Deno.readTextFile(file));
     assert.equal(
